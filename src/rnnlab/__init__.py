@@ -1,0 +1,24 @@
+"""rnnlab: Elman RNNs, LSTMs and GRUs with exact hand-written backpropagation through time."""
+
+from rnnlab.activations import ACTIVATIONS, Activation
+from rnnlab.cells import Cell, GRUCell, LSTMCell, RNNCell
+from rnnlab.interop import from_torch, from_torch_state_dict, to_torch, to_torch_state_dict
+from rnnlab.layers import GRU, LSTM, RNN
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVATIONS",
+    "GRU",
+    "LSTM",
+    "RNN",
+    "Activation",
+    "Cell",
+    "GRUCell",
+    "LSTMCell",
+    "RNNCell",
+    "from_torch",
+    "from_torch_state_dict",
+    "to_torch",
+    "to_torch_state_dict",
+]

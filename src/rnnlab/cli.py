@@ -1,0 +1,29 @@
+"""The `rnnlab` command. Each application adds its own sub-command group here."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Recurrent neural networks with exact BPTT, in NumPy.")
+
+
+@app.callback()
+def main():
+    """rnnlab: Elman RNNs, LSTMs and GRUs trained with exact BPTT."""
+
+
+@app.command()
+def demo(
+    steps: int = typer.Option(2000, min=1, help="training steps"),
+    T: int = typer.Option(20, "--T", min=2, help="sequence length of the adding problem"),
+    seed: int = typer.Option(0, help="random seed"),
+):
+    """Train a small LSTM on the adding problem and print its loss falling."""
+    from rnnlab._demo import run_demo
+
+    run_demo(steps=steps, T=T, seed=seed, echo=typer.echo)
+
+
+if __name__ == "__main__":
+    app()

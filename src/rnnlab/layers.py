@@ -1,0 +1,347 @@
+"""Recurrent layers: they own time.
+
+`RNN`, `LSTM` and `GRU` run a cell over a sequence (time-major `(T, B, I)`, or
+`batch_first`), stacked `num_layers` deep (layer l reads the outputs of layer
+l-1), optionally bidirectional, with dropout between layers in training, and
+variable-length batches through `lengths` with the semantics of PyTorch's packed
+sequences: each sequence stops at its own length, its final state is the state
+at its last real step, outputs past it are zero, and the reverse direction starts
+at each sequence's own last step.
+
+`forward` returns (output, final state, cache); `backward(cache, d_output,
+d_state)` returns (d_input, d_initial_state, grads). The cache is a plain value:
+several forward passes can be kept and back-propagated in any order.
+
+Parameters follow PyTorch's names, shapes and gate order, so state dicts move
+between rnnlab and torch.nn.RNN/LSTM/GRU unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from rnnlab._checks import (
+    check_array,
+    check_dtype,
+    check_finite,
+    check_lengths,
+    check_positive_int,
+    check_range,
+)
+from rnnlab.cells import Cell, GRUCell, LSTMCell, RNNCell
+
+
+class DirectionCache(NamedTuple):
+    """What one direction of one layer keeps for its backward."""
+
+    x: np.ndarray  # (T, B, I) the direction's input (reversed for the reverse direction)
+    states: tuple  # per state array: (T+1, B, H), index 0 the initial state
+    aux: tuple  # per aux array: (T, B, ...), the cell's gate activations
+    mask: np.ndarray | None  # (T, B, 1) True at real steps; None when all steps are real
+
+
+class LayerCache(NamedTuple):
+    dropout_mask: np.ndarray | None  # (T, B, I_l) scaled keep-mask applied to the input
+    directions: tuple  # DirectionCache per direction
+
+
+class Cache(NamedTuple):
+    layers: tuple  # LayerCache per layer
+    rev_index: np.ndarray | None  # (T, B) time index that reverses each sequence in place
+    batch_first: bool
+
+
+def reverse_index(lengths: np.ndarray | None, T: int, B: int) -> np.ndarray | None:
+    """Index idx (T, B) with x[idx, b] reversing the first lengths[b] steps of each
+    sequence and leaving the padding in place; it is its own inverse."""
+    t = np.arange(T)[:, None]  # (T, 1)
+    if lengths is None:
+        return np.broadcast_to(T - 1 - t, (T, B))
+    L = lengths[None, :]  # (1, B)
+    return np.where(t < L, L - 1 - t, t)  # (T, B)
+
+
+def _gather(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    return a[idx, np.arange(a.shape[1])[None, :]]
+
+
+def _select(mask, new: tuple, old: tuple) -> tuple:
+    """Per sequence: the new value at real steps, the old one past the end."""
+    return tuple(np.where(mask, n, o) for n, o in zip(new, old))
+
+
+def run_direction(cell: Cell, x, state0: tuple, W_ih, W_hh, b_ih, b_hh, mask, keep: bool):
+    """Run `cell` over x (T, B, I). Return (h (T, B, H), final state, DirectionCache or None)."""
+    T = x.shape[0]
+    xp = x @ W_ih.T + b_ih  # (T, B, G·H): the input projection of all steps in one product
+    state = state0
+    states, auxs = [state0], []
+    for t in range(T):
+        new, aux = cell.step(xp[t], state, W_hh, b_hh)
+        state = new if mask is None else _select(mask[t], new, state)
+        if keep:
+            states.append(state)
+            auxs.append(aux)
+        else:
+            states.append((state[0],))
+    h = np.stack([s[0] for s in states[1:]])  # (T, B, H)
+    if mask is not None:
+        h = h * mask
+    if not keep:
+        return h, state, None
+    states = tuple(np.stack(s) for s in zip(*states))  # each (T+1, B, H)
+    auxs = tuple(np.stack(a) for a in zip(*auxs))  # each (T, B, ...)
+    return h, state, DirectionCache(x, states, auxs, mask)
+
+
+def backprop_direction(cell: Cell, cache: DirectionCache, dh_out, dstate_T: tuple, W_ih, W_hh):
+    """BPTT through one direction. Return (dx, dstate_0, (dW_ih, dW_hh, db_ih, db_hh))."""
+    x, states, aux, mask = cache
+    T = x.shape[0]
+    dstate = dstate_T
+    dXP = np.empty((T,) + dh_out.shape[1:-1] + (W_ih.shape[0],), dh_out.dtype)  # (T, B, G·H)
+    dHP = dXP if cell.shared_preactivation else np.empty_like(dXP)
+    for t in range(T - 1, -1, -1):
+        dh = dstate[0] + (dh_out[t] if mask is None else dh_out[t] * mask[t])
+        dstate = (dh,) + dstate[1:]
+        dxp, dhp, dprev = cell.step_backward(
+            dstate, tuple(a[t] for a in aux), tuple(s[t] for s in states),
+            tuple(s[t + 1] for s in states), W_hh,
+        )
+        if mask is not None:  # past its end a sequence's state passes through unchanged
+            dxp, dhp = dxp * mask[t], dhp * mask[t]
+            dprev = _select(mask[t], dprev, dstate)
+        dXP[t] = dxp
+        if dHP is not dXP:
+            dHP[t] = dhp
+        dstate = dprev
+    G_H, I = W_ih.shape
+    dx = dXP @ W_ih  # (T, B, I)
+    dW_ih = dXP.reshape(-1, G_H).T @ x.reshape(-1, I)  # (G·H, I): all steps in one product
+    dW_hh = cell.grad_W_hh(dHP, aux, states[0][:-1])  # (G·H, H)
+    return dx, dstate, (dW_ih, dW_hh, dXP.sum((0, 1)), dHP.sum((0, 1)))
+
+
+class _RecurrentLayer:
+    """A stack of recurrent layers over one cell type; see the module docstring."""
+
+    _cell_cls: type[Cell]
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        *,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        batch_first: bool = False,
+        dtype=np.float32,
+        seed: int | None = None,
+        **cell_options,
+    ):
+        self.input_size = check_positive_int("input_size", input_size)
+        self.hidden_size = check_positive_int("hidden_size", hidden_size)
+        self.num_layers = check_positive_int("num_layers", num_layers)
+        self.bidirectional = bool(bidirectional)
+        self.dropout = check_range("dropout", dropout, 0.0, 1.0, hi_open=True)
+        self.batch_first = bool(batch_first)
+        self.dtype = check_dtype(dtype)
+        self.cell = self._cell_cls(**cell_options)
+        self.rng = np.random.default_rng(seed)  # initialisation, then dropout masks
+        self.params = self._init_params()
+
+    # ---- parameters -------------------------------------------------------------
+
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    def _suffixes(self, layer: int) -> list[str]:
+        return [f"_l{layer}", f"_l{layer}_reverse"][: self.num_directions]
+
+    def param_shapes(self) -> dict[str, tuple]:
+        """Names and shapes of all parameters, in PyTorch's order."""
+        G, H, D = self.cell.num_gates, self.hidden_size, self.num_directions
+        shapes = {}
+        for layer in range(self.num_layers):
+            I = self.input_size if layer == 0 else D * H
+            for s in self._suffixes(layer):
+                shapes.update({f"weight_ih{s}": (G * H, I), f"weight_hh{s}": (G * H, H),
+                               f"bias_ih{s}": (G * H,), f"bias_hh{s}": (G * H,)})
+        return shapes
+
+    def _init_params(self) -> dict[str, np.ndarray]:
+        """PyTorch's default: every parameter uniform in ±1/√H."""
+        k = 1.0 / np.sqrt(self.hidden_size)
+        return {n: self.rng.uniform(-k, k, shape).astype(self.dtype)
+                for n, shape in self.param_shapes().items()}
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {n: p.copy() for n, p in self.params.items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Load parameters; names and shapes must match exactly, values are cast to dtype."""
+        shapes = self.param_shapes()
+        missing = [n for n in shapes if n not in state]
+        unexpected = [n for n in state if n not in shapes]
+        if missing or unexpected:
+            raise KeyError(f"state_dict: missing keys {missing}, unexpected keys {unexpected}")
+        new = {}
+        for n, shape in shapes.items():
+            a = np.asarray(state[n])
+            if a.shape != shape:
+                raise ValueError(f"state_dict[{n!r}]: expected shape {shape}, got {a.shape}")
+            check_finite(f"state_dict[{n!r}]", a)
+            new[n] = a.astype(self.dtype, copy=True)
+        self.params = new
+
+    def _layer_params(self, layer: int, suffix: str):
+        p = self.params
+        return (p[f"weight_ih{suffix}"], p[f"weight_hh{suffix}"],
+                p[f"bias_ih{suffix}"], p[f"bias_hh{suffix}"])
+
+    # ---- forward ----------------------------------------------------------------
+
+    def _check_inputs(self, x, state, lengths):
+        x = check_array("x", x, (None, None, self.input_size), self.dtype)
+        if self.batch_first:
+            x = x.transpose(1, 0, 2)
+        T, B, _ = x.shape
+        if T == 0 or B == 0:
+            raise ValueError(f"x: expected at least one step and one sequence, got shape {x.shape}")
+        lengths = check_lengths(lengths, T, B)
+        shape = (self.num_layers * self.num_directions, B, self.hidden_size)
+        names = self.cell.state_names
+        if state is None:
+            state = tuple(np.zeros(shape, self.dtype) for _ in names)
+        else:
+            state = (state,) if len(names) == 1 else tuple(state)
+            if len(state) != len(names):
+                raise ValueError(f"state: expected ({', '.join(names)}), got {len(state)} arrays")
+            state = tuple(check_array(f"state {n}", s, shape, self.dtype)
+                          for n, s in zip(names, state))
+        for n, p in self.params.items():
+            check_finite(f"parameter {n}", p)
+        return x, state, lengths
+
+    def forward(self, x, state=None, lengths=None, *, training: bool = False):
+        """Run the stack over x. Return (output, final state, cache).
+
+        x: (T, B, I), or (B, T, I) with batch_first. state: h0 (L·D, B, H), or (h0, c0)
+        for LSTM; zeros when None. lengths: (B,) ints in [1, T]. In training, dropout
+        (if any) is applied to the inputs of layers 1..L-1. Output: (T, B, D·H), zero
+        past each sequence's length. Final state as torch: h_n (L·D, B, H) (and c_n).
+        """
+        return self._forward(x, state, lengths, training, keep=True)
+
+    def __call__(self, x, state=None, lengths=None):
+        """Inference: (output, final state), storing nothing for backward."""
+        out, final, _ = self._forward(x, state, lengths, False, keep=False)
+        return out, final
+
+    def _forward(self, x, state, lengths, training, keep):
+        x, state, lengths = self._check_inputs(x, state, lengths)
+        T, B, _ = x.shape
+        mask = None if lengths is None else (np.arange(T)[:, None] < lengths)[..., None]  # (T,B,1)
+        rev = reverse_index(lengths, T, B) if self.bidirectional else None
+        finals, layer_caches, inp = [], [], x
+        for layer in range(self.num_layers):
+            drop = None
+            if training and self.dropout > 0 and layer > 0:
+                keep_p = 1.0 - self.dropout
+                drop = (self.rng.random(inp.shape) < keep_p).astype(self.dtype) / keep_p
+                inp = inp * drop
+            outs, dir_caches = [], []
+            for d, suffix in enumerate(self._suffixes(layer)):
+                k = layer * self.num_directions + d
+                xin = inp if d == 0 else _gather(inp, rev)
+                h, final, dc = run_direction(
+                    self.cell, xin, tuple(s[k] for s in state), *self._layer_params(layer, suffix),
+                    mask, keep)
+                outs.append(h if d == 0 else _gather(h, rev))
+                finals.append(final)
+                dir_caches.append(dc)
+            inp = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=-1)  # (T, B, D·H)
+            layer_caches.append(LayerCache(drop, tuple(dir_caches)))
+        final_state = tuple(np.stack(s) for s in zip(*finals))  # each (L·D, B, H)
+        out = inp.transpose(1, 0, 2) if self.batch_first else inp
+        cache = Cache(tuple(layer_caches), rev, self.batch_first) if keep else None
+        return out, (final_state[0] if len(final_state) == 1 else final_state), cache
+
+    # ---- backward ---------------------------------------------------------------
+
+    def backward(self, cache: Cache, d_output=None, d_state=None):
+        """BPTT through the stack.
+
+        d_output: ∂L/∂output, shaped as the output (None = zero). d_state: ∂L/∂(final
+        state), shaped as it (None = zero). Returns (∂L/∂x, ∂L/∂(initial state), grads)
+        with grads a dict named as the parameters.
+        """
+        if not isinstance(cache, Cache):
+            raise TypeError(f"cache: expected the Cache returned by forward, got {type(cache).__name__}")
+        first = cache.layers[0].directions[0]
+        T, B = first.x.shape[:2]
+        H, D, names = self.hidden_size, self.num_directions, self.cell.state_names
+        if d_output is None:
+            dout = np.zeros((T, B, D * H), self.dtype)
+        else:
+            shape = (B, T, D * H) if cache.batch_first else (T, B, D * H)
+            dout = check_array("d_output", d_output, shape, self.dtype)
+            dout = dout.transpose(1, 0, 2) if cache.batch_first else dout
+        state_shape = (self.num_layers * D, B, H)
+        if d_state is None:
+            d_state = tuple(np.zeros(state_shape, self.dtype) for _ in names)
+        else:
+            d_state = (d_state,) if len(names) == 1 else tuple(d_state)
+            d_state = tuple(check_array(f"d_state {n}", s, state_shape, self.dtype)
+                            for n, s in zip(names, d_state))
+        grads, d_init = {}, [None] * (self.num_layers * D)
+        for layer in range(self.num_layers - 1, -1, -1):
+            lc = cache.layers[layer]
+            d_inp = None
+            for d, suffix in enumerate(self._suffixes(layer)):
+                k = layer * D + d
+                dh = dout[..., d * H : (d + 1) * H]
+                if d == 1:
+                    dh = _gather(dh, cache.rev_index)
+                W_ih, W_hh, _, _ = self._layer_params(layer, suffix)
+                dx, d_init[k], g = backprop_direction(
+                    self.cell, lc.directions[d], dh, tuple(s[k] for s in d_state), W_ih, W_hh)
+                if d == 1:
+                    dx = _gather(dx, cache.rev_index)
+                d_inp = dx if d_inp is None else d_inp + dx
+                for name, gi in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), g):
+                    grads[f"{name}{suffix}"] = gi
+            if lc.dropout_mask is not None:
+                d_inp = d_inp * lc.dropout_mask
+            dout = d_inp
+        d_init = tuple(np.stack(s) for s in zip(*d_init))
+        dx = dout.transpose(1, 0, 2) if cache.batch_first else dout
+        grads = {n: grads[n] for n in self.params}
+        return dx, (d_init[0] if len(d_init) == 1 else d_init), grads
+
+
+class RNN(_RecurrentLayer):
+    """Elman RNN layer: h_t = σ(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh).
+
+    Cell options: nonlinearity ('tanh', 'sigmoid', 'relu', 'leaky_relu', 'elu',
+    'identity'; default 'tanh'), negative_slope (leaky_relu, 0.01), alpha (elu, 1.0).
+    """
+
+    _cell_cls = RNNCell
+
+
+class LSTM(_RecurrentLayer):
+    """LSTM layer (gates i, f, g, o); the state is (h, c)."""
+
+    _cell_cls = LSTMCell
+
+
+class GRU(_RecurrentLayer):
+    """GRU layer (gates r, z, n). Cell option reset_after: True (default, as PyTorch
+    and cuDNN) or False (Cho et al. 2014); see rnnlab.cells.gru."""
+
+    _cell_cls = GRUCell
