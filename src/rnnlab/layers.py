@@ -18,6 +18,7 @@ between rnnlab and torch.nn.RNN/LSTM/GRU unchanged.
 
 from __future__ import annotations
 
+import inspect
 from typing import NamedTuple
 
 import numpy as np
@@ -149,9 +150,17 @@ class _RecurrentLayer:
         self.dropout = check_range("dropout", dropout, 0.0, 1.0, hi_open=True)
         self.batch_first = bool(batch_first)
         self.dtype = check_dtype(dtype)
-        self.cell = self._cell_cls(**cell_options)
+        self.cell = self._make_cell(cell_options)
         self.rng = np.random.default_rng(seed)  # initialisation, then dropout masks
         self.params = self._init_params()
+
+    def _make_cell(self, options: dict) -> Cell:
+        known = [n for n in inspect.signature(self._cell_cls).parameters]
+        for name in options:
+            if name not in known:
+                raise TypeError(f"{name}: not an option of {type(self).__name__} "
+                                f"(its options: {', '.join(known) or 'none'})")
+        return self._cell_cls(**options)
 
     # ---- parameters -------------------------------------------------------------
 
