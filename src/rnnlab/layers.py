@@ -43,6 +43,15 @@ class DirectionCache(NamedTuple):
     mask: np.ndarray | None  # (T, B, 1) True at real steps; None when all steps are real
 
 
+class StepDeltas(NamedTuple):
+    """Per-step errors of one direction, in its own processing order (backward with
+    return_deltas=True): what the temporal gradient components are built from."""
+
+    dXP: np.ndarray  # (T, B, G·H) ∂L/∂(W_ih x_t + b_ih), zero past each sequence's end
+    dHP: np.ndarray  # (T, B, G·H) ∂L/∂(W_hh u_t + b_hh); the same array as dXP when shared
+    dH: np.ndarray  # (T, B, H) ∂L/∂h_t in total (from the output and from step t+1)
+
+
 class LayerCache(NamedTuple):
     dropout_mask: np.ndarray | None  # (T, B, I_l) scaled keep-mask applied to the input
     directions: tuple  # DirectionCache per direction
@@ -97,15 +106,20 @@ def run_direction(cell: Cell, x, state0: tuple, W_ih, W_hh, b_ih, b_hh, mask, ke
     return h, state, DirectionCache(x, states, auxs, mask)
 
 
-def backprop_direction(cell: Cell, cache: DirectionCache, dh_out, dstate_T: tuple, W_ih, W_hh):
-    """BPTT through one direction. Return (dx, dstate_0, (dW_ih, dW_hh, db_ih, db_hh))."""
+def backprop_direction(cell: Cell, cache: DirectionCache, dh_out, dstate_T: tuple, W_ih, W_hh,
+                       keep_deltas: bool = False):
+    """BPTT through one direction. Return (dx, dstate_0, (dW_ih, dW_hh, db_ih, db_hh)),
+    and StepDeltas as a fourth value when keep_deltas."""
     x, states, aux, mask = cache
     T = x.shape[0]
     dstate = dstate_T
     dXP = np.empty((T,) + dh_out.shape[1:-1] + (W_ih.shape[0],), dh_out.dtype)  # (T, B, G·H)
     dHP = dXP if cell.shared_preactivation else np.empty_like(dXP)
+    dH = np.empty(dh_out.shape, dh_out.dtype) if keep_deltas else None  # (T, B, H)
     for t in range(T - 1, -1, -1):
         dh = dstate[0] + (dh_out[t] if mask is None else dh_out[t] * mask[t])
+        if keep_deltas:
+            dH[t] = dh
         dstate = (dh,) + dstate[1:]
         dxp, dhp, dprev = cell.step_backward(
             dstate, tuple(a[t] for a in aux), tuple(s[t] for s in states),
@@ -122,7 +136,8 @@ def backprop_direction(cell: Cell, cache: DirectionCache, dh_out, dstate_T: tupl
     dx = dXP @ W_ih  # (T, B, I)
     dW_ih = dXP.reshape(-1, G_H).T @ x.reshape(-1, I)  # (G·H, I): all steps in one product
     dW_hh = cell.grad_W_hh(dHP, aux, states[0][:-1])  # (G·H, H)
-    return dx, dstate, (dW_ih, dW_hh, dXP.sum((0, 1)), dHP.sum((0, 1)))
+    grads = (dW_ih, dW_hh, dXP.sum((0, 1)), dHP.sum((0, 1)))
+    return (dx, dstate, grads, StepDeltas(dXP, dHP, dH)) if keep_deltas else (dx, dstate, grads)
 
 
 class _RecurrentLayer:
@@ -282,12 +297,14 @@ class _RecurrentLayer:
 
     # ---- backward ---------------------------------------------------------------
 
-    def backward(self, cache: Cache, d_output=None, d_state=None):
+    def backward(self, cache: Cache, d_output=None, d_state=None, *, return_deltas: bool = False):
         """BPTT through the stack.
 
         d_output: ∂L/∂output, shaped as the output (None = zero). d_state: ∂L/∂(final
         state), shaped as it (None = zero). Returns (∂L/∂x, ∂L/∂(initial state), grads)
-        with grads a dict named as the parameters.
+        with grads a dict named as the parameters. With return_deltas, a fourth value:
+        {suffix ('_l0', '_l0_reverse', ...): StepDeltas}, each in its direction's
+        processing order (as the cache), for rnnlab.diagnostics.
         """
         if not isinstance(cache, Cache):
             raise TypeError(f"cache: expected the Cache returned by forward, got {type(cache).__name__}")
@@ -307,7 +324,7 @@ class _RecurrentLayer:
             d_state = (d_state,) if len(names) == 1 else tuple(d_state)
             d_state = tuple(check_array(f"d_state {n}", s, state_shape, self.dtype)
                             for n, s in zip(names, d_state))
-        grads, d_init = {}, [None] * (self.num_layers * D)
+        grads, d_init, deltas = {}, [None] * (self.num_layers * D), {}
         for layer in range(self.num_layers - 1, -1, -1):
             lc = cache.layers[layer]
             d_inp = None
@@ -317,8 +334,11 @@ class _RecurrentLayer:
                 if d == 1:
                     dh = _gather(dh, cache.rev_index)
                 W_ih, W_hh, _, _ = self._layer_params(layer, suffix)
-                dx, d_init[k], g = backprop_direction(
-                    self.cell, lc.directions[d], dh, tuple(s[k] for s in d_state), W_ih, W_hh)
+                dx, d_init[k], g, *delta = backprop_direction(
+                    self.cell, lc.directions[d], dh, tuple(s[k] for s in d_state), W_ih, W_hh,
+                    keep_deltas=return_deltas)
+                if return_deltas:
+                    deltas[suffix] = delta[0]
                 if d == 1:
                     dx = _gather(dx, cache.rev_index)
                 d_inp = dx if d_inp is None else d_inp + dx
@@ -330,7 +350,8 @@ class _RecurrentLayer:
         d_init = tuple(np.stack(s) for s in zip(*d_init))
         dx = dout.transpose(1, 0, 2) if cache.batch_first else dout
         grads = {n: grads[n] for n in self.params}
-        return dx, (d_init[0] if len(d_init) == 1 else d_init), grads
+        d_init = d_init[0] if len(d_init) == 1 else d_init
+        return (dx, d_init, grads, deltas) if return_deltas else (dx, d_init, grads)
 
 
 class RNN(_RecurrentLayer):
