@@ -1,0 +1,34 @@
+"""Seeing vanishing and exploding gradients: temporal gradient components, Jacobian
+norms across time, the spectrum of W_hh (plots in rnnlab.diagnostics.plots)."""
+
+from rnnlab.diagnostics.jacobians import (
+    JacobianNorms,
+    Spectrum,
+    elman_rate,
+    jacobian_norms,
+    jacobian_products,
+    set_spectral_radius,
+    spectrum,
+    step_jacobians,
+)
+from rnnlab.diagnostics.temporal import (
+    TemporalNorms,
+    temporal_components,
+    temporal_norms,
+    weighted_gradient,
+)
+
+__all__ = [
+    "JacobianNorms",
+    "Spectrum",
+    "TemporalNorms",
+    "elman_rate",
+    "jacobian_norms",
+    "jacobian_products",
+    "set_spectral_radius",
+    "spectrum",
+    "step_jacobians",
+    "temporal_components",
+    "temporal_norms",
+    "weighted_gradient",
+]
