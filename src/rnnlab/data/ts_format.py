@@ -1,0 +1,108 @@
+"""Reader for the sktime/UEA `.ts` text format.
+
+Layout: comment lines start with '#', header lines with '@' (`@problemName`,
+`@univariate`, `@dimensions`, `@equalLength`, `@seriesLength`, `@missing`,
+`@timeStamps`, `@classLabel true L1 L2 ...`), then `@data` and one series per
+line: channels separated by ':', values by ',', the class label last when
+`@classLabel true`. A missing value is '?'. Channels of one series must have
+the same length; series may differ in length unless `@equalLength true`.
+
+Every error names the file and the line number.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from rnnlab.data.sequences import Sequences, pad, parse_float
+
+
+def _bool(value: str, where: str) -> bool:
+    v = value.strip().lower()
+    if v not in ("true", "false"):
+        raise ValueError(f"{where}: expected true or false, got {value!r}")
+    return v == "true"
+
+
+def _header(lines, path) -> tuple[dict, int]:
+    """Parse the '@' lines up to @data; return (header, index of the first data line)."""
+    head: dict = {}
+    for i, raw in enumerate(lines):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not line.startswith("@"):
+            raise ValueError(f"{path}, line {i + 1}: expected a header line (@...) before @data, "
+                             f"got {line[:40]!r}")
+        key, _, rest = line[1:].partition(" ")
+        key, where = key.lower(), f"{path}, line {i + 1}"
+        if key == "data":
+            return head, i + 1
+        if key == "classlabel":
+            flag, *labels = rest.split()
+            head["classes"] = tuple(labels) if _bool(flag, where) else None
+        elif key in ("univariate", "equallength", "missing", "timestamps"):
+            head[key] = _bool(rest, where)
+        elif key in ("dimensions", "serieslength"):
+            try:
+                head[key] = int(rest)
+            except ValueError:
+                raise ValueError(f"{where}: @{key} expects an integer, got {rest!r}") from None
+        else:
+            head[key] = rest.strip()
+    raise ValueError(f"{path}: no @data line found")
+
+
+def read_ts(path) -> Sequences:
+    """Read a `.ts` file into `Sequences` (X (N, T, F) padded, lengths, labels)."""
+    path = Path(path)
+    lines = path.read_text().splitlines()
+    head, start = _header(lines, path)
+    if head.get("timestamps"):
+        raise ValueError(f"{path}: @timeStamps true is not supported (values only)")
+    if "classes" not in head:
+        raise ValueError(f"{path}: missing @classLabel header (true with the labels, or false)")
+    classes = head["classes"]
+    F = head.get("dimensions", 1 if head.get("univariate") else None)
+    series, labels = [], []
+    for i in range(start, len(lines)):
+        line = lines[i].strip()
+        if not line or line.startswith("#"):
+            continue
+        where = f"{path}, line {i + 1}"
+        fields = line.split(":")
+        if classes is not None:
+            label = fields.pop().strip()
+            if label not in classes:
+                raise ValueError(f"{where}: class label {label!r} is not one of the declared "
+                                 f"labels {list(classes)}")
+            labels.append(label)
+        if F is None:
+            F = len(fields)
+        if len(fields) != F:
+            raise ValueError(f"{where}: expected {F} channels (separated by ':'), got {len(fields)}")
+        channels = [[parse_float(v, f"{where}, channel {f}") for v in ch.split(",")]
+                    for f, ch in enumerate(fields)]
+        T = {len(c) for c in channels}
+        if len(T) > 1:
+            raise ValueError(f"{where}: channels have different lengths {[len(c) for c in channels]}")
+        series.append(np.array(channels).T)  # (T_i, F)
+    if not series:
+        raise ValueError(f"{path}: no series after @data")
+    X, lengths = pad(series)
+    _check_lengths(head, lengths, path)
+    if head.get("missing") is False and np.isnan(X).any():
+        n = int(np.argwhere(np.isnan(X))[0, 0])
+        raise ValueError(f"{path}: @missing false, but series {n} has missing values ('?')")
+    return Sequences(X, lengths, np.array(labels) if classes is not None else None, classes)
+
+
+def _check_lengths(head: dict, lengths: np.ndarray, path) -> None:
+    declared = head.get("serieslength")
+    if head.get("equallength") and len(set(lengths.tolist())) > 1:
+        raise ValueError(f"{path}: @equalLength true, but series lengths range from "
+                         f"{lengths.min()} to {lengths.max()}")
+    if head.get("equallength") and declared is not None and lengths[0] != declared:
+        raise ValueError(f"{path}: @seriesLength {declared}, but the series have length {lengths[0]}")
