@@ -193,3 +193,24 @@ def test_bad_arguments_name_themselves():
         jacobian_norms(layer, x, sequence=2)
     with pytest.raises(ValueError, match="rho"):
         set_spectral_radius(layer.params["weight_hh_l0"], -1.0)
+
+
+def test_plots_write_png_and_svg(tmp_path):
+    pytest.importorskip("matplotlib")
+    from rnnlab.diagnostics import plots
+
+    layer = RNN(2, 4, dtype=np.float64, seed=11)
+    (_, _, _, _), cache, _, deltas = _run_backward(layer, 8, 2, None)
+    tn = temporal_norms(layer, cache, deltas)
+    jn = jacobian_norms(layer, np.ones((8, 1, 2)))
+    written = [
+        *plots.plot_temporal_norms(tn.params, tn.total, tmp_path / "temporal"),
+        *plots.plot_temporal_heatmap(np.stack([tn.total, 2 * tn.total]), [0, 10], tmp_path / "heat"),
+        *plots.plot_jacobian_norms(jn, tmp_path / "jac"),
+        *plots.plot_spectrum(spectrum(layer.params["weight_hh_l0"]), tmp_path / "spec"),
+        *plots.plot_training_curves([0, 1, 2], {"loss": [3.0, 2.0, 1.0]}, tmp_path / "curves"),
+    ]
+    assert len(written) == 10
+    for p in written:
+        head = p.read_bytes()[:64]
+        assert head.startswith(b"\x89PNG") if p.suffix == ".png" else b"<?xml" in head
