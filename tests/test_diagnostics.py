@@ -214,3 +214,20 @@ def test_plots_write_png_and_svg(tmp_path):
     for p in written:
         head = p.read_bytes()[:64]
         assert head.startswith(b"\x89PNG") if p.suffix == ".png" else b"<?xml" in head
+
+
+def test_report_record_and_table(tmp_path):
+    import json
+
+    from rnnlab.diagnostics.report import make_report, record, table_rows
+
+    layer = RNN(2, 6, dtype=np.float64, seed=12)
+    for rho, regime in ((0.5, "vanishing guaranteed"), (3.0, "exploding possible")):
+        layer.params["weight_hh_l0"] = set_spectral_radius(layer.params["weight_hh_l0"], rho)
+        (x, _, _, _), cache, grads, deltas = _run_backward(layer, 7, 3, None)
+        rec = json.loads(json.dumps(record(layer, cache, grads, deltas)))
+        tn = temporal_norms(layer, cache, deltas)
+        np.testing.assert_allclose(rec["temporal_total"], tn.total)
+        assert rec["spectral_radius"]["weight_hh_l0"][0] == pytest.approx(rho)
+        rows = dict(table_rows(make_report(layer, x, cache, grads, deltas)))
+        assert regime in rows["weight_hh_l0: σ'_max μ_max"]

@@ -1,0 +1,99 @@
+"""One look at a recurrent layer: every diagnostic of one BPTT pass, as a record
+(JSON-ready, for the trainer's log), a table and a set of plots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rnnlab.cells import RNNCell
+from rnnlab.diagnostics.jacobians import (
+    JacobianNorms,
+    Spectrum,
+    elman_rate,
+    jacobian_norms,
+    spectrum,
+)
+from rnnlab.diagnostics.temporal import TemporalNorms, temporal_norms
+
+
+@dataclass(frozen=True)
+class Report:
+    """The diagnostics of one layer stack on one batch."""
+
+    temporal: TemporalNorms  # ‖∇L|_t‖ per parameter and total, ‖∂L/∂h_t‖
+    jacobian: JacobianNorms  # layer 0, forward direction, first sequence
+    spectra: dict[str, Spectrum]  # per weight_hh name
+    grad_norm: float  # ‖∇L‖ of the layer's parameters
+    rates: dict[str, float]  # Elman only: σ'_max μ_max per weight_hh name
+
+
+def make_report(layer, x, cache, grads: dict, deltas: dict, lengths=None) -> Report:
+    """Gather the diagnostics from a forward/backward pass (backward with return_deltas)."""
+    W_names = [n for n in layer.params if n.startswith("weight_hh")]
+    rates = ({n: elman_rate(layer.cell, layer.params[n]) for n in W_names}
+             if isinstance(layer.cell, RNNCell) else {})
+    x0 = x[:1] if layer.batch_first else x[:, :1]
+    l0 = None if lengths is None else np.asarray(lengths)[:1]
+    return Report(
+        temporal_norms(layer, cache, deltas),
+        jacobian_norms(layer, x0, lengths=l0),
+        {n: spectrum(layer.params[n]) for n in W_names},
+        float(np.sqrt(sum(np.vdot(g, g) for g in grads.values()))),
+        rates,
+    )
+
+
+def record(layer, cache, grads: dict, deltas: dict) -> dict:
+    """A JSON-ready record for a training log: the temporal norms (total and per
+    parameter), ‖∂L/∂h_t‖ per direction, ‖∇L‖ and the spectral radius of each W_hh."""
+    tn = temporal_norms(layer, cache, deltas)
+    return {
+        "grad_norm": float(np.sqrt(sum(np.vdot(g, g) for g in grads.values()))),
+        "temporal_total": tn.total.tolist(),
+        "temporal": {n: v.tolist() for n, v in tn.params.items()},
+        "dh": {s: v.tolist() for s, v in tn.dh.items()},
+        "spectral_radius": {n: spectrum(layer.params[n]).spectral_radius.tolist()
+                            for n in layer.params if n.startswith("weight_hh")},
+    }
+
+
+def _ratio(a: np.ndarray) -> float:
+    """first / last of a positive series (how much it decays over the window)."""
+    a = np.asarray(a, float)
+    return float(a[0] / a[-1]) if a[-1] > 0 else float("inf")
+
+
+def table_rows(rep: Report) -> list[tuple[str, str]]:
+    """(quantity, value) rows summarising a report."""
+    tn, jn = rep.temporal, rep.jacobian
+    rows = [("‖∇L‖", f"{rep.grad_norm:.4g}"),
+            ("‖∇L|_t‖ at t = 1 / t = T", f"{tn.total[0]:.3g} / {tn.total[-1]:.3g}"),
+            ("‖∇L|_1‖ / ‖∇L|_T‖", f"{_ratio(tn.total):.3g}")]
+    for s, v in tn.dh.items():
+        rows.append((f"‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ ({s[1:]})", f"{_ratio(v):.3g}"))
+    rows.append((f"‖∂h_t/∂h_k‖₂ at t−k = 1 / {jn.distance[-1]}",
+                 f"{jn.spectral[0]:.3g} / {jn.spectral[-1]:.3g}"))
+    for n, sp in rep.spectra.items():
+        rows.append((f"{n}: spectral radius ({', '.join(sp.gates)})",
+                     ", ".join(f"{r:.3g}" for r in sp.spectral_radius)))
+        rows.append((f"{n}: largest singular value μ_max",
+                     ", ".join(f"{s[0]:.3g}" for s in sp.singular_values)))
+    for n, rate in rep.rates.items():
+        regime = "vanishing guaranteed" if rate < 1 else "exploding possible"
+        rows.append((f"{n}: σ'_max μ_max", f"{rate:.3g} ({regime})"))
+    return rows
+
+
+def write_plots(rep: Report, outdir) -> list[Path]:
+    """The plots of a report under outdir (PNG and SVG each)."""
+    from rnnlab.diagnostics import plots
+
+    outdir = Path(outdir)
+    paths = plots.plot_temporal_norms(rep.temporal.params, rep.temporal.total, outdir / "temporal")
+    paths += plots.plot_jacobian_norms(rep.jacobian, outdir / "jacobian")
+    for n, sp in rep.spectra.items():
+        paths += plots.plot_spectrum(sp, outdir / f"spectrum_{n}", title=f"Spectrum of {n}")
+    return paths
