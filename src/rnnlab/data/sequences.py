@@ -45,11 +45,14 @@ def parse_float(text: str, where: str, missing: tuple[str, ...] = ("?", "NaN", "
         raise ValueError(f"{where}: expected a number, got {t!r}") from None
 
 
+def real_steps(X: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """(N, T, 1) True at the real steps of each series, False in its padding."""
+    return np.arange(X.shape[1])[None, :, None] < lengths[:, None, None]
+
+
 def missing_report(X: np.ndarray, lengths: np.ndarray, limit: int = 5) -> str:
     """A short list of where values are missing, e.g. 'series 3 channel 0 step 7, ...'."""
-    T = X.shape[1]
-    real = np.arange(T)[None, :, None] < lengths[:, None, None]  # (N, T, 1)
-    where = np.argwhere(np.isnan(X) & real)
+    where = np.argwhere(np.isnan(X) & real_steps(X, lengths))
     parts = [f"series {n} channel {f} step {t}" for n, t, f in where[:limit]]
     more = f" and {len(where) - limit} more" if len(where) > limit else ""
     return ", ".join(parts) + more

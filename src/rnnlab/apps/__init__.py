@@ -1,0 +1,1 @@
+"""Applications: forecasting and sequence classification from files (and others)."""

@@ -1,0 +1,54 @@
+"""Plots of the applications (matplotlib, Agg backend) written as PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(plt, fig, path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def plot_forecast(path, t_all: np.ndarray, y_all: np.ndarray, t_fc: np.ndarray,
+                  forecasts: dict[str, np.ndarray], title: str = "") -> Path:
+    """The target over the whole series and each method's forecasts at times t_fc."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(10, 4))
+    ax.plot(t_all, y_all, color="black", lw=1.5, label="truth")
+    for name, y in forecasts.items():
+        ax.plot(t_fc, y, lw=1.2 if name != "model" else 2.0, label=name)
+    ax.axvline(t_fc[0], color="grey", ls=":", lw=1)
+    ax.set(xlabel="time step", ylabel="target", title=title)
+    ax.legend(loc="upper left", fontsize=8)
+    return _save(plt, fig, path)
+
+
+def plot_confusion(path, C: np.ndarray, labels: list[str], title: str = "") -> Path:
+    """The confusion matrix C[true, predicted] as an annotated image."""
+    plt = _pyplot()
+    K = len(labels)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.5 * K, 0.8 + 0.5 * K))
+    ax.imshow(C, cmap="Blues")
+    ax.set_xticks(range(K), labels)
+    ax.set_yticks(range(K), labels)
+    for i in range(K):
+        for j in range(K):
+            ax.text(j, i, str(C[i, j]), ha="center", va="center", fontsize=8,
+                    color="white" if C[i, j] > C.max() / 2 else "black")
+    ax.set(xlabel="predicted", ylabel="true", title=title)
+    return _save(plt, fig, path)
