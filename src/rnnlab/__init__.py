@@ -4,6 +4,7 @@ from rnnlab.activations import ACTIVATIONS, Activation
 from rnnlab.cells import Cell, GRUCell, LSTMCell, RNNCell
 from rnnlab.interop import from_torch, from_torch_state_dict, to_torch, to_torch_state_dict
 from rnnlab.layers import GRU, LSTM, RNN
+from rnnlab.stepper import Stepper
 
 __version__ = "0.1.0"
 
@@ -17,6 +18,7 @@ __all__ = [
     "GRUCell",
     "LSTMCell",
     "RNNCell",
+    "Stepper",
     "from_torch",
     "from_torch_state_dict",
     "to_torch",

@@ -32,6 +32,7 @@ from rnnlab._checks import (
     check_range,
 )
 from rnnlab.cells import Cell, GRUCell, LSTMCell, RNNCell
+from rnnlab.kernels import supports, use_fast
 
 
 class DirectionCache(NamedTuple):
@@ -82,10 +83,20 @@ def _select(mask, new: tuple, old: tuple) -> tuple:
     return tuple(np.where(mask, n, o) for n, o in zip(new, old))
 
 
-def run_direction(cell: Cell, x, state0: tuple, W_ih, W_hh, b_ih, b_hh, mask, keep: bool):
-    """Run `cell` over x (T, B, I). Return (h (T, B, H), final state, DirectionCache or None)."""
-    T = x.shape[0]
-    xp = x @ W_ih.T + b_ih  # (T, B, G·H): the input projection of all steps in one product
+def run_direction(cell: Cell, x, state0: tuple, W_ih, W_hh, b_ih, b_hh, mask, keep: bool,
+                  fast: bool = False):
+    """Run `cell` over x (T, B, I). Return (h (T, B, H), final state, DirectionCache or None).
+    fast: the compiled loop of rnnlab.kernels instead of the reference loop below."""
+    T, B, I = x.shape
+    xp = (x.reshape(T * B, I) @ W_ih.T).reshape(T, B, -1)  # (T, B, G·H): all steps in one product
+    xp += b_ih
+    if fast:
+        from rnnlab.kernels import loops
+
+        states, auxs = loops.forward(cell, xp, state0, W_hh, b_hh, mask)
+        h = states[0][1:] * mask if mask is not None else states[0][1:].copy()  # (T, B, H)
+        final = tuple(s[T] for s in states)
+        return h, final, (DirectionCache(x, states, auxs, mask) if keep else None)
     state = state0
     states, auxs = [state0], []
     for t in range(T):
@@ -107,13 +118,32 @@ def run_direction(cell: Cell, x, state0: tuple, W_ih, W_hh, b_ih, b_hh, mask, ke
 
 
 def backprop_direction(cell: Cell, cache: DirectionCache, dh_out, dstate_T: tuple, W_ih, W_hh,
-                       keep_deltas: bool = False):
+                       keep_deltas: bool = False, fast: bool = False):
     """BPTT through one direction. Return (dx, dstate_0, (dW_ih, dW_hh, db_ih, db_hh)),
-    and StepDeltas as a fourth value when keep_deltas."""
+    and StepDeltas as a fourth value when keep_deltas. fast: the compiled loop."""
+    x, states, aux, _ = cache
+    if fast:
+        from rnnlab.kernels import loops
+
+        dXP, dHP, dH, dstate = loops.backward(cell, cache, dh_out, dstate_T, W_hh, keep_deltas)
+    else:
+        dXP, dHP, dH, dstate = _backprop_loop(cell, cache, dh_out, dstate_T, W_hh, keep_deltas)
+    (T, B, _), (G_H, I) = dXP.shape, W_ih.shape
+    dXP2 = dXP.reshape(T * B, G_H)
+    dx = (dXP2 @ W_ih).reshape(T, B, I)
+    dW_ih = dXP2.T @ x.reshape(T * B, I)  # (G·H, I): all steps in one product
+    dW_hh = cell.grad_W_hh(dHP, aux, states[0][:-1])  # (G·H, H)
+    grads = (dW_ih, dW_hh, dXP.sum((0, 1)), dHP.sum((0, 1)))
+    return (dx, dstate, grads, StepDeltas(dXP, dHP, dH)) if keep_deltas else (dx, dstate, grads)
+
+
+def _backprop_loop(cell: Cell, cache: DirectionCache, dh_out, dstate_T: tuple, W_hh,
+                   keep_deltas: bool):
+    """The reference BPTT loop over the cell's step_backward: (dXP, dHP, dH, dstate_0)."""
     x, states, aux, mask = cache
     T = x.shape[0]
     dstate = dstate_T
-    dXP = np.empty((T,) + dh_out.shape[1:-1] + (W_ih.shape[0],), dh_out.dtype)  # (T, B, G·H)
+    dXP = np.empty((T,) + dh_out.shape[1:-1] + (W_hh.shape[0],), dh_out.dtype)  # (T, B, G·H)
     dHP = dXP if cell.shared_preactivation else np.empty_like(dXP)
     dH = np.empty(dh_out.shape, dh_out.dtype) if keep_deltas else None  # (T, B, H)
     for t in range(T - 1, -1, -1):
@@ -132,12 +162,7 @@ def backprop_direction(cell: Cell, cache: DirectionCache, dh_out, dstate_T: tupl
         if dHP is not dXP:
             dHP[t] = dhp
         dstate = dprev
-    G_H, I = W_ih.shape
-    dx = dXP @ W_ih  # (T, B, I)
-    dW_ih = dXP.reshape(-1, G_H).T @ x.reshape(-1, I)  # (G·H, I): all steps in one product
-    dW_hh = cell.grad_W_hh(dHP, aux, states[0][:-1])  # (G·H, H)
-    grads = (dW_ih, dW_hh, dXP.sum((0, 1)), dHP.sum((0, 1)))
-    return (dx, dstate, grads, StepDeltas(dXP, dHP, dH)) if keep_deltas else (dx, dstate, grads)
+    return dXP, dHP, dH, dstate
 
 
 class _RecurrentLayer:
@@ -156,6 +181,7 @@ class _RecurrentLayer:
         batch_first: bool = False,
         dtype=np.float32,
         seed: int | None = None,
+        fast: bool | None = None,
         **cell_options,
     ):
         self.input_size = check_positive_int("input_size", input_size)
@@ -167,6 +193,7 @@ class _RecurrentLayer:
         self.dtype = check_dtype(dtype)
         self.cell = self._make_cell(cell_options)
         self.rng = np.random.default_rng(seed)  # initialisation, then dropout masks
+        self.fast = fast  # compiled kernels: True, False, or None = env RNNLAB_FAST (default on)
         self.params = self._init_params()
 
     def _make_cell(self, options: dict) -> Cell:
@@ -227,6 +254,10 @@ class _RecurrentLayer:
         return (p[f"weight_ih{suffix}"], p[f"weight_hh{suffix}"],
                 p[f"bias_ih{suffix}"], p[f"bias_hh{suffix}"])
 
+    def _use_fast(self) -> bool:
+        """The switch: the compiled kernels (rnnlab.kernels) or the reference loop."""
+        return use_fast(self.fast) and supports(self.cell)
+
     # ---- forward ----------------------------------------------------------------
 
     def _check_inputs(self, x, state, lengths):
@@ -272,6 +303,7 @@ class _RecurrentLayer:
         mask = None if lengths is None else (np.arange(T)[:, None] < lengths)[..., None]  # (T,B,1)
         rev = reverse_index(lengths, T, B) if self.bidirectional else None
         finals, layer_caches, inp = [], [], x
+        fast = self._use_fast()
         for layer in range(self.num_layers):
             drop = None
             if training and self.dropout > 0 and layer > 0:
@@ -284,7 +316,7 @@ class _RecurrentLayer:
                 xin = inp if d == 0 else _gather(inp, rev)
                 h, final, dc = run_direction(
                     self.cell, xin, tuple(s[k] for s in state), *self._layer_params(layer, suffix),
-                    mask, keep)
+                    mask, keep, fast)
                 outs.append(h if d == 0 else _gather(h, rev))
                 finals.append(final)
                 dir_caches.append(dc)
@@ -294,6 +326,12 @@ class _RecurrentLayer:
         out = inp.transpose(1, 0, 2) if self.batch_first else inp
         cache = Cache(tuple(layer_caches), rev, self.batch_first) if keep else None
         return out, (final_state[0] if len(final_state) == 1 else final_state), cache
+
+    def stepper(self, batch_size: int = 1, state=None):
+        """A rnnlab.Stepper: this stack run one time step at a time (generation)."""
+        from rnnlab.stepper import Stepper
+
+        return Stepper(self, batch_size, state)
 
     # ---- backward ---------------------------------------------------------------
 
@@ -325,6 +363,7 @@ class _RecurrentLayer:
             d_state = tuple(check_array(f"d_state {n}", s, state_shape, self.dtype)
                             for n, s in zip(names, d_state))
         grads, d_init, deltas = {}, [None] * (self.num_layers * D), {}
+        fast = self._use_fast()
         for layer in range(self.num_layers - 1, -1, -1):
             lc = cache.layers[layer]
             d_inp = None
@@ -336,7 +375,7 @@ class _RecurrentLayer:
                 W_ih, W_hh, _, _ = self._layer_params(layer, suffix)
                 dx, d_init[k], g, *delta = backprop_direction(
                     self.cell, lc.directions[d], dh, tuple(s[k] for s in d_state), W_ih, W_hh,
-                    keep_deltas=return_deltas)
+                    keep_deltas=return_deltas, fast=fast)
                 if return_deltas:
                     deltas[suffix] = delta[0]
                 if d == 1:

@@ -1,0 +1,180 @@
+"""Compiled GRU in both conventions: the whole time loop of forward and of BPTT, with
+per step the recurrent product(s) and fused element-wise passes (see rnnlab.cells.gru
+for the math). Gate blocks in PyTorch's order r, z, n; h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}.
+Rows and caller-given buffers as in rnnlab.kernels.lstm."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from rnnlab.kernels._math import add_output_grad, carry_back, sigmoid, tanh
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _after_row(a, hw, b_hn, h_prev, h, hn):
+    """Reset-after step of one row: a (3H,) overwritten with r, z, n; hn = W_hn h + b_hn."""
+    H = h.shape[0]
+    a_r, a_z, a_n = a[:H], a[H : 2 * H], a[2 * H :]
+    w_r, w_z, w_n = hw[:H], hw[H : 2 * H], hw[2 * H :]
+    for j in range(H):
+        r = sigmoid(a, a_r[j] + w_r[j])
+        z = sigmoid(a, a_z[j] + w_z[j])
+        hn_j = w_n[j] + b_hn[j]
+        n = tanh(a, a_n[j] + r * hn_j)
+        a_r[j] = r
+        a_z[j] = z
+        a_n[j] = n
+        hn[j] = hn_j
+        h[j] = (1 - z) * n + z * h_prev[j]
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _after_deltas_row(gates, hn, h_prev, dh, dxp, dhp):
+    """Reset-after errors of one row from dh = ∂L/∂h_t; dh becomes its direct part
+    z ⊙ dh (the recurrent part is added after the product)."""
+    H = h_prev.shape[0]
+    r_, z_, n_ = gates[:H], gates[H : 2 * H], gates[2 * H :]
+    for j in range(H):
+        r, z, n = r_[j], z_[j], n_[j]
+        dan = dh[j] * (1 - z) * (1 - n * n)
+        dar = dan * hn[j] * r * (1 - r)
+        daz = dh[j] * (h_prev[j] - n) * z * (1 - z)
+        dxp[j] = dar
+        dxp[H + j] = daz
+        dxp[2 * H + j] = dan
+        dhp[j] = dar
+        dhp[H + j] = daz
+        dhp[2 * H + j] = dan * r
+        dh[j] = dh[j] * z
+
+
+@njit(cache=True, error_model="numpy")
+def forward_after(a, W_hhT, b_hn, lengths, h, hn, hw):
+    """Reset-after GRU, n = tanh(a_n + r ⊙ (W_hn h + b_hn)). a: (T, B, 3H) input
+    projection (+ b_hh in blocks r, z), overwritten with the gates (r, z, n);
+    W_hhT: (H, 3H); b_hn: (H,); h: (T+1, B, H) filled in place from h[0];
+    hn: (T, B, H) receives W_hn h_{t-1} + b_hn; hw: (B, 3H) work."""
+    T, B, _ = a.shape
+    for t in range(T):
+        np.dot(h[t], W_hhT, hw)  # (B, 3H)
+        for b in range(B):
+            if t < lengths[b]:
+                _after_row(a[t, b], hw[b], b_hn, h[t, b], h[t + 1, b], hn[t, b])
+            else:
+                h[t + 1, b] = h[t, b]
+
+
+@njit(cache=True, error_model="numpy")
+def backward_after(dh_out, gates, hn, h, W_hh, lengths, dh, dXP, dHP, dH, keep, dh_rec):
+    """BPTT through the reset-after GRU. dh: (B, H) ∂L/∂h_T, left as ∂L/∂h_0; dXP, dHP:
+    (T, B, 3H) filled with the errors of the input and recurrent pre-activations
+    (they differ in block n: δ_n and δ_n ⊙ r), zero past the ends; dH: (T, B, H)
+    receives ∂L/∂h_t in total when keep; dh_rec: (B, H) work."""
+    T, B, _ = dh_out.shape
+    for t in range(T - 1, -1, -1):
+        add_output_grad(dh, dh_out[t], t, lengths, dH, keep)
+        for b in range(B):
+            if t < lengths[b]:
+                _after_deltas_row(gates[t, b], hn[t, b], h[t, b], dh[b], dXP[t, b], dHP[t, b])
+            else:
+                dXP[t, b] = 0.0
+                dHP[t, b] = 0.0
+        np.dot(dHP[t], W_hh, dh_rec)  # (B, H)
+        carry_back(dh, dh_rec, t, lengths, True)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _before_rz_row(a, hw, h_prev, rh):
+    """Reset-before gates r, z of one row (written into a), and rh = r ⊙ h_{t-1}."""
+    H = h_prev.shape[0]
+    a_r, a_z = a[:H], a[H : 2 * H]
+    w_r, w_z = hw[:H], hw[H:]
+    for j in range(H):
+        r = sigmoid(a, a_r[j] + w_r[j])
+        a_r[j] = r
+        a_z[j] = sigmoid(a, a_z[j] + w_z[j])
+        rh[j] = r * h_prev[j]
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _before_n_row(a, hn, h_prev, h):
+    """Reset-before candidate n = tanh(a_n + W_hn (r ⊙ h_{t-1})) and the new state."""
+    H = h.shape[0]
+    z_, a_n = a[H : 2 * H], a[2 * H :]
+    for j in range(H):
+        n = tanh(a, a_n[j] + hn[j])
+        a_n[j] = n
+        h[j] = (1 - z_[j]) * n + z_[j] * h_prev[j]
+
+
+@njit(cache=True, error_model="numpy")
+def forward_before(a, W_rzT, W_nT, lengths, h, hw, rh, hn):
+    """Reset-before GRU, n = tanh(a_n + W_hn (r ⊙ h_{t-1})). a: (T, B, 3H) input
+    projection + b_hh, overwritten with the gates (r, z, n); W_rzT: (H, 2H) and
+    W_nT: (H, H) the blocks of W_hhᵀ; h: (T+1, B, H) filled in place from h[0];
+    hw (B, 2H), rh (B, H), hn (B, H): work."""
+    T, B, _ = a.shape
+    for t in range(T):
+        np.dot(h[t], W_rzT, hw)  # (B, 2H)
+        for b in range(B):
+            if t < lengths[b]:
+                _before_rz_row(a[t, b], hw[b], h[t, b], rh[b])
+            else:
+                rh[b] = 0.0
+        np.dot(rh, W_nT, hn)  # (B, H)
+        for b in range(B):
+            if t < lengths[b]:
+                _before_n_row(a[t, b], hn[b], h[t, b], h[t + 1, b])
+            else:
+                h[t + 1, b] = h[t, b]
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _before_nz_deltas_row(gates, h_prev, dh, dan, drz):
+    """δ_n, δ_z of one row from dh = ∂L/∂h_t; dh becomes its direct part z ⊙ dh."""
+    H = h_prev.shape[0]
+    z_, n_ = gates[H : 2 * H], gates[2 * H :]
+    dz = drz[H:]
+    for j in range(H):
+        z, n = z_[j], n_[j]
+        dan[j] = dh[j] * (1 - z) * (1 - n * n)
+        dz[j] = dh[j] * (h_prev[j] - n) * z * (1 - z)
+        dh[j] = dh[j] * z
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _before_r_deltas_row(gates, h_prev, d_rh, dh, drz):
+    """δ_r of one row from d_rh = ∂L/∂(r ⊙ h_{t-1}); dh += d_rh ⊙ r."""
+    H = h_prev.shape[0]
+    r_ = gates[:H]
+    for j in range(H):
+        r = r_[j]
+        drz[j] = d_rh[j] * h_prev[j] * r * (1 - r)
+        dh[j] += d_rh[j] * r
+
+
+@njit(cache=True, error_model="numpy")
+def backward_before(dh_out, gates, h, W_rz, W_n, lengths, dh, dA, dH, keep,
+                    dan, drz, d_rh, dh_rec):
+    """BPTT through the reset-before GRU. W_rz: (2H, H), W_n: (H, H) the blocks of W_hh;
+    dh: (B, H) ∂L/∂h_T, left as ∂L/∂h_0; dA: (T, B, 3H) filled with the pre-activation
+    errors (δ_r, δ_z, δ_n), zero past the ends; dH: (T, B, H) receives ∂L/∂h_t in
+    total when keep; dan (B, H), drz (B, 2H), d_rh (B, H), dh_rec (B, H): work."""
+    T, B, H = dh_out.shape
+    for t in range(T - 1, -1, -1):
+        add_output_grad(dh, dh_out[t], t, lengths, dH, keep)
+        for b in range(B):
+            if t < lengths[b]:
+                _before_nz_deltas_row(gates[t, b], h[t, b], dh[b], dan[b], drz[b])
+            else:
+                dan[b] = 0.0
+                drz[b] = 0.0
+        np.dot(dan, W_n, d_rh)  # (B, H): ∂L/∂(r ⊙ h_{t-1})
+        for b in range(B):
+            if t < lengths[b]:
+                _before_r_deltas_row(gates[t, b], h[t, b], d_rh[b], dh[b], drz[b])
+        dA[t, :, : 2 * H] = drz
+        dA[t, :, 2 * H :] = dan
+        np.dot(drz, W_rz, dh_rec)  # (B, H)
+        carry_back(dh, dh_rec, t, lengths, True)

@@ -1,0 +1,114 @@
+"""The layer's view of the kernels: one direction's forward and BPTT loops, with the
+same inputs and results as the reference loop in rnnlab.layers. The kernels get all
+their buffers from here (allocating inside them stops LLVM vectorising)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from rnnlab.activations import ACTIVATIONS
+from rnnlab.cells import GRUCell, LSTMCell, RNNCell
+from rnnlab.kernels import gru, lstm, rnn
+
+
+def lengths_of(mask, T: int, B: int) -> np.ndarray:
+    """(B,) steps of each sequence from the (T, B, 1) mask (None: all T)."""
+    if mask is None:
+        return np.full(B, T, np.int64)
+    return mask[:, :, 0].sum(0).astype(np.int64)
+
+
+def _states(state0: tuple, T: int) -> tuple:
+    """Buffers (T+1, B, H) per state array, index 0 the initial state."""
+    bufs = tuple(np.empty((T + 1,) + s.shape, s.dtype) for s in state0)
+    for buf, s in zip(bufs, state0):
+        buf[0] = s
+    return bufs
+
+
+def _act(cell: RNNCell) -> tuple:
+    return ACTIVATIONS.index(cell.act.name), float(cell.act.param)
+
+
+def b_hh_in_xp(cell, b_hh):
+    """The part of b_hh the kernels take inside the input projection: all of it, except
+    b_hn for the reset-after GRU (it stays inside r ⊙ (W_hn h + b_hn))."""
+    if isinstance(cell, GRUCell) and cell.reset_after:
+        H = b_hh.shape[0] // 3
+        return np.concatenate([b_hh[: 2 * H], np.zeros(H, b_hh.dtype)])
+    return b_hh
+
+
+def bind_forward(cell, xp, states: tuple, W_hh, b_hh, lengths):
+    """Bind the compiled forward of `cell` to its buffers. xp: (T, B, G·H) input
+    projection plus b_hh_in_xp, overwritten with the gates; states: (T+1, B, H) each,
+    the initial state at index 0. Return (run, aux): run() fills states; aux is the
+    cache's aux (filled by run)."""
+    T, B, GH = xp.shape
+    H = W_hh.shape[1]
+    h, dt = states[0], xp.dtype
+    if isinstance(cell, GRUCell) and cell.reset_after:
+        hn = np.zeros((T, B, H), dt)
+        args = (xp, np.ascontiguousarray(W_hh.T), b_hh[2 * H :].copy(), lengths, h, hn,
+                np.empty((B, GH), dt))
+        return partial(gru.forward_after, *args), (xp, hn)
+    if isinstance(cell, GRUCell):
+        args = (xp, np.ascontiguousarray(W_hh[: 2 * H].T), np.ascontiguousarray(W_hh[2 * H :].T),
+                lengths, h, np.empty((B, 2 * H), dt), np.empty((B, H), dt), np.empty((B, H), dt))
+        return partial(gru.forward_before, *args), (xp,)
+    W_hhT, hw = np.ascontiguousarray(W_hh.T), np.empty((B, GH), dt)  # (H, G·H), (B, G·H)
+    if isinstance(cell, LSTMCell):
+        return partial(lstm.forward, xp, W_hhT, lengths, *states, hw), (xp,)
+    if isinstance(cell, RNNCell):
+        return partial(rnn.forward, xp, W_hhT, lengths, *_act(cell), h, hw), ()
+    raise TypeError(f"cell: no compiled kernel for {type(cell).__name__}")
+
+
+def forward(cell, xp, state0: tuple, W_hh, b_hh, mask):
+    """Run the cell over xp (T, B, G·H), the input projection (overwritten with the
+    gates). Return (states, aux) shaped as the reference loop's cache."""
+    T, B, _ = xp.shape
+    states = _states(state0, T)
+    xp += b_hh_in_xp(cell, b_hh)
+    run, aux = bind_forward(cell, xp, states, W_hh, b_hh, lengths_of(mask, T, B))
+    run()
+    return states, aux
+
+
+def backward(cell, cache, dh_out, dstate_T: tuple, W_hh, keep_dH: bool = False):
+    """BPTT loop of one direction. Return (dXP, dHP, dH, dstate_0): the per-step errors
+    of the input and recurrent pre-activations, (T, B, G·H) each (the same array when
+    the cell shares them), ∂L/∂h_t in total (T, B, H) when keep_dH (else None), and
+    ∂L/∂(initial state)."""
+    x, states, aux, mask = cache
+    T, B, _ = x.shape
+    GH, H = W_hh.shape
+    lengths = lengths_of(mask, T, B)
+    dh_out = np.ascontiguousarray(dh_out)
+    dt = dh_out.dtype
+    dstate = tuple(np.array(s, dtype=dt, copy=True) for s in dstate_T)  # (B, H), in place
+    dXP = np.empty((T, B, GH), dt)
+    dH = np.empty((T, B, H) if keep_dH else (1, 1, 1), dt)
+    W_hh = np.ascontiguousarray(W_hh)
+    work = np.empty((B, H), dt)
+    dHP = dXP
+    if isinstance(cell, GRUCell):
+        if cell.reset_after:
+            dHP = np.empty_like(dXP)
+            gru.backward_after(dh_out, aux[0], aux[1], states[0], W_hh, lengths, dstate[0],
+                               dXP, dHP, dH, keep_dH, work)
+        else:
+            gru.backward_before(dh_out, aux[0], states[0], np.ascontiguousarray(W_hh[: 2 * H]),
+                                np.ascontiguousarray(W_hh[2 * H :]), lengths, dstate[0], dXP,
+                                dH, keep_dH, np.zeros((B, H), dt), np.zeros((B, 2 * H), dt),
+                                np.empty((B, H), dt), work)
+    elif isinstance(cell, LSTMCell):
+        lstm.backward(dh_out, aux[0], states[1], W_hh, lengths, *dstate, dXP, dH, keep_dH, work)
+    elif isinstance(cell, RNNCell):
+        rnn.backward(dh_out, states[0], W_hh, lengths, *_act(cell), dstate[0], dXP, dH, keep_dH,
+                     work)
+    else:
+        raise TypeError(f"cell: no compiled kernel for {type(cell).__name__}")
+    return dXP, dHP, (dH if keep_dH else None), dstate

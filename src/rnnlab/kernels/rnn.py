@@ -1,0 +1,102 @@
+"""Compiled Elman RNN: the whole time loop of forward and of BPTT, one recurrent
+product and one fused element-wise pass per step (see rnnlab.cells.rnn for the math).
+Rows and caller-given buffers as in rnnlab.kernels.lstm.
+
+Activation codes are indices into rnnlab.activations.ACTIVATIONS:
+0 tanh, 1 sigmoid, 2 relu, 3 leaky_relu, 4 elu, 5 identity; p is the slope or α.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from rnnlab.kernels._math import add_output_grad, carry_back, sigmoid, tanh
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _act_row(a, hw, h, code, p):
+    """h = σ(a + hw) over one row; one loop per activation so that each vectorises."""
+    n = h.shape[0]
+    if code == 0:
+        for j in range(n):
+            h[j] = tanh(h, a[j] + hw[j])
+    elif code == 1:
+        for j in range(n):
+            h[j] = sigmoid(h, a[j] + hw[j])
+    elif code == 2:
+        for j in range(n):
+            h[j] = max(a[j] + hw[j], 0)
+    elif code == 3:
+        for j in range(n):
+            x = a[j] + hw[j]
+            h[j] = x if x > 0 else p * x
+    elif code == 4:
+        for j in range(n):
+            x = a[j] + hw[j]
+            h[j] = x if x > 0 else p * math.expm1(x)
+    else:
+        for j in range(n):
+            h[j] = a[j] + hw[j]
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _delta_row(dh, h, dA, code, p):
+    """dA = dh ⊙ σ'(a), σ' from the output h."""
+    n = h.shape[0]
+    if code == 0:
+        for j in range(n):
+            dA[j] = dh[j] * (1 - h[j] * h[j])
+    elif code == 1:
+        for j in range(n):
+            dA[j] = dh[j] * h[j] * (1 - h[j])
+    elif code == 2:
+        for j in range(n):
+            dA[j] = dh[j] if h[j] > 0 else 0
+    elif code == 3:
+        for j in range(n):
+            dA[j] = dh[j] if h[j] > 0 else p * dh[j]
+    elif code == 4:
+        for j in range(n):
+            dA[j] = dh[j] if h[j] > 0 else (h[j] + p) * dh[j]
+    else:
+        dA[:] = dh
+
+
+@njit(cache=True, error_model="numpy")
+def forward(a, W_hhT, lengths, code, p, h, hw):
+    """h_{t+1} = σ(a_t + h_t W_hhᵀ) for sequences still running, else h_t.
+
+    a: (T, B, H) input projection with both biases; W_hhT: (H, H); lengths: (B,);
+    h: (T+1, B, H) with h[0] the initial state, filled in place; hw: (B, H) work.
+    """
+    T, B, _ = a.shape
+    for t in range(T):
+        np.dot(h[t], W_hhT, hw)  # (B, H)
+        for b in range(B):
+            if t < lengths[b]:
+                _act_row(a[t, b], hw[b], h[t + 1, b], code, p)
+            else:
+                h[t + 1, b] = h[t, b]
+
+
+@njit(cache=True, error_model="numpy")
+def backward(dh_out, h, W_hh, lengths, code, p, dh, dA, dH, keep, dh_prev):
+    """BPTT: dA_t = (dh + dh_out_t) ⊙ σ'(a_t), dh ← dA_t W_hh (running sequences only).
+
+    dh_out: (T, B, H); h: (T+1, B, H) from forward; dh: (B, H) ∂L/∂h_T, left as
+    ∂L/∂h_0; dA: (T, B, H) filled with the pre-activation errors (zero past the ends);
+    dH: (T, B, H) receives ∂L/∂h_t in total when keep; dh_prev: (B, H) work.
+    """
+    T, B, _ = dh_out.shape
+    for t in range(T - 1, -1, -1):
+        add_output_grad(dh, dh_out[t], t, lengths, dH, keep)
+        for b in range(B):
+            if t < lengths[b]:
+                _delta_row(dh[b], h[t + 1, b], dA[t, b], code, p)
+            else:
+                dA[t, b] = 0.0
+        np.dot(dA[t], W_hh, dh_prev)  # (B, H)
+        carry_back(dh, dh_prev, t, lengths, False)

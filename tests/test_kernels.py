@@ -1,0 +1,156 @@
+"""The compiled kernels (rnnlab.kernels) equal the reference loop, on every cell and
+option, and the one switch selects between them; the Stepper equals the layer."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from core_utils import CELL_IDS, CELLS, as_tuple, from_tuple, random_problem
+from rnnlab import LSTM, RNN, Stepper
+from rnnlab.kernels import gru, loops, lstm, rnn
+
+TOL = {np.float32: 1e-5, np.float64: 1e-12}
+# (num_layers, bidirectional, lengths): one plain layer; a deep bidirectional padded batch
+CONFIGS = [(1, False, None), (2, True, [6, 2, 4])]
+CONFIG_IDS = ["1-layer", "2-layer-bidir-lengths"]
+
+
+def run_both(layer, x, s0, g_out, g_state, lengths):
+    """Forward + backward (with deltas) on the reference path and on the fast path."""
+    results = []
+    for fast in (False, True):
+        layer.fast = fast
+        out, state, cache = layer.forward(x, from_tuple(s0), lengths)
+        back = layer.backward(cache, g_out, from_tuple(g_state), return_deltas=True)
+        results.append((out, as_tuple(state), back))
+    return results
+
+
+def assert_close(a, b, tol, what):
+    scale = max(1.0, float(np.abs(a).max(initial=0.0)))
+    np.testing.assert_allclose(b, a, rtol=0, atol=tol * scale, err_msg=what)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("L,bidir,lengths", CONFIGS, ids=CONFIG_IDS)
+@pytest.mark.parametrize("cls,opts,_id", CELLS, ids=CELL_IDS)
+def test_fast_equals_reference(cls, opts, _id, L, bidir, lengths, dtype):
+    rng = np.random.default_rng(0)
+    layer = cls(4, 5, L, bidirectional=bidir, dtype=dtype, seed=1, **opts)
+    lengths = None if lengths is None else np.array(lengths)
+    x, s0, g_out, g_state = random_problem(layer, 6, 3, rng, lengths, dtype)
+    (out0, st0, (dx0, ds0, gr0, de0)), (out1, st1, (dx1, ds1, gr1, de1)) = run_both(
+        layer, x, s0, g_out, g_state, lengths)
+    tol = TOL[dtype]
+    assert out1.dtype == dtype and dx1.dtype == dtype
+    assert_close(out0, out1, tol, "output")
+    for a, b in zip(st0, st1):
+        assert_close(a, b, tol, "final state")
+    assert_close(dx0, dx1, tol, "d input")
+    for a, b in zip(as_tuple(ds0), as_tuple(ds1)):
+        assert_close(a, b, tol, "d initial state")
+    assert gr0.keys() == gr1.keys() == layer.params.keys()
+    for name in gr0:
+        assert_close(gr0[name], gr1[name], tol, name)
+    assert de0.keys() == de1.keys()
+    for suffix in de0:
+        for field in ("dXP", "dHP", "dH"):
+            assert_close(getattr(de0[suffix], field), getattr(de1[suffix], field), tol,
+                         f"{field}{suffix}")
+
+
+@pytest.mark.parametrize("cls,opts,_id", CELLS, ids=CELL_IDS)
+def test_float32_saturated_gates(cls, opts, _id):
+    """Large pre-activations (saturated σ and tanh, where float32 tanh is approximated)."""
+    rng = np.random.default_rng(3)
+    layer = cls(3, 8, dtype=np.float32, seed=2, **opts)
+    layer.params = {n: p * 8 for n, p in layer.params.items()}
+    x, s0, g_out, g_state = random_problem(layer, 10, 4, rng, None, np.float32)
+    x *= 4
+    (out0, _, (dx0, _, gr0, _)), (out1, _, (dx1, _, gr1, _)) = run_both(
+        layer, x, s0, g_out, g_state, None)
+    assert_close(out0, out1, 1e-5, "output")
+    assert_close(dx0, dx1, 1e-5, "d input")
+    for name in gr0:
+        assert_close(gr0[name], gr1[name], 1e-5, name)
+
+
+def test_caches_are_interchangeable():
+    """A forward on one path back-propagates on the other (the caches are the same)."""
+    rng = np.random.default_rng(4)
+    layer = LSTM(3, 4, 2, bidirectional=True, dtype=np.float64, seed=0)
+    x, s0, g_out, g_state = random_problem(layer, 5, 2, rng, [5, 3], np.float64)
+    grads = []
+    for fwd, bwd in ((True, False), (False, True), (True, True)):
+        layer.fast = fwd
+        _, _, cache = layer.forward(x, from_tuple(s0), np.array([5, 3]))
+        layer.fast = bwd
+        grads.append(layer.backward(cache, g_out, from_tuple(g_state))[2])
+    for g in grads[1:]:
+        for name in g:
+            np.testing.assert_allclose(g[name], grads[0][name], rtol=0, atol=1e-12)
+
+
+def test_switch_argument_and_environment(monkeypatch):
+    calls = []
+    real = loops.forward
+    monkeypatch.setattr(loops, "forward", lambda *a: calls.append(1) or real(*a))
+    x = np.ones((3, 2, 2), np.float32)
+    for env, fast, expected in (("1", None, 1), ("0", None, 0), ("off", None, 0),
+                                ("0", True, 1), ("1", False, 0)):
+        monkeypatch.setenv("RNNLAB_FAST", env)
+        calls.clear()
+        RNN(2, 3, seed=0, fast=fast)(x)
+        assert len(calls) == expected, (env, fast)
+
+
+def test_kernels_are_cached_on_disk():
+    for kernel in (rnn.forward, rnn.backward, lstm.forward, lstm.backward, gru.forward_after,
+                   gru.backward_after, gru.forward_before, gru.backward_before):
+        assert kernel._cache.__class__.__name__ == "FunctionCache", kernel
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "reference"])
+@pytest.mark.parametrize("cls,opts,_id", CELLS[::2] + CELLS[6:], ids=CELL_IDS[::2] + CELL_IDS[6:])
+def test_stepper_equals_layer(cls, opts, _id, fast):
+    rng = np.random.default_rng(5)
+    layer = cls(4, 6, 2, dtype=np.float64, seed=0, fast=fast, **opts)
+    x, s0, _, _ = random_problem(layer, 7, 2, rng, None, np.float64)
+    out, state = layer(x, from_tuple(s0))
+    stepper = layer.stepper(batch_size=2, state=from_tuple(s0))
+    h = [stepper.step(x[t]).copy() for t in range(7)]
+    np.testing.assert_allclose(np.stack(h), out, rtol=0, atol=1e-13)
+    for a, b in zip(as_tuple(stepper.state), as_tuple(state)):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-13)
+    index = np.array([3, 0])
+    onehot = np.zeros_like(x)
+    onehot[:, [0, 1], index] = 1
+    stepper.reset()
+    h = [stepper.step_index(index).copy() for _ in range(7)]
+    np.testing.assert_allclose(np.stack(h), layer(onehot)[0], rtol=0, atol=1e-13)
+
+
+def test_stepper_allocates_no_arrays_per_step():
+    H = 512
+    stepper = Stepper(LSTM(65, H, 2, dtype=np.float64, seed=0))
+    first = stepper.step_index(1)
+    tracemalloc.start()
+    for k in range(20):
+        h = stepper.step_index(k)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert np.shares_memory(h, first)
+    assert peak < H * 8, peak  # less than one state vector (B, H) over 20 steps: no array data
+
+
+def test_stepper_bad_input():
+    with pytest.raises(ValueError, match="bidirectional"):
+        Stepper(LSTM(3, 4, bidirectional=True))
+    stepper = Stepper(LSTM(3, 4))
+    with pytest.raises(ValueError, match="x: expected shape"):
+        stepper.step(np.ones((2, 3), np.float32))
+    with pytest.raises(ValueError, match="index"):
+        stepper.step_index(3)
+    with pytest.raises(ValueError, match="batch_size"):
+        Stepper(LSTM(3, 4), batch_size=0)
