@@ -133,7 +133,8 @@ def backprop_direction(cell: Cell, cache: DirectionCache, dh_out, dstate_T: tupl
     dx = (dXP2 @ W_ih).reshape(T, B, I)
     dW_ih = dXP2.T @ x.reshape(T * B, I)  # (G·H, I): all steps in one product
     dW_hh = cell.grad_W_hh(dHP, aux, states[0][:-1])  # (G·H, H)
-    grads = (dW_ih, dW_hh, dXP.sum((0, 1)), dHP.sum((0, 1)))
+    db_ih = dXP.sum((0, 1))
+    grads = (dW_ih, dW_hh, db_ih, db_ih.copy() if dHP is dXP else dHP.sum((0, 1)))
     return (dx, dstate, grads, StepDeltas(dXP, dHP, dH)) if keep_deltas else (dx, dstate, grads)
 
 

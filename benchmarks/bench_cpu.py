@@ -1,0 +1,375 @@
+"""CPU benchmark: rnnlab against torch.nn.RNN/LSTM/GRU (issue 4).
+
+For each shape (T, B, I, H, layers) and each of RNN (tanh), LSTM and GRU: the time of
+one training step (forward over the sequence + full BPTT + all weight gradients and
+the input gradient, the loss gradient given) in rnnlab and in torch, float32, same
+weights, the same thread count for torch (set_num_threads) and NumPy's BLAS
+(threadpoolctl, and OPENBLAS_NUM_THREADS before NumPy loads), timed alternately
+(A B A B ...) in one run: the medians of each and the median of the per-pair
+ratios torch/rnnlab. Also: peak memory of one step of each (separate processes,
+growth of the peak RSS over the set-up), rnnlab's GFLOP/s next to a large float32
+GEMM measured in the same run, first-call JIT compile time (empty cache) and the
+first call of a second process (cache on disk), and sampling speed (characters/s,
+2-layer LSTM H=512, B=1) against torch stepping nn.LSTM one character at a time.
+
+    python benchmarks/bench_cpu.py                        # table + benchmarks/results/bench_cpu.json
+    python benchmarks/bench_cpu.py --threads 2 --reps 9 --out my.json
+    python benchmarks/bench_cpu.py --shapes adding,streaming --cells LSTM --no-memory
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# (T, B, I, H, layers), as the issue names them
+SHAPES = {
+    "adding": (100, 20, 2, 100, 1),
+    "forecast": (50, 64, 3, 32, 1),
+    "streaming": (200, 1, 8, 64, 1),
+    "charlm": (50, 50, 65, 128, 2),
+    "charlm-large": (50, 50, 65, 512, 2),
+    "medium": (100, 128, 64, 256, 1),
+}
+CELLS = ("RNN", "LSTM", "GRU")
+GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--threads", type=int, default=1, help="threads for torch and NumPy's BLAS")
+    p.add_argument("--reps", type=int, default=7, help="timed A/B pairs after the warm-up")
+    p.add_argument("--warmup", type=int, default=2, help="untimed pairs first")
+    p.add_argument("--shapes", default=",".join(SHAPES), help="comma-separated shape names")
+    p.add_argument("--cells", default=",".join(CELLS), help="comma-separated cells")
+    p.add_argument("--sample-chars", type=int, default=300, help="characters per sampling rep")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory processes")
+    p.add_argument("--no-compile", action="store_true", help="skip the compile-time processes")
+    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "bench_cpu.json"))
+    p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)  # internal: memory/compile runs
+    return p.parse_args(argv)
+
+
+def limit_threads(n: int) -> None:
+    """Before NumPy, torch or Numba load: every BLAS/OpenMP pool to n threads."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[var] = str(n)
+
+
+# ---- the two training steps ---------------------------------------------------------
+
+
+def make_steps(cell: str, shape: tuple, seed: int = 0):
+    """(rnnlab step, torch step) on the same weights, input and loss gradient."""
+    import numpy as np
+    import torch
+
+    import rnnlab
+
+    T, B, I, H, L = shape
+    layer = getattr(rnnlab, cell)(I, H, L, seed=seed, dtype=np.float32)
+    module = rnnlab.to_torch(layer)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((T, B, I)).astype(np.float32)
+    dy = rng.standard_normal((T, B, H)).astype(np.float32)  # ∂L/∂output, given
+    xt = torch.from_numpy(x.copy()).requires_grad_(True)
+    dyt = torch.from_numpy(dy.copy())
+
+    def step_rnnlab():
+        _, _, cache = layer.forward(x, training=True)
+        return layer.backward(cache, dy)
+
+    def step_torch():
+        for p in module.parameters():
+            p.grad = None
+        xt.grad = None
+        out, _ = module(xt)
+        out.backward(dyt)
+
+    return step_rnnlab, step_torch
+
+
+def flops(cell: str, shape: tuple) -> float:
+    """Multiply-adds ×2 of a training step: per layer and step the products with W_ih and
+    W_hh forward, their transposes backward, and the two weight gradients: 6·T·B·G·H·(I+H)."""
+    T, B, I, H, L = shape
+    G = GATES[cell]
+    return sum(6.0 * T * B * G * H * ((I if k == 0 else H) + H) for k in range(L))
+
+
+def time_pairs(a, b, reps: int, warmup: int):
+    """Alternate a, b; return their times (s) over `reps` pairs after `warmup` pairs."""
+    ta, tb = [], []
+    for r in range(warmup + reps):
+        t0 = time.perf_counter()
+        a()
+        t1 = time.perf_counter()
+        b()
+        t2 = time.perf_counter()
+        if r >= warmup:
+            ta.append(t1 - t0)
+            tb.append(t2 - t1)
+    return ta, tb
+
+
+def gemm_rate(n: int = 2048, reps: int = 5) -> float:
+    """GFLOP/s of an n×n float32 matrix product with NumPy's BLAS."""
+    import numpy as np
+
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+    a @ a
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        a @ a
+        ts.append(time.perf_counter() - t0)
+    return 2 * n**3 / float(np.median(ts)) / 1e9
+
+
+# ---- children: peak memory, compile time -------------------------------------------
+
+
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        return next(int(ln.split()[1]) for ln in f if ln.startswith(field + ":"))
+
+
+def child_memory(framework: str, cell: str, shape_name: str) -> dict:
+    """Peak memory (MiB) of one training step: the peak RSS during the step (Linux
+    VmHWM, reset just before it) less the RSS before it, after the set-up (imports,
+    weights, data, and one tiny step that loads the kernels)."""
+    tiny_a, tiny_b = make_steps(cell, (2, 1, 3, 4, 1))
+    (tiny_a if framework == "rnnlab" else tiny_b)()
+    step_a, step_b = make_steps(cell, SHAPES[shape_name])
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset the peak RSS to the current RSS
+    base = _status_kib("VmRSS")
+    result = (step_a if framework == "rnnlab" else step_b)()
+    peak = _status_kib("VmHWM")
+    del result
+    return {"peak_mib": (peak - base) / 1024}
+
+
+def child_compile() -> dict:
+    """Seconds of the first and second rnnlab training step of each cell (tiny shape)."""
+    out = {}
+    t0 = time.perf_counter()
+    import rnnlab  # noqa: F401
+
+    out["import_s"] = time.perf_counter() - t0
+    for cell in CELLS:
+        step, _ = make_steps(cell, (3, 2, 3, 4, 1))
+        t0 = time.perf_counter()
+        step()
+        t1 = time.perf_counter()
+        step()
+        out[cell] = {"first_s": t1 - t0, "second_s": time.perf_counter() - t1}
+    return out
+
+
+def run_child(args_list: list[str], threads: int, env_extra: dict | None = None) -> dict:
+    env = dict(os.environ, **(env_extra or {}))
+    cmd = [sys.executable, __file__, "--threads", str(threads), "--child", *args_list]
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def compile_times(threads: int) -> dict:
+    """First-call times with an empty Numba cache, then in a second process using it."""
+    with tempfile.TemporaryDirectory() as d:
+        env = {"NUMBA_CACHE_DIR": d}
+        cold = run_child(["compile"], threads, env)
+        warm = run_child(["compile"], threads, env)
+    return {"empty_cache": cold, "second_process": warm}
+
+
+# ---- sampling -----------------------------------------------------------------------
+
+
+def sampling(n_chars: int, reps: int, warmup: int, V: int = 65, H: int = 512, L: int = 2):
+    """Characters/s: a 2-layer LSTM (H=512, B=1) fed back its own samples, with the same
+    readout (logits = W h + b, softmax, one draw) on both sides."""
+    import numpy as np
+    import torch
+
+    import rnnlab
+
+    layer = rnnlab.LSTM(V, H, L, seed=0)
+    module = rnnlab.to_torch(layer)
+    rng = np.random.default_rng(0)
+    W_out = (rng.standard_normal((V, H)) / np.sqrt(H)).astype(np.float32)
+    b_out = np.zeros(V, np.float32)
+    cell_modules = [torch.nn.LSTMCell(V if k == 0 else H, H) for k in range(L)]
+    with torch.no_grad():  # the same weights in torch.nn.LSTMCell, for the extra column
+        for k, c in enumerate(cell_modules):
+            for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(c, n).copy_(torch.from_numpy(layer.params[f"{n}_l{k}"]))
+    readout = torch.nn.Linear(H, V)
+    with torch.no_grad():
+        readout.weight.copy_(torch.from_numpy(W_out))
+        readout.bias.zero_()
+    u = rng.random(n_chars)  # the same uniform draws on both sides
+
+    def draw(p, u_k):
+        return min(int(np.searchsorted(np.cumsum(p), u_k * p.sum())), V - 1)
+
+    def run_rnnlab():
+        stepper, k = layer.stepper(), 0
+        for i in range(n_chars):
+            h = stepper.step_index(k)[0]
+            z = W_out @ h + b_out
+            p = np.exp(z - z.max())
+            k = draw(p, u[i])
+
+    @torch.no_grad()
+    def run_torch():
+        state, k = None, 0
+        for i in range(n_chars):
+            x = torch.zeros(1, 1, V)
+            x[0, 0, k] = 1
+            out, state = module(x, state)
+            p = torch.softmax(readout(out[0, 0]), -1)
+            k = draw(p.numpy(), u[i])
+
+    @torch.no_grad()
+    def run_torch_cell():
+        states, k = [None] * L, 0
+        for i in range(n_chars):
+            x = torch.zeros(1, V)
+            x[0, k] = 1
+            for j, c in enumerate(cell_modules):
+                states[j] = c(x, states[j])
+                x = states[j][0]
+            p = torch.softmax(readout(x[0]), -1)
+            k = draw(p.numpy(), u[i])
+
+    ta, tb = time_pairs(run_rnnlab, run_torch, reps, warmup)
+    _, tc = time_pairs(run_rnnlab, run_torch_cell, max(3, reps // 2), 1)
+    ratios = [b / a for a, b in zip(ta, tb)]
+    return {
+        "n_chars": n_chars,
+        "rnnlab_chars_per_s": n_chars / float(np.median(ta)),
+        "torch_lstm_chars_per_s": n_chars / float(np.median(tb)),
+        "torch_lstmcell_chars_per_s": n_chars / float(np.median(tc)),
+        "ratio_median_of_pairs": float(np.median(ratios)),
+    }
+
+
+# ---- report -------------------------------------------------------------------------
+
+
+def machine_info(threads: int) -> dict:
+    import numba
+    import numpy as np
+    import torch
+    from threadpoolctl import threadpool_info
+
+    cpu = platform.processor()
+    if Path("/proc/cpuinfo").exists():
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        cpu = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), cpu)
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "threads": threads, "python": platform.python_version(),
+        "numpy": np.__version__, "numba": numba.__version__, "torch": torch.__version__,
+        "blas": [{k: d.get(k) for k in ("internal_api", "version", "architecture", "num_threads",
+                                        "filepath")} for d in threadpool_info()],
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+        "load_average_start": os.getloadavg(),
+    }
+
+
+def target(shape: tuple) -> float:
+    return 1.5 if shape[3] <= 128 else 1.0
+
+
+def print_table(rows: list[dict], gemm: float, sample: dict | None, compile_: dict | None):
+    head = (f"{'cell':5} {'shape':13} {'(T,B,I,H,L)':20} {'rnnlab ms':>10} {'torch ms':>9} "
+            f"{'ratio':>6} {'target':>6} {'GFLOP/s':>8} {'%GEMM':>6} {'mem MiB r/t':>13}")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        mem = (f"{r['rnnlab_peak_mib']:.1f}/{r['torch_peak_mib']:.1f}"
+               if "rnnlab_peak_mib" in r else "-")
+        ok = "ok" if r["ratio_median_of_pairs"] >= r["target"] else "MISS"
+        print(f"{r['cell']:5} {r['shape']:13} {tuple(r['dims'])!s:20} {r['rnnlab_ms']:10.2f} "
+              f"{r['torch_ms']:9.2f} {r['ratio_median_of_pairs']:6.2f} {r['target']:4.1f}{ok:>2} "
+              f"{r['rnnlab_gflops']:8.1f} {100 * r['rnnlab_gflops'] / gemm:5.0f}% {mem:>13}")
+    print(f"large float32 GEMM (2048³, NumPy BLAS): {gemm:.1f} GFLOP/s")
+    if sample:
+        print(f"sampling (2-layer LSTM H=512, B=1): rnnlab {sample['rnnlab_chars_per_s']:.0f} chars/s, "
+              f"torch nn.LSTM {sample['torch_lstm_chars_per_s']:.0f} chars/s "
+              f"(ratio {sample['ratio_median_of_pairs']:.1f}), "
+              f"torch nn.LSTMCell {sample['torch_lstmcell_chars_per_s']:.0f} chars/s")
+    if compile_:
+        cold, warm = compile_["empty_cache"], compile_["second_process"]
+        print("first training step, empty Numba cache / second process: " + ", ".join(
+            f"{c} {cold[c]['first_s']:.2f}/{warm[c]['first_s']:.3f} s" for c in CELLS))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    limit_threads(args.threads)
+    if args.child:
+        kind, *rest = args.child
+        result = child_memory(*rest) if kind == "memory" else child_compile()
+        print(json.dumps(result))
+        return
+
+    import numpy as np
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(args.threads)
+    compile_ = None if args.no_compile else compile_times(args.threads)
+    shapes = [s for s in args.shapes.split(",") if s]
+    cells = [c for c in args.cells.split(",") if c]
+    make_steps("LSTM", (2, 1, 3, 4, 1))[0]()  # load Numba's BLAS before limiting it
+    threadpool_limits(args.threads)
+    info = machine_info(args.threads)
+    gemm = gemm_rate()
+    rows = []
+    for shape_name in shapes:
+        shape = SHAPES[shape_name]
+        for cell in cells:
+            a, b = make_steps(cell, shape)
+            ta, tb = time_pairs(a, b, args.reps, args.warmup)
+            ratio = float(np.median([y / x for x, y in zip(ta, tb)]))
+            row = {"cell": cell, "shape": shape_name, "dims": list(shape),
+                   "rnnlab_ms": 1e3 * float(np.median(ta)), "torch_ms": 1e3 * float(np.median(tb)),
+                   "ratio_median_of_pairs": ratio, "target": target(shape),
+                   "rnnlab_gflops": flops(cell, shape) / float(np.median(ta)) / 1e9,
+                   "torch_gflops": flops(cell, shape) / float(np.median(tb)) / 1e9,
+                   "rnnlab_times_s": ta, "torch_times_s": tb}
+            print(f"  {cell} {shape_name}: rnnlab {row['rnnlab_ms']:.2f} ms, torch "
+                  f"{row['torch_ms']:.2f} ms, ratio {ratio:.2f}", flush=True)
+            rows.append(row)
+    sample = sampling(args.sample_chars, args.reps, 1) if "LSTM" in cells else None
+    if not args.no_memory:
+        for row in rows:
+            for fw in ("rnnlab", "torch"):
+                row[f"{fw}_peak_mib"] = run_child(["memory", fw, row["cell"], row["shape"]],
+                                                  args.threads)["peak_mib"]
+    info["load_average_end"] = os.getloadavg()
+    print()
+    print_table(rows, gemm, sample, compile_)
+    print(f"load average: start {info['load_average_start']}, end {info['load_average_end']}; "
+          f"BLAS: " + ", ".join(f"{d['internal_api']} {d['architecture']} ×{d['num_threads']}"
+                                for d in info["blas"]))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"machine": info, "gemm_gflops": gemm, "rows": rows,
+                               "sampling": sample, "compile": compile_,
+                               "command": " ".join([Path(sys.executable).name, *sys.argv])},
+                              indent=1))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
