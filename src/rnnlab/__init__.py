@@ -4,6 +4,9 @@ from rnnlab.activations import ACTIVATIONS, Activation
 from rnnlab.cells import Cell, GRUCell, LSTMCell, RNNCell
 from rnnlab.interop import from_torch, from_torch_state_dict, to_torch, to_torch_state_dict
 from rnnlab.layers import GRU, LSTM, RNN
+from rnnlab.models import Batch, EncoderDecoder, Model, OneToMany, SequenceModel
+from rnnlab.optim import SGD, Adagrad, Adam, RMSprop, Schedule
+from rnnlab.readout import Embedding, OneHot, Readout
 from rnnlab.stepper import Stepper
 
 __version__ = "0.1.0"
@@ -13,11 +16,24 @@ __all__ = [
     "GRU",
     "LSTM",
     "RNN",
+    "SGD",
     "Activation",
+    "Adagrad",
+    "Adam",
+    "Batch",
     "Cell",
+    "Embedding",
+    "EncoderDecoder",
     "GRUCell",
     "LSTMCell",
+    "Model",
+    "OneHot",
+    "OneToMany",
+    "RMSprop",
     "RNNCell",
+    "Readout",
+    "Schedule",
+    "SequenceModel",
     "Stepper",
     "from_torch",
     "from_torch_state_dict",
