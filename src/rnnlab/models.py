@@ -1,0 +1,408 @@
+"""Models: a recurrent stack with its input and readout, one per sequence scheme.
+
+The common interface, which the trainer, the optimizers, the diagnostics and the
+gradient remedies rely on:
+
+    model.params                  one flat dict of the live arrays, named
+                                  "<component>.<name>" ("rnn.weight_hh_l0", "readout.weight")
+    model.loss_and_grads(batch)   -> (loss, grads, info): training pass, dropout on;
+                                  grads named as params; info has "n" (sequences) and,
+                                  for classification losses, "correct" and "count"
+    model.evaluate(batch)         -> (loss, info): the same without gradients, dropout off
+    model.rngs()                  every generator the model draws from (checkpoints save them)
+    model.load_params(flat)       copy values into the live arrays (in place)
+    model.config()                a JSON-ready description
+
+Arrays are time-major. A `Batch` holds x, y, and optionally lengths (B,) and a mask
+over y's leading axes. The schemes (Karpathy's pictures; Cho et al. 2014):
+
+    SequenceModel(target="last")   many-to-one: z = W_out h_last + b, h_last the top
+                                   layer's state at each sequence's own last step
+                                   (both directions' final states when bidirectional)
+    SequenceModel(target="each")   many-to-many, equal length: z_t = W_out h_t + b
+    OneToMany                      x (B, C) enters at step 1 only; the net emits T outputs,
+                                   feeding back its previous output when feedback=True
+    EncoderDecoder                 the encoder's final state starts the decoder; teacher
+                                   forcing in training, greedy decoding at inference
+
+The loss and its reduction are those of rnnlab.losses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnlab import losses
+from rnnlab._checks import check_option, check_positive_int
+from rnnlab.readout import Embedding, OneHot, Readout
+
+
+@dataclass
+class Batch:
+    """One mini-batch, time-major."""
+
+    x: np.ndarray  # (T, B, I) floats, (T, B) token ids, or (B, C) for OneToMany
+    y: np.ndarray  # (T, B[, K]) per step, or (B[, K]) per sequence
+    lengths: np.ndarray | None = None  # (B,) real steps of x
+    mask: np.ndarray | None = None  # over y's leading axes: 1 where a target exists
+
+
+def _prefixed(prefix: str, d: dict) -> dict:
+    return {f"{prefix}.{n}": a for n, a in d.items()}
+
+
+def add_grads(total: dict, grads: dict) -> dict:
+    """total += grads, name by name (in place; new names are copied in)."""
+    for n, g in grads.items():
+        if n in total:
+            total[n] += g
+        else:
+            total[n] = g.copy()
+    return total
+
+
+class Model:
+    """Base: components by name (each with .params), the loss, and the interface above."""
+
+    loss: str
+    reduction: str
+
+    def components(self) -> dict:
+        raise NotImplementedError
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        flat = {}
+        for prefix, comp in self.components().items():
+            flat.update(_prefixed(prefix, comp.params))
+        return flat
+
+    def load_params(self, flat: dict) -> None:
+        own = self.params
+        missing = sorted(set(own) - set(flat))
+        unexpected = sorted(set(flat) - set(own))
+        if missing or unexpected:
+            raise KeyError(f"params: missing {missing}, unexpected {unexpected}")
+        for n, p in own.items():
+            if flat[n].shape != p.shape:
+                raise ValueError(f"params[{n!r}]: expected shape {p.shape}, got {flat[n].shape}")
+            p[...] = flat[n]
+
+    def rngs(self) -> dict[str, np.random.Generator]:
+        return {p: c.rng for p, c in self.components().items() if hasattr(c, "rng")}
+
+    def loss_and_grads(self, batch: Batch):
+        raise NotImplementedError
+
+    def evaluate(self, batch: Batch):
+        raise NotImplementedError
+
+    def config(self) -> dict:
+        raise NotImplementedError
+
+    def _score(self, z, y, mask):
+        """(loss, dz, info) of outputs z against y."""
+        loss, dz = losses.get_loss(self.loss)(z, y, mask, self.reduction)
+        info = {"n": int(z.shape[-2])}
+        if self.loss in ("ce", "bce", "hinge"):
+            real = np.ones(z.shape[:-1], bool) if mask is None else np.asarray(mask, bool)
+            info["correct"] = int(np.sum(losses.correct(z, y, self.loss) & real))
+            info["count"] = int(real.sum())
+        return loss, dz, info
+
+
+def _layer_config(rnn) -> dict:
+    return {"type": type(rnn).__name__, "input_size": rnn.input_size,
+            "hidden_size": rnn.hidden_size, "num_layers": rnn.num_layers,
+            "bidirectional": rnn.bidirectional, "dropout": rnn.dropout,
+            "dtype": str(rnn.dtype)}
+
+
+def _check_time_major(rnn, name: str = "rnn"):
+    if rnn.batch_first:
+        raise ValueError(f"{name}: models are time-major; build the layer with batch_first=False")
+
+
+def _top_h(rnn, state):
+    """The top layer's final h of every direction, (B, D·H), from a layer's final state."""
+    h_n = state[0] if isinstance(state, tuple) else state  # (L·D, B, H)
+    D = rnn.num_directions
+    return np.concatenate(list(h_n[-D:]), axis=-1)
+
+
+def _d_state_from_top(rnn, d_top, B):
+    """∂L/∂(final state) with ∂L/∂(top layer's final h) = d_top (B, D·H), zero elsewhere."""
+    L, D, H = rnn.num_layers, rnn.num_directions, rnn.hidden_size
+    dh = np.zeros((L * D, B, H), rnn.dtype)
+    for d in range(D):
+        dh[(L - 1) * D + d] = d_top[:, d * H : (d + 1) * H]
+    if len(rnn.cell.state_names) == 1:
+        return dh
+    return (dh,) + tuple(np.zeros_like(dh) for _ in rnn.cell.state_names[1:])
+
+
+class SequenceModel(Model):
+    """Many-to-one (target="last") or many-to-many (target="each") over a layer stack.
+
+    embedding: None (x are vectors), an Embedding or OneHot (x are token ids).
+    The loss picks the readout's non-linearity F (rnnlab.losses.OUTPUT_ACTIVATION).
+    """
+
+    def __init__(self, rnn, output_size: int, *, loss: str = "mse", target: str = "each",
+                 embedding: Embedding | OneHot | None = None, reduction: str = "sum",
+                 seed: int | None = None):
+        _check_time_major(rnn)
+        check_option("loss", loss, losses.LOSSES)
+        check_option("target", target, ("each", "last"))
+        check_option("reduction", reduction, losses.REDUCTIONS)
+        if embedding is not None and embedding.dim != rnn.input_size:
+            raise ValueError(f"embedding: its dim {embedding.dim} must equal the layer's "
+                             f"input_size {rnn.input_size}")
+        self.rnn, self.embedding = rnn, embedding
+        self.target, self.loss, self.reduction = target, loss, reduction
+        D = rnn.num_directions
+        self.readout = Readout(D * rnn.hidden_size, check_positive_int("output_size", output_size),
+                               dtype=rnn.dtype, seed=seed)
+
+    def components(self) -> dict:
+        comps = {"rnn": self.rnn, "readout": self.readout}
+        if self.embedding is not None:
+            comps["embedding"] = self.embedding
+        return comps
+
+    def config(self) -> dict:
+        emb = self.embedding
+        return {"scheme": "many_to_one" if self.target == "last" else "many_to_many",
+                "rnn": _layer_config(self.rnn), "output_size": self.readout.output_size,
+                "loss": self.loss, "reduction": self.reduction,
+                "embedding": None if emb is None else {"type": type(emb).__name__,
+                                                       "vocab_size": emb.vocab_size,
+                                                       "dim": emb.dim}}
+
+    # ---- the pieces (truncated BPTT runs them chunk by chunk) --------------------
+
+    def forward(self, x, state=None, lengths=None, training: bool = False):
+        """Return (z, final state, cache); z (T, B, K) for "each", (B, K) for "last"."""
+        ecache = None
+        if self.embedding is not None:
+            x, ecache = self.embedding.forward(x)  # (T, B, E)
+        out, final, rcache = self.rnn.forward(x, state, lengths, training=training)
+        h = out if self.target == "each" else _top_h(self.rnn, final)  # (T, B, D·H) | (B, D·H)
+        z, hcache = self.readout.forward(h)
+        return z, final, (ecache, rcache, hcache)
+
+    def backward(self, cache, dz=None, d_state=None):
+        """Return (∂L/∂(initial state), grads) from ∂L/∂z (None: no loss on these
+        outputs) and ∂L/∂(final state)."""
+        ecache, rcache, hcache = cache
+        grads, d_out = {}, None
+        if dz is not None:
+            dh, g = self.readout.backward(hcache, dz)
+            grads.update(_prefixed("readout", g))
+            if self.target == "each":
+                d_out = dh
+            else:
+                d_top = _d_state_from_top(self.rnn, dh, dh.shape[0])
+                d_state = d_top if d_state is None else _add_states(d_state, d_top)
+        dx, d0, g = self.rnn.backward(rcache, d_out, d_state)
+        grads.update(_prefixed("rnn", g))
+        if self.embedding is not None:
+            grads.update(_prefixed("embedding", self.embedding.backward(ecache, dx)[1]))
+        return d0, grads
+
+    def _mask(self, batch: Batch, T: int):
+        """Targets exist where batch.mask says and, per step, before each length."""
+        mask = batch.mask
+        if self.target == "each" and batch.lengths is not None:
+            real = np.arange(T)[:, None] < np.asarray(batch.lengths)[None, :]  # (T, B)
+            mask = real if mask is None else np.asarray(mask, bool) & real
+        return mask
+
+    def loss_and_grads(self, batch: Batch):
+        z, _, cache = self.forward(batch.x, None, batch.lengths, training=True)
+        loss, dz, info = self._score(z, batch.y, self._mask(batch, len(batch.x)))
+        _, grads = self.backward(cache, dz)
+        return loss, grads, info
+
+    def evaluate(self, batch: Batch):
+        z, _, _ = self.forward(batch.x, None, batch.lengths)
+        loss, _, info = self._score(z, batch.y, self._mask(batch, len(batch.x)))
+        return loss, info
+
+    def predict(self, x, lengths=None) -> np.ndarray:
+        """y = F(z), the readout's output."""
+        return losses.output(self.forward(x, None, lengths)[0], self.loss)
+
+
+def _add_states(a, b):
+    if isinstance(a, tuple):
+        return tuple(x + y for x, y in zip(a, b))
+    return a + b
+
+
+def _feedback(z, loss: str) -> np.ndarray:
+    """What a generating net feeds back of its own output: one-hot of argmax (ce),
+    thresholded bits (bce), z itself otherwise."""
+    if loss == "ce":
+        return np.eye(z.shape[-1], dtype=z.dtype)[z.argmax(-1)]
+    if loss == "bce":
+        return (z > 0).astype(z.dtype)
+    return z
+
+
+def _target_as_input(y, loss: str, K: int, dtype) -> np.ndarray:
+    """Teacher forcing: the target in the form the net would feed back."""
+    if loss == "ce":
+        return np.eye(K, dtype=dtype)[np.where(y < 0, 0, y)]
+    return np.asarray(y, dtype)
+
+
+class OneToMany(Model):
+    """One input vector x (B, C), T outputs. The layer's input at step t is
+    [x if t = 0 else 0; f_{t-1}] where f_{t-1} is the previous output fed back
+    (0 at t = 0, absent when feedback=False, so input_size = C (+ K)). In training
+    f_{t-1} is the target y_{t-1} (teacher forcing); `generate` feeds back its own
+    output (rnnlab.models._feedback)."""
+
+    def __init__(self, rnn, cond_size: int, output_size: int, *, loss: str = "mse",
+                 feedback: bool = False, reduction: str = "sum", seed: int | None = None):
+        _check_time_major(rnn)
+        if rnn.bidirectional:
+            raise ValueError("rnn: a generating net runs forward in time; got bidirectional=True")
+        check_option("loss", loss, losses.LOSSES)
+        self.cond_size = check_positive_int("cond_size", cond_size)
+        K = check_positive_int("output_size", output_size)
+        expected = cond_size + (K if feedback else 0)
+        if rnn.input_size != expected:
+            raise ValueError(f"rnn: input_size must be cond_size{' + output_size' * feedback} = "
+                             f"{expected}, got {rnn.input_size}")
+        self.rnn, self.feedback, self.loss, self.reduction = rnn, bool(feedback), loss, reduction
+        self.readout = Readout(rnn.hidden_size, K, dtype=rnn.dtype, seed=seed)
+
+    def components(self) -> dict:
+        return {"rnn": self.rnn, "readout": self.readout}
+
+    def config(self) -> dict:
+        return {"scheme": "one_to_many", "rnn": _layer_config(self.rnn),
+                "cond_size": self.cond_size, "output_size": self.readout.output_size,
+                "feedback": self.feedback, "loss": self.loss, "reduction": self.reduction}
+
+    def _inputs(self, x, y) -> np.ndarray:
+        T, B = y.shape[0], x.shape[0]
+        inp = np.zeros((T, B, self.rnn.input_size), self.rnn.dtype)  # (T, B, C [+ K])
+        inp[0, :, : self.cond_size] = x
+        if self.feedback:
+            K = self.readout.output_size
+            inp[1:, :, self.cond_size :] = _target_as_input(y[:-1], self.loss, K, self.rnn.dtype)
+        return inp
+
+    def _run(self, batch: Batch, training: bool):
+        out, _, cache = self.rnn.forward(self._inputs(batch.x, batch.y), training=training)
+        z, h = self.readout.forward(out)  # (T, B, K)
+        return (*self._score(z, batch.y, batch.mask), cache, h)
+
+    def loss_and_grads(self, batch: Batch):
+        loss, dz, info, cache, h = self._run(batch, training=True)
+        dh, g = self.readout.backward(h, dz)
+        _, _, g_rnn = self.rnn.backward(cache, dh)
+        return loss, {**_prefixed("rnn", g_rnn), **_prefixed("readout", g)}, info
+
+    def evaluate(self, batch: Batch):
+        loss, _, info, _, _ = self._run(batch, training=False)
+        return loss, info
+
+    def generate(self, x, steps: int) -> np.ndarray:
+        """z (steps, B, K): the net run on its own outputs from x (B, C)."""
+        B = x.shape[0]
+        inp = np.zeros((1, B, self.rnn.input_size), self.rnn.dtype)
+        inp[0, :, : self.cond_size] = x
+        state, zs = None, []
+        for _ in range(check_positive_int("steps", steps)):
+            out, state = self.rnn(inp, state)
+            z, _ = self.readout.forward(out[0])  # (B, K)
+            zs.append(z)
+            inp = np.zeros_like(inp)
+            if self.feedback:
+                inp[0, :, self.cond_size :] = _feedback(z, self.loss)
+        return np.stack(zs)
+
+
+class EncoderDecoder(Model):
+    """Cho et al. (2014): an encoder reads the source tokens; its final state (at each
+    sequence's own last step, with lengths) is the decoder's initial state. The decoder
+    reads [bos, y_0, ..., y_{T-2}] (teacher forcing) and predicts y_0 .. y_{T-1} through
+    a softmax readout (cross-entropy). Batch: x (S, B) source ids, lengths (B,), y (T, B)
+    target ids, mask (T, B) where targets exist (padding may be any id, e.g. -1)."""
+
+    def __init__(self, encoder, decoder, src_vocab: int, tgt_vocab: int, *, bos: int = 0,
+                 reduction: str = "sum", seed: int | None = None):
+        for name, r in (("encoder", encoder), ("decoder", decoder)):
+            _check_time_major(r, name)
+            if r.bidirectional:
+                raise ValueError(f"{name}: expected a unidirectional layer (its final state "
+                                 "starts the decoder), got bidirectional=True")
+        if (type(encoder), encoder.hidden_size, encoder.num_layers) != (
+                type(decoder), decoder.hidden_size, decoder.num_layers):
+            raise ValueError("decoder: expected the encoder's cell type, hidden_size and "
+                             "num_layers (its state is the decoder's initial state)")
+        if not 0 <= bos < tgt_vocab:
+            raise ValueError(f"bos: expected a target id in [0, {tgt_vocab}), got {bos}")
+        self.encoder, self.decoder, self.bos = encoder, decoder, int(bos)
+        self.loss, self.reduction = "ce", reduction
+        self.src_embedding = Embedding(src_vocab, encoder.input_size, dtype=encoder.dtype, seed=seed)
+        self.tgt_embedding = Embedding(tgt_vocab, decoder.input_size, dtype=decoder.dtype,
+                                       seed=None if seed is None else seed + 1)
+        self.readout = Readout(decoder.hidden_size, tgt_vocab, dtype=decoder.dtype,
+                               seed=None if seed is None else seed + 2)
+
+    def components(self) -> dict:
+        return {"encoder": self.encoder, "decoder": self.decoder, "src_embedding": self.src_embedding,
+                "tgt_embedding": self.tgt_embedding, "readout": self.readout}
+
+    def config(self) -> dict:
+        return {"scheme": "encoder_decoder", "encoder": _layer_config(self.encoder),
+                "decoder": _layer_config(self.decoder), "bos": self.bos,
+                "src_vocab": self.src_embedding.vocab_size,
+                "tgt_vocab": self.tgt_embedding.vocab_size, "reduction": self.reduction}
+
+    def _run(self, batch: Batch, training: bool):
+        y = np.asarray(batch.y)
+        prev = np.concatenate([np.full((1, y.shape[1]), self.bos), y[:-1]])  # (T, B)
+        prev = np.where(prev < 0, self.bos, prev)
+        xs, ecache = self.src_embedding.forward(batch.x)  # (S, B, E)
+        _, state, enc_cache = self.encoder.forward(xs, None, batch.lengths, training=training)
+        xt, tcache = self.tgt_embedding.forward(prev)  # (T, B, E)
+        out, _, dec_cache = self.decoder.forward(xt, state, training=training)
+        z, h = self.readout.forward(out)  # (T, B, V)
+        loss, dz, info = self._score(z, y, batch.mask)
+        return loss, dz, info, (ecache, enc_cache, tcache, dec_cache, h)
+
+    def loss_and_grads(self, batch: Batch):
+        loss, dz, info, (ecache, enc_cache, tcache, dec_cache, h) = self._run(batch, True)
+        dh, g_out = self.readout.backward(h, dz)
+        dxt, d_state, g_dec = self.decoder.backward(dec_cache, dh)
+        dxs, _, g_enc = self.encoder.backward(enc_cache, None, d_state)
+        grads = {**_prefixed("encoder", g_enc), **_prefixed("decoder", g_dec),
+                 **_prefixed("src_embedding", self.src_embedding.backward(ecache, dxs)[1]),
+                 **_prefixed("tgt_embedding", self.tgt_embedding.backward(tcache, dxt)[1]),
+                 **_prefixed("readout", g_out)}
+        return loss, grads, info
+
+    def evaluate(self, batch: Batch):
+        loss, _, info, _ = self._run(batch, False)
+        return loss, info
+
+    def greedy_decode(self, x, lengths=None, steps: int = 10) -> np.ndarray:
+        """Token ids (steps, B): at each step the argmax of the softmax is fed back."""
+        xs, _ = self.src_embedding.forward(x)
+        _, state = self.encoder(xs, None, lengths)
+        tok = np.full((1, x.shape[1]), self.bos)
+        out_tokens = []
+        for _ in range(check_positive_int("steps", steps)):
+            xt, _ = self.tgt_embedding.forward(tok)
+            out, state = self.decoder(xt, state)
+            tok = self.readout.forward(out)[0].argmax(-1)  # (1, B)
+            out_tokens.append(tok[0])
+        return np.stack(out_tokens)
