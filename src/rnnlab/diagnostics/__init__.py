@@ -7,7 +7,6 @@ from rnnlab.diagnostics.jacobians import (
     elman_rate,
     jacobian_norms,
     jacobian_products,
-    set_spectral_radius,
     spectrum,
     step_jacobians,
 )
@@ -25,7 +24,6 @@ __all__ = [
     "elman_rate",
     "jacobian_norms",
     "jacobian_products",
-    "set_spectral_radius",
     "spectrum",
     "step_jacobians",
     "temporal_components",

@@ -129,8 +129,3 @@ def spectrum(W_hh: np.ndarray) -> Spectrum:
                     np.linalg.svd(blocks, compute_uv=False),
                     np.abs(np.linalg.eigvals(blocks)).max(-1))
 
-
-def set_spectral_radius(W_hh: np.ndarray, rho: float) -> np.ndarray:
-    """W_hh scaled so that its (single-block) spectral radius is rho."""
-    rho = check_range("rho", rho, 0.0, np.inf, lo_open=True)
-    return (W_hh * (rho / spectrum(W_hh).spectral_radius[0])).astype(W_hh.dtype)
