@@ -193,9 +193,10 @@ class SequenceModel(Model):
         z, hcache = self.readout.forward(h)
         return z, final, (ecache, rcache, hcache)
 
-    def backward(self, cache, dz=None, d_state=None):
+    def backward(self, cache, dz=None, d_state=None, *, return_deltas: bool = False):
         """Return (∂L/∂(initial state), grads) from ∂L/∂z (None: no loss on these
-        outputs) and ∂L/∂(final state)."""
+        outputs) and ∂L/∂(final state); with return_deltas, a third value: the
+        stack's per-step errors (layer.backward's, for rnnlab.diagnostics)."""
         ecache, rcache, hcache = cache
         grads, d_out = {}, None
         if dz is not None:
@@ -206,11 +207,11 @@ class SequenceModel(Model):
             else:
                 d_top = _d_state_from_top(self.rnn, dh, dh.shape[0])
                 d_state = d_top if d_state is None else _add_states(d_state, d_top)
-        dx, d0, g = self.rnn.backward(rcache, d_out, d_state)
+        dx, d0, g, *deltas = self.rnn.backward(rcache, d_out, d_state, return_deltas=return_deltas)
         grads.update(_prefixed("rnn", g))
         if self.embedding is not None:
             grads.update(_prefixed("embedding", self.embedding.backward(ecache, dx)[1]))
-        return d0, grads
+        return (d0, grads, deltas[0]) if return_deltas else (d0, grads)
 
     def _mask(self, batch: Batch, T: int):
         """Targets exist where batch.mask says and, per step, before each length."""
@@ -220,10 +221,14 @@ class SequenceModel(Model):
             mask = real if mask is None else np.asarray(mask, bool) & real
         return mask
 
-    def loss_and_grads(self, batch: Batch):
+    def loss_and_grads(self, batch: Batch, *, keep_pass: bool = False):
+        """keep_pass: info["pass"] = (cache, dz, deltas) of this forward/backward, what
+        the temporal diagnostics and remedies (rnnlab.remedies) are built from."""
         z, _, cache = self.forward(batch.x, None, batch.lengths, training=True)
         loss, dz, info = self._score(z, batch.y, self._mask(batch, len(batch.x)))
-        _, grads = self.backward(cache, dz)
+        _, grads, *deltas = self.backward(cache, dz, return_deltas=keep_pass)
+        if keep_pass:
+            info["pass"] = (cache, dz, deltas[0])
         return loss, grads, info
 
     def evaluate(self, batch: Batch):
