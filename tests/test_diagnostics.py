@@ -12,10 +12,11 @@ from rnnlab import GRU, LSTM, RNN
 from rnnlab.diagnostics import (
     jacobian_norms,
     jacobian_products,
+    layer_norms,
+    layer_terms,
     spectrum,
     step_jacobians,
     temporal_components,
-    temporal_norms,
     weighted_gradient,
 )
 from rnnlab.diagnostics.jacobians import elman_rate
@@ -38,9 +39,10 @@ def _run_backward(layer, T, B, lengths, seed=0):
 def test_components_sum_to_gradient(cls, opts, _id, lengths):
     layer = cls(3, 4, 2, bidirectional=True, dtype=np.float64, seed=1, **opts)
     _, cache, grads, deltas = _run_backward(layer, 5, 3, lengths)
-    comps = temporal_components(layer, cache, deltas)
-    ones = weighted_gradient(layer, cache, deltas, np.ones(5))
-    norms = temporal_norms(layer, cache, deltas)
+    terms = layer_terms(layer, cache, deltas)
+    comps = temporal_components(terms, grads)
+    ones = weighted_gradient(terms, np.ones(5), grads)
+    norms = layer_norms(layer, cache, deltas)
     for n, g in grads.items():
         np.testing.assert_allclose(comps[n].sum(0), g, rtol=0, atol=1e-10)
         np.testing.assert_allclose(ones[n], g, rtol=0, atol=1e-10)
@@ -100,7 +102,7 @@ def test_step_norms_equal_torch_per_step_copies(cls, opts, kind, lengths):
     layer = cls(3, 5, dtype=np.float64, seed=2, **opts)
     problem, cache, _, deltas = _run_backward(layer, 6, 2, lengths, seed=3)
     ref = _torch_step_norms(layer, kind, problem, lengths)
-    norms = temporal_norms(layer, cache, deltas)
+    norms = layer_norms(layer, cache, deltas)
     for n in layer.params:
         np.testing.assert_allclose(norms.params[n], ref[n], rtol=1e-10, atol=1e-12)
     total = np.sqrt(sum(r**2 for r in ref.values()))
@@ -113,7 +115,7 @@ def test_dh_norms_are_the_per_step_state_gradients():
     layer = GRU(2, 3, 1, bidirectional=True, dtype=np.float64, seed=4)
     lengths = [4, 2]
     (_, _, g_out, g_state), cache, _, deltas = _run_backward(layer, 4, 2, lengths, seed=5)
-    norms = temporal_norms(layer, cache, deltas)
+    norms = layer_norms(layer, cache, deltas)
     # forward direction: ∂L/∂h_t = g_out[t] (masked) + ∂L/∂h_{t+1} ∂h_{t+1}/∂h_t, by rows of J
     dc = cache.layers[0].directions[0]
     W = layer.params["weight_hh_l0"]
@@ -200,7 +202,7 @@ def test_plots_write_png_and_svg(tmp_path):
 
     layer = RNN(2, 4, dtype=np.float64, seed=11)
     (_, _, _, _), cache, _, deltas = _run_backward(layer, 8, 2, None)
-    tn = temporal_norms(layer, cache, deltas)
+    tn = layer_norms(layer, cache, deltas)
     jn = jacobian_norms(layer, np.ones((8, 1, 2)))
     written = [
         *plots.plot_temporal_norms(tn.params, tn.total, tmp_path / "temporal"),
@@ -224,9 +226,34 @@ def test_report_record_and_table(tmp_path):
     for rho, regime in ((0.5, "vanishing guaranteed"), (3.0, "exploding possible")):
         layer.params["weight_hh_l0"] = scale_spectral_radius(layer.params["weight_hh_l0"], rho)
         (x, _, _, _), cache, grads, deltas = _run_backward(layer, 7, 3, None)
-        rec = json.loads(json.dumps(record(layer, cache, grads, deltas)))
-        tn = temporal_norms(layer, cache, deltas)
+        rec = record(layer_terms(layer, cache, deltas), grads, layer.params, cache, deltas)
+        rec = json.loads(json.dumps(rec))
+        tn = layer_norms(layer, cache, deltas)
         np.testing.assert_allclose(rec["temporal_total"], tn.total)
         assert rec["spectral_radius"]["weight_hh_l0"][0] == pytest.approx(rho)
         rows = dict(table_rows(make_report(layer, x, cache, grads, deltas)))
         assert regime in rows["weight_hh_l0: σ'_max μ_max"]
+
+
+@pytest.mark.parametrize("target", ["each", "last"])
+def test_model_components_sum_to_the_model_gradient(target):
+    """A SequenceModel's terms (recurrent stack + readout) sum to its whole gradient;
+    a many-to-one readout's component sits at each sequence's last step."""
+    from rnnlab import Batch, SequenceModel
+    from rnnlab.diagnostics import model_terms
+
+    rng = np.random.default_rng(13)
+    model = SequenceModel(LSTM(3, 4, 2, bidirectional=True, dtype=np.float64, seed=1), 2,
+                          loss="ce", target=target, seed=2)
+    lengths = np.array([6, 3, 5])
+    y = rng.integers(0, 2, (6, 3) if target == "each" else (3,))
+    batch = Batch(rng.standard_normal((6, 3, 3)), y, lengths=lengths)
+    _, grads, info = model.loss_and_grads(batch, keep_pass=True)
+    terms = model_terms(model, info["pass"])
+    comps = temporal_components(terms, grads)
+    assert set(comps) == set(model.params)
+    for n, g in grads.items():
+        np.testing.assert_allclose(comps[n].sum(0), g, rtol=0, atol=1e-10, err_msg=n)
+    if target == "last":
+        steps = np.flatnonzero(np.abs(comps["readout.weight"]).sum((1, 2)))
+        np.testing.assert_array_equal(steps, np.unique(lengths - 1))

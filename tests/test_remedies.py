@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from rnnlab import GRU, RNN
-from rnnlab.diagnostics import temporal_components
+from rnnlab.diagnostics import layer_terms, temporal_components
+from rnnlab.optim import global_norm
 from rnnlab.remedies import (
     SimplexConfig,
-    global_norm,
     pascanu_omega,
     shrink_fallback,
     simplex_direction,
@@ -80,11 +80,11 @@ def test_omega_is_elman_only():
 def test_simplex_direction_is_a_rescaled_convex_combination(beta):
     layer = GRU(3, 4, 2, bidirectional=True, dtype=np.float64, seed=2)
     _, _, cache, grads, deltas = _problem(layer, 6, 2, 3, np.array([6, 4]))
-    step = simplex_direction(layer, cache, deltas, grads, np.random.default_rng(4),
+    step = simplex_direction(layer_terms(layer, cache, deltas), grads, np.random.default_rng(4),
                              SimplexConfig(beta=beta))
     assert np.all(step.beta >= 0) and step.beta.sum() == pytest.approx(1.0)
     assert global_norm(step.direction) == pytest.approx(global_norm(grads), rel=1e-12)
-    comps = temporal_components(layer, cache, deltas)
+    comps = temporal_components(layer_terms(layer, cache, deltas), grads)
     n_t = np.sqrt(sum(np.square(c).reshape(6, -1).sum(1) for c in comps.values()))  # (T,)
     g = {n: np.einsum("t,t...->...", step.beta / n_t, c) for n, c in comps.items()}
     scale = global_norm(grads) / global_norm(g)
@@ -92,7 +92,7 @@ def test_simplex_direction_is_a_rescaled_convex_combination(beta):
         np.testing.assert_allclose(step.direction[n], scale * g[n], rtol=1e-10, atol=1e-13)
     dot = sum(float(np.vdot(step.direction[n], grads[n])) for n in grads)
     assert step.cosine == pytest.approx(dot / global_norm(grads) ** 2)
-    again = simplex_direction(layer, cache, deltas, grads, np.random.default_rng(5))
+    again = simplex_direction(layer_terms(layer, cache, deltas), grads, np.random.default_rng(5))
     assert not np.allclose(again.beta, step.beta)  # drawn anew every call
 
 
@@ -106,11 +106,12 @@ def test_simplex_direction_descends_when_components_agree():
     x = rng.random((7, 2, 2)) + 0.1
     out, _, cache = layer.forward(x)
     *_, grads, deltas = layer.backward(cache, np.ones_like(out), return_deltas=True)
-    comps = temporal_components(layer, cache, deltas)
+    comps = temporal_components(layer_terms(layer, cache, deltas), grads)
     inner = sum((comps[n] * grads[n]).reshape(7, -1).sum(1) for n in grads)  # (T,)
     assert np.all(inner > 0)
     for seed in range(5):
-        step = simplex_direction(layer, cache, deltas, grads, np.random.default_rng(seed))
+        terms = layer_terms(layer, cache, deltas)
+        step = simplex_direction(terms, grads, np.random.default_rng(seed))
         assert step.cosine > 0
 
 
@@ -118,9 +119,9 @@ def test_simplex_switches_above_psi():
     layer = RNN(2, 3, dtype=np.float64, seed=0)
     _, _, cache, grads, deltas = _problem(layer, 4, 2, 0)
     norm = global_norm(grads)
-    high = simplex_direction(layer, cache, deltas, grads, np.random.default_rng(0),
+    high = simplex_direction(layer_terms(layer, cache, deltas), grads, np.random.default_rng(0),
                              SimplexConfig(psi=0.5 * norm))
-    low = simplex_direction(layer, cache, deltas, grads, np.random.default_rng(0),
+    low = simplex_direction(layer_terms(layer, cache, deltas), grads, np.random.default_rng(0),
                             SimplexConfig(psi=2 * norm))
     assert high.switched and high.direction is grads and high.cosine == 1.0
     assert not low.switched and low.cosine < 1.0

@@ -38,13 +38,9 @@ import numpy as np
 
 from rnnlab._checks import check_option, check_range
 from rnnlab.cells import RNNCell
-from rnnlab.diagnostics.temporal import temporal_norms, weighted_gradient
+from rnnlab.diagnostics.temporal import Term, temporal_norms, weighted_gradient
 from rnnlab.layers import Cache
-
-
-def global_norm(grads: dict[str, np.ndarray]) -> float:
-    """‖∇L‖ over all arrays (NaN or Inf when any entry is)."""
-    return math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
+from rnnlab.optim import global_norm
 
 
 def shrink_fallback(grads: dict, params: dict, max_norm: float = np.inf, shrink: float = 0.02) -> bool:
@@ -60,9 +56,10 @@ def shrink_fallback(grads: dict, params: dict, max_norm: float = np.inf, shrink:
     return True
 
 
-def pascanu_omega(layer, cache: Cache, deltas: dict) -> tuple[float, dict[str, np.ndarray]]:
+def pascanu_omega(layer, cache: Cache, deltas: dict,
+                  prefix: str = "") -> tuple[float, dict[str, np.ndarray]]:
     """Ω and ∂Ω/∂W_hh (immediate dependence) for every layer and direction of an Elman
-    stack: (Ω, {'weight_hh_l0': (H, H), ...}). See the module docstring."""
+    stack: (Ω, {prefix + 'weight_hh_l0': (H, H), ...}). See the module docstring."""
     if not isinstance(layer.cell, RNNCell):
         raise TypeError(f"layer: Pascanu's regulariser is defined here for the Elman RNN, "
                         f"got {type(layer).__name__}")
@@ -83,7 +80,7 @@ def pascanu_omega(layer, cache: Cache, deltas: dict) -> tuple[float, dict[str, n
         rho = np.square(q).sum(-1) / n  # (N_l,)
         omega += float(np.square(rho - 1).sum()) / max(N, 1)
         coef = 4 * (rho - 1) / (max(N, 1) * n)  # (N_l,)
-        grads[f"weight_hh{suffix}"] = (coef[:, None] * v).T @ q  # (H, H)
+        grads[f"{prefix}weight_hh{suffix}"] = (coef[:, None] * v).T @ q  # (H, H)
     return omega, grads
 
 
@@ -123,19 +120,21 @@ def simplex_weights(n: int, rng: np.random.Generator, beta: str = "exp") -> np.n
     return e / e.sum()
 
 
-def simplex_direction(layer, cache: Cache, deltas: dict, grads: dict, rng: np.random.Generator,
+def simplex_direction(terms: list[Term], grads: dict, rng: np.random.Generator,
                       config: SimplexConfig | None = None) -> SimplexStep:
-    """Galvan's direction from one BPTT pass (see the module docstring); `grads` is ∇L."""
+    """Galvan's direction (see the module docstring) from the temporal terms of one
+    pass (rnnlab.diagnostics.layer_terms / model_terms); `grads` is ∇L; every
+    parameter in it must have terms."""
     config = config or SimplexConfig()
     g_norm = global_norm(grads)
-    norms = temporal_norms(layer, cache, deltas).total  # (T,) ‖∇L|_t‖
+    norms = temporal_norms(terms).total  # (T,) ‖∇L|_t‖
     live = norms > 0
     beta = np.zeros_like(norms)
     if g_norm > config.psi or not live.any():
         return SimplexStep(grads, beta, True, g_norm, 1.0)
     beta[live] = simplex_weights(int(live.sum()), rng, config.beta)
     w = np.where(live, beta / np.where(live, norms, 1.0), 0.0)  # (T,) β_t / ‖∇L|_t‖
-    g = weighted_gradient(layer, cache, deltas, w)  # Σ β_t g_t in one product per block
+    g = weighted_gradient(terms, w, grads)  # Σ β_t g_t in one product per block
     scale = g_norm / global_norm(g)
     d = {n: a * scale for n, a in g.items()}
     cosine = sum(float(np.vdot(d[n], grads[n])) for n in grads) / (g_norm * g_norm)

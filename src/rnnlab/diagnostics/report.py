@@ -16,7 +16,7 @@ from rnnlab.diagnostics.jacobians import (
     jacobian_norms,
     spectrum,
 )
-from rnnlab.diagnostics.temporal import TemporalNorms, temporal_norms
+from rnnlab.diagnostics.temporal import TemporalNorms, layer_norms, temporal_norms
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def make_report(layer, x, cache, grads: dict, deltas: dict, lengths=None) -> Rep
     x0 = x[:1] if layer.batch_first else x[:, :1]
     l0 = None if lengths is None else np.asarray(lengths)[:1]
     return Report(
-        temporal_norms(layer, cache, deltas),
+        layer_norms(layer, cache, deltas),
         jacobian_norms(layer, x0, lengths=l0),
         {n: spectrum(layer.params[n]) for n in W_names},
         float(np.sqrt(sum(np.vdot(g, g) for g in grads.values()))),
@@ -46,17 +46,18 @@ def make_report(layer, x, cache, grads: dict, deltas: dict, lengths=None) -> Rep
     )
 
 
-def record(layer, cache, grads: dict, deltas: dict) -> dict:
-    """A JSON-ready record for a training log: the temporal norms (total and per
-    parameter), ‖∂L/∂h_t‖ per direction, ‖∇L‖ and the spectral radius of each W_hh."""
-    tn = temporal_norms(layer, cache, deltas)
+def record(terms: list, grads: dict, params: dict, cache=None, deltas=None) -> dict:
+    """A JSON-ready record for a training log: ‖∇L‖, the temporal norms (total and per
+    parameter) of `terms`, ‖∂L/∂h_t‖ per direction (given the layer's cache and
+    deltas) and the spectral radius of each W_hh block in `params`."""
+    tn = temporal_norms(terms, cache, deltas)
     return {
         "grad_norm": float(np.sqrt(sum(np.vdot(g, g) for g in grads.values()))),
         "temporal_total": tn.total.tolist(),
         "temporal": {n: v.tolist() for n, v in tn.params.items()},
         "dh": {s: v.tolist() for s, v in tn.dh.items()},
-        "spectral_radius": {n: spectrum(layer.params[n]).spectral_radius.tolist()
-                            for n in layer.params if n.startswith("weight_hh")},
+        "spectral_radius": {n: spectrum(p).spectral_radius.tolist()
+                            for n, p in params.items() if "weight_hh" in n},
     }
 
 
