@@ -1,7 +1,9 @@
 """Remedies for vanishing and exploding gradients, as gradient transforms.
 
 Each works from one BPTT pass (`backward(..., return_deltas=True)`) and returns a
-new gradient (or a decision), so any optimizer can follow it.
+new gradient (or a decision), so any optimizer can follow it. The classes at the
+end plug them into rnnlab.train.Trainer(transforms=[...]) (they need a source
+that keeps the pass: FullBPTT(model, data, keep_pass=True)).
 
 - `shrink_fallback`: Pascanu et al.'s guard. When ‖∇L‖ is NaN, Inf or above
   `max_norm`, the step is replaced by W_hh ← W_hh − 0.02·W_hh (every recurrent
@@ -139,3 +141,65 @@ def simplex_direction(terms: list[Term], grads: dict, rng: np.random.Generator,
     d = {n: a * scale for n, a in g.items()}
     cosine = sum(float(np.vdot(d[n], grads[n])) for n in grads) / (g_norm * g_norm)
     return SimplexStep(d, beta, False, g_norm, cosine)
+
+
+# ---- as transforms of rnnlab.train.Trainer: (grads, trainer) -> grads | None -----------
+
+def kept_pass(trainer, who: str):
+    """The update's (cache, dz, deltas), kept by the source (loss_and_grads(keep_pass=True))."""
+    kept = trainer.info.get("pass")
+    if kept is None:
+        raise ValueError(f"{who}: needs the per-step errors of the update; train with a source "
+                         "that keeps them, e.g. FullBPTT(model, data, keep_pass=True)")
+    return kept
+
+
+def log_value(trainer, **values) -> None:
+    """Add fields to this update's log record."""
+    trainer.info.setdefault("log", {}).update(values)
+
+
+@dataclass
+class ShrinkFallback:
+    """Pascanu et al.'s fallback as a transform: see shrink_fallback."""
+
+    max_norm: float = math.inf  # ‖∇L‖ above this (or NaN/Inf) replaces the step by the shrink
+    shrink: float = 0.02  # W_hh ← (1 − shrink) W_hh
+
+    def __call__(self, grads, trainer):
+        if shrink_fallback(grads, trainer.model.params, self.max_norm, self.shrink):
+            log_value(trainer, fallback=True)
+            return None
+        return grads
+
+
+@dataclass
+class OmegaRegularizer:
+    """Adds α ∂Ω/∂W_hh (immediate dependence) to the gradient of every W_hh of the
+    model's Elman stack (`model.rnn`); logs Ω."""
+
+    alpha: float = 2.0  # weight α of Ω
+
+    def __call__(self, grads, trainer):
+        (_, rcache, _), _, deltas = kept_pass(trainer, "OmegaRegularizer")
+        omega, d_omega = pascanu_omega(trainer.model.rnn, rcache, deltas, prefix="rnn.")
+        for n, g in d_omega.items():
+            grads[n] = grads[n] + (self.alpha * g).astype(grads[n].dtype)
+        log_value(trainer, omega=omega)
+        return grads
+
+
+class SimplexTransform:
+    """Galvan's direction as a transform; logs the cosine with ∇L and the switch."""
+
+    def __init__(self, config: SimplexConfig | None = None, seed: int | None = None):
+        self.config = config or SimplexConfig()
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, grads, trainer):
+        from rnnlab.diagnostics.temporal import model_terms
+
+        terms = model_terms(trainer.model, kept_pass(trainer, "SimplexTransform"))
+        step = simplex_direction(terms, grads, self.rng, self.config)
+        log_value(trainer, cosine=step.cosine, switched=step.switched)
+        return {n: a.astype(grads[n].dtype, copy=False) for n, a in step.direction.items()}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnlab._checks import check_positive_int
 from rnnlab.cells import RNNCell
 from rnnlab.diagnostics.jacobians import (
     JacobianNorms,
@@ -98,3 +99,24 @@ def write_plots(rep: Report, outdir) -> list[Path]:
     for n, sp in rep.spectra.items():
         paths += plots.plot_spectrum(sp, outdir / f"spectrum_{n}", title=f"Spectrum of {n}")
     return paths
+
+
+class DiagnosticsRecorder:
+    """A rnnlab.train.Trainer transform that changes nothing: every `every` updates it
+    adds `record(...)` of the update to the log line, under "diagnostics". Put it
+    first, before transforms that change the gradient."""
+
+    def __init__(self, every: int = 10):
+        self.every = check_positive_int("every", every)
+
+    def __call__(self, grads, trainer):
+        if trainer.step % self.every == 0:
+            from rnnlab.diagnostics.temporal import model_terms
+            from rnnlab.remedies import kept_pass, log_value
+
+            kept = kept_pass(trainer, "DiagnosticsRecorder")
+            (_, rcache, _), _, deltas = kept
+            rec = record(model_terms(trainer.model, kept), grads, trainer.model.params,
+                         rcache, deltas)
+            log_value(trainer, diagnostics=rec)
+        return grads
