@@ -107,7 +107,7 @@ class Optimizer:
     def load_state_dict(self, state: dict) -> None:
         if "step" not in state:
             raise KeyError("optimizer state_dict: missing key 'step'")
-        self.step_count = int(state["step"])
+        self.step_count = int(np.asarray(state["step"]).item())
         self.state = {s: {} for s in self.slots}
         for key, a in state.items():
             if key == "step":

@@ -1,0 +1,158 @@
+"""The trainer: resume reproduces an uninterrupted run bitwise (float64), a truncated
+checkpoint gives a clear error and leaves the previous one, the non-finite guard,
+gradient transforms, early stopping, logs and kept checkpoints."""
+
+import json
+
+import numpy as np
+import pytest
+
+from rnnlab import GRU, LSTM, Batch, SequenceModel
+from rnnlab.optim import Schedule
+from rnnlab.readout import Embedding
+from rnnlab.train import (
+    CheckpointError,
+    FullBPTT,
+    StreamTBPTT,
+    TrainConfig,
+    Trainer,
+    TruncatedBPTT,
+    load_checkpoint,
+)
+
+T, B, I, H = 6, 4, 3, 5
+
+
+def classifier(seed=1):
+    rnn = LSTM(I, H, num_layers=2, dropout=0.3, dtype=np.float64, seed=seed)
+    return SequenceModel(rnn, 3, loss="ce", target="last", seed=seed + 1)
+
+
+def data(step):
+    rng = np.random.default_rng([7, step])
+    return Batch(rng.standard_normal((T, B, I)), rng.integers(0, 3, B),
+                 lengths=rng.integers(1, T + 1, B))
+
+
+VAL = [data(1000), data(1001)]
+
+
+def config(tmp_path, name, **kw):
+    base = {"steps": 12, "optimizer": "adam", "lr": 0.01, "checkpoint_every": 5, "val_every": 4,
+            "schedule": Schedule("exponential", gamma=0.95), "out_dir": str(tmp_path / name)}
+    return TrainConfig(**{**base, **kw})
+
+
+class Interrupt(Exception):
+    pass
+
+
+def interrupt_at(step):
+    def callback(trainer, record):
+        if trainer.step == step:
+            raise Interrupt
+
+    return callback
+
+
+def test_resume_is_bitwise_equal_to_an_uninterrupted_run(tmp_path):
+    model = classifier()
+    Trainer(model, FullBPTT(model, data), config(tmp_path, "a"), val_data=VAL).fit()
+
+    first = classifier()
+    with pytest.raises(Interrupt):
+        Trainer(first, FullBPTT(first, data), config(tmp_path, "b"), val_data=VAL,
+                callbacks=[interrupt_at(8)]).fit()
+    resumed = classifier(seed=99)  # other weights and dropout stream: all come from the file
+    summary = Trainer(resumed, FullBPTT(resumed, data), config(tmp_path, "b"), val_data=VAL).fit(
+        resume=True)
+    for n, p in model.params.items():
+        assert np.array_equal(p, resumed.params[n]), n
+    assert summary["step"] == 12
+    log = [json.loads(line) for line in (tmp_path / "b" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log if "loss" in r] == list(range(1, 13))  # none twice
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["train"]["lr"] == 0.01
+
+
+def test_resume_of_a_stateful_tbptt_stream_is_bitwise(tmp_path):
+    tokens = np.random.default_rng(3).integers(0, 4, (25 * 8 + 1, 2))
+
+    def make():
+        rnn = GRU(3, H, dtype=np.float64, seed=1)
+        model = SequenceModel(rnn, 4, loss="ce", reduction="mean",
+                              embedding=Embedding(4, 3, dtype=np.float64, seed=2), seed=3)
+        stream = StreamTBPTT(TruncatedBPTT(model, 4, 4, stateful=True),
+                             lambda b: Batch(tokens[b * 8 : b * 8 + 8], tokens[b * 8 + 1 : b * 8 + 9]))
+        return model, stream
+
+    cfg = {"steps": 20, "checkpoint_every": 3, "optimizer": "rmsprop", "lr": 0.01}
+    whole, source = make()
+    Trainer(whole, source, config(tmp_path, "a", **cfg)).fit()
+    part, source = make()
+    with pytest.raises(Interrupt):
+        Trainer(part, source, config(tmp_path, "b", **cfg), callbacks=[interrupt_at(8)]).fit()
+    part, source = make()
+    Trainer(part, source, config(tmp_path, "b", **cfg)).fit(resume=True)
+    assert all(np.array_equal(p, part.params[n]) for n, p in whole.params.items())
+
+
+def test_truncated_checkpoint_gives_a_clear_error_and_keeps_the_previous(tmp_path):
+    model = classifier()
+    trainer = Trainer(model, FullBPTT(model, data), config(tmp_path, "a", keep_last=2))
+    trainer.fit()
+    kept = trainer.checkpoints()
+    assert [p.name for p in kept] == ["step-00000010.safetensors", "step-00000012.safetensors"]
+    raw = kept[-1].read_bytes()
+    kept[-1].write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(CheckpointError, match="truncated.*step-00000010.safetensors, is intact"):
+        Trainer(model, FullBPTT(model, data), config(tmp_path, "a")).fit(resume=True)
+    arrays, meta = load_checkpoint(kept[0])
+    assert meta["step"] == 10 and "param.rnn.weight_hh_l1" in arrays
+
+
+def test_non_finite_gradients_are_skipped_and_counted():
+    model = classifier()
+    full = FullBPTT(model, data)
+
+    def source(n):
+        loss, grads, info = full(n)
+        if n == 1:
+            grads["readout.bias"][0] = np.nan
+        return loss, grads, info
+
+    trainer = Trainer(model, source, TrainConfig(steps=3, lr=0.1))
+    before = {}
+    trainer.callbacks.append(
+        lambda t, r: before.setdefault(t.step, {n: p.copy() for n, p in model.params.items()}))
+    summary = trainer.fit()
+    assert summary["skipped"] == 1 and trainer.history[1]["skipped"] == "non-finite"
+    assert all(np.array_equal(before[1][n], before[2][n]) for n in before[1])
+    assert not all(np.array_equal(before[2][n], before[3][n]) for n in before[2])
+
+
+def test_transforms_see_the_gradients_and_can_take_the_step_over():
+    model = classifier()
+    seen = []
+
+    def halve(grads, trainer):
+        seen.append(trainer.step)
+        return {n: g / 2 for n, g in grads.items()}
+
+    def skip_odd(grads, trainer):
+        return None if trainer.step % 2 else grads
+
+    trainer = Trainer(model, FullBPTT(model, data), TrainConfig(steps=4, clip="none"),
+                      transforms=[halve, skip_odd])
+    trainer.fit()
+    assert seen == [0, 1, 2, 3]
+    assert [r.get("skipped") for r in trainer.history] == [None, "transform", None, "transform"]
+
+
+def test_early_stopping_and_clipping_log(tmp_path):
+    model = classifier()
+    cfg = TrainConfig(steps=100, lr=0.0, val_every=2, patience=3, clip="norm", clip_threshold=1e-3)
+    summary = Trainer(model, FullBPTT(model, data), cfg, val_data=VAL).fit()
+    assert summary["stopped_early"] and summary["step"] == 8  # best at 2, then 3 without gain
+    assert summary["grad_norm"] > 1e-3  # the norm before clipping is what is logged
+    with pytest.raises(ValueError, match="clip: expected one of"):
+        TrainConfig(clip="global")
