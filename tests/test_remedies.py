@@ -147,3 +147,64 @@ def test_shrink_fallback():
     assert shrink_fallback(bad, params)  # non-finite, no bound
     np.testing.assert_allclose(params["weight_hh_l0"], 0.98**2)
     assert np.all(params["weight_ih_l0"] == 1.0)
+
+
+# ---- plugged into the Trainer --------------------------------------------------------
+
+def _trainer(transforms, steps=6, rho=0.9, keep_pass=True):
+    from rnnlab.init import scale_spectral_radius
+    from rnnlab.models import Batch, SequenceModel
+    from rnnlab.tasks import make_task
+    from rnnlab.train.trainer import FullBPTT, TrainConfig, Trainer
+
+    rnn = RNN(6, 8, dtype=np.float64, seed=0)
+    rnn.params["weight_hh_l0"][...] = scale_spectral_radius(rnn.params["weight_hh_l0"], rho)
+    model = SequenceModel(rnn, 4, loss="ce", seed=1)
+    task = make_task("temporal_order")
+
+    def data(n):
+        b = task.sample(12, 4, np.random.default_rng([2, n]), dtype=np.float64)
+        return Batch(b.x, b.y, mask=b.mask)
+
+    config = TrainConfig(steps=steps, optimizer="sgd", lr=0.05, clip="none")
+    return Trainer(model, FullBPTT(model, data, keep_pass=keep_pass), config,
+                   transforms=transforms)
+
+
+def test_trainer_logs_diagnostics_and_simplex_cosine():
+    from rnnlab.diagnostics.report import DiagnosticsRecorder
+    from rnnlab.remedies import SimplexTransform
+
+    trainer = _trainer([DiagnosticsRecorder(every=3), SimplexTransform(seed=0)])
+    trainer.fit()
+    h = trainer.history
+    assert [r["step"] for r in h if "diagnostics" in r] == [1, 4]
+    rec = h[0]["diagnostics"]
+    assert len(rec["temporal_total"]) == 12 and "readout.weight" in rec["temporal"]
+    assert rec["grad_norm"] > 0 and "rnn.weight_hh_l0" in rec["spectral_radius"]
+    assert all(-1 <= r["cosine"] <= 1 and r["switched"] is False for r in h)
+    # with clip="none" the logged norm is the direction's, which is ‖∇L‖ by construction
+    assert h[0]["grad_norm"] == pytest.approx(rec["grad_norm"], rel=1e-10)
+
+
+def test_trainer_omega_and_fallback():
+    from rnnlab.remedies import OmegaRegularizer, ShrinkFallback
+
+    trainer = _trainer([OmegaRegularizer(alpha=1.0)], steps=2)
+    trainer.fit()
+    assert all(r["omega"] >= 0 for r in trainer.history)
+    trainer = _trainer([ShrinkFallback(max_norm=1e-12)], steps=2)
+    W0 = trainer.model.params["rnn.weight_hh_l0"].copy()
+    W_ih0 = trainer.model.params["rnn.weight_ih_l0"].copy()
+    trainer.fit()
+    assert all(r["fallback"] and r["skipped"] == "transform" for r in trainer.history)
+    np.testing.assert_allclose(trainer.model.params["rnn.weight_hh_l0"], 0.98**2 * W0)
+    np.testing.assert_array_equal(trainer.model.params["rnn.weight_ih_l0"], W_ih0)
+
+
+def test_transform_without_kept_pass_says_how_to_fix():
+    from rnnlab.remedies import SimplexTransform
+
+    trainer = _trainer([SimplexTransform()], steps=1, keep_pass=False)
+    with pytest.raises(ValueError, match="keep_pass=True"):
+        trainer.fit()

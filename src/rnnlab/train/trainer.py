@@ -93,12 +93,16 @@ class TrainConfig:
 
 class FullBPTT:
     """The update source of whole-sequence training: update n is full BPTT on data(n).
-    data must be a function of n alone (e.g. rnnlab.train.epoch_batches) for resume."""
+    data must be a function of n alone (e.g. rnnlab.train.epoch_batches) for resume.
+    keep_pass: info["pass"] keeps the update's per-step errors for the transforms
+    that need them (rnnlab.remedies, rnnlab.diagnostics; SequenceModel only)."""
 
-    def __init__(self, model: Model, data: Callable[[int], Batch]):
-        self.model, self.data = model, data
+    def __init__(self, model: Model, data: Callable[[int], Batch], keep_pass: bool = False):
+        self.model, self.data, self.keep_pass = model, data, keep_pass
 
     def __call__(self, n: int):
+        if self.keep_pass:
+            return self.model.loss_and_grads(self.data(n), keep_pass=True)
         return self.model.loss_and_grads(self.data(n))
 
 
@@ -166,7 +170,9 @@ class Trainer:
     n -> (loss, grads, info)); see the module docstring.
 
     val_data: a list of Batches, or a callable returning an iterable of them.
-    transforms: callables (grads, trainer) -> grads | None, applied before clipping.
+    transforms: callables (grads, trainer) -> grads | None, applied before clipping;
+        they read trainer.info and may add fields to the update's log line in
+        trainer.info["log"] (a dict).
     callbacks: callables (trainer, record) after every update (sampling, plots, ...).
     meta: extra JSON saved in config.json and in every checkpoint (e.g. the app's config).
     vocab: the vocabulary (list of symbols), saved with every checkpoint.
@@ -222,7 +228,7 @@ class Trainer:
             if grads is None:
                 break
             grads = transform(grads, self)
-        record = {"step": n + 1, "loss": loss}
+        record = {"step": n + 1, "loss": loss, **self.info.pop("log", {})}  # transforms' fields
         if self.info.get("count"):
             record["accuracy"] = self.info["correct"] / self.info["count"]
         lr = cfg.schedule(cfg.lr, n)
