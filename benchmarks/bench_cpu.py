@@ -13,7 +13,8 @@ first call of a second process (cache on disk), and sampling speed (characters/s
 2-layer LSTM H=512, B=1) against torch stepping nn.LSTM one character at a time.
 
     python benchmarks/bench_cpu.py                        # table + benchmarks/results/bench_cpu.json
-    python benchmarks/bench_cpu.py --threads 2 --reps 9 --out my.json
+    python benchmarks/bench_cpu.py --threads 2 --reps 9 --out my.json --with-reference
+    python benchmarks/bench_cpu.py --profile LSTM charlm   # where rnnlab's time goes
     python benchmarks/bench_cpu.py --shapes adding,streaming --cells LSTM --no-memory
 """
 
@@ -51,8 +52,12 @@ def parse_args(argv=None):
     p.add_argument("--cells", default=",".join(CELLS), help="comma-separated cells")
     p.add_argument("--sample-chars", type=int, default=300, help="characters per sampling rep")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory processes")
+    p.add_argument("--with-reference", action="store_true",
+                   help="also time rnnlab's reference NumPy loop (RNNLAB_FAST=0) in the rounds")
     p.add_argument("--no-compile", action="store_true", help="skip the compile-time processes")
     p.add_argument("--out", default=str(Path(__file__).parent / "results" / "bench_cpu.json"))
+    p.add_argument("--profile", nargs=2, metavar=("CELL", "SHAPE"),
+                   help="only profile rnnlab's step on one case: where the time goes")
     p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)  # internal: memory/compile runs
     return p.parse_args(argv)
 
@@ -66,15 +71,16 @@ def limit_threads(n: int) -> None:
 # ---- the two training steps ---------------------------------------------------------
 
 
-def make_steps(cell: str, shape: tuple, seed: int = 0):
-    """(rnnlab step, torch step) on the same weights, input and loss gradient."""
+def make_steps(cell: str, shape: tuple, seed: int = 0, fast: bool | None = None):
+    """(rnnlab step, torch step) on the same weights, input and loss gradient; fast: the
+    rnnlab layer's switch (None: RNNLAB_FAST, default on; False: the reference loop)."""
     import numpy as np
     import torch
 
     import rnnlab
 
     T, B, I, H, L = shape
-    layer = getattr(rnnlab, cell)(I, H, L, seed=seed, dtype=np.float32)
+    layer = getattr(rnnlab, cell)(I, H, L, seed=seed, dtype=np.float32, fast=fast)
     module = rnnlab.to_torch(layer)
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((T, B, I)).astype(np.float32)
@@ -104,19 +110,17 @@ def flops(cell: str, shape: tuple) -> float:
     return sum(6.0 * T * B * G * H * ((I if k == 0 else H) + H) for k in range(L))
 
 
-def time_pairs(a, b, reps: int, warmup: int):
-    """Alternate a, b; return their times (s) over `reps` pairs after `warmup` pairs."""
-    ta, tb = [], []
+def time_rounds(fns, reps: int, warmup: int) -> list[list[float]]:
+    """Run fns in turn (A B A B ...); each one's times (s) over `reps` rounds after
+    `warmup` rounds."""
+    times = [[] for _ in fns]
     for r in range(warmup + reps):
-        t0 = time.perf_counter()
-        a()
-        t1 = time.perf_counter()
-        b()
-        t2 = time.perf_counter()
-        if r >= warmup:
-            ta.append(t1 - t0)
-            tb.append(t2 - t1)
-    return ta, tb
+        for f, ts in zip(fns, times):
+            t0 = time.perf_counter()
+            f()
+            if r >= warmup:
+                ts.append(time.perf_counter() - t0)
+    return times
 
 
 def gemm_rate(n: int = 2048, reps: int = 5) -> float:
@@ -250,8 +254,8 @@ def sampling(n_chars: int, reps: int, warmup: int, V: int = 65, H: int = 512, L:
             p = torch.softmax(readout(x[0]), -1)
             k = draw(p.numpy(), u[i])
 
-    ta, tb = time_pairs(run_rnnlab, run_torch, reps, warmup)
-    _, tc = time_pairs(run_rnnlab, run_torch_cell, max(3, reps // 2), 1)
+    ta, tb = time_rounds([run_rnnlab, run_torch], reps, warmup)
+    _, tc = time_rounds([run_rnnlab, run_torch_cell], max(3, reps // 2), 1)
     ratios = [b / a for a, b in zip(ta, tb)]
     return {
         "n_chars": n_chars,
@@ -263,6 +267,25 @@ def sampling(n_chars: int, reps: int, warmup: int, V: int = 65, H: int = 512, L:
 
 
 # ---- report -------------------------------------------------------------------------
+
+
+def profile(cell: str, shape_name: str, steps: int = 10) -> None:
+    """cProfile of rnnlab's training step (the kernels and each matrix product show as
+    their own functions), next to the time all its FLOPs would take at the GEMM rate."""
+    import cProfile
+    import pstats
+
+    step, _ = make_steps(cell, SHAPES[shape_name])
+    step()
+    gemm = gemm_rate()
+    prof = cProfile.Profile()
+    t0 = time.perf_counter()
+    prof.runcall(lambda: [step() for _ in range(steps)])
+    per_step = (time.perf_counter() - t0) / steps
+    floor = flops(cell, SHAPES[shape_name]) / (gemm * 1e9)
+    print(f"{cell} {shape_name}: {1e3 * per_step:.2f} ms/step (profiled); all FLOPs at the "
+          f"GEMM rate ({gemm:.0f} GFLOP/s): {1e3 * floor:.2f} ms. Per step, ×{steps}:")
+    pstats.Stats(prof).sort_stats("tottime").print_stats(10)
 
 
 def machine_info(threads: int) -> dict:
@@ -291,7 +314,8 @@ def target(shape: tuple) -> float:
 
 def print_table(rows: list[dict], gemm: float, sample: dict | None, compile_: dict | None):
     head = (f"{'cell':5} {'shape':13} {'(T,B,I,H,L)':20} {'rnnlab ms':>10} {'torch ms':>9} "
-            f"{'ratio':>6} {'target':>6} {'GFLOP/s':>8} {'%GEMM':>6} {'mem MiB r/t':>13}")
+            f"{'ratio':>6} {'target':>6} {'bound':>6} {'GFLOP/s':>8} {'%GEMM':>6} {'mem MiB r/t':>13}"
+            f"{'ref ms':>9}")
     print(head)
     print("-" * len(head))
     for r in rows:
@@ -299,9 +323,12 @@ def print_table(rows: list[dict], gemm: float, sample: dict | None, compile_: di
                if "rnnlab_peak_mib" in r else "-")
         ok = "ok" if r["ratio_median_of_pairs"] >= r["target"] else "MISS"
         print(f"{r['cell']:5} {r['shape']:13} {tuple(r['dims'])!s:20} {r['rnnlab_ms']:10.2f} "
-              f"{r['torch_ms']:9.2f} {r['ratio_median_of_pairs']:6.2f} {r['target']:4.1f}{ok:>2} "
-              f"{r['rnnlab_gflops']:8.1f} {100 * r['rnnlab_gflops'] / gemm:5.0f}% {mem:>13}")
-    print(f"large float32 GEMM (2048³, NumPy BLAS): {gemm:.1f} GFLOP/s")
+              f"{r['torch_ms']:9.2f} {r['ratio_median_of_pairs']:6.2f} {r['target']:4.1f}{ok:>4} "
+              f"{r['ratio_at_gemm_rate']:6.2f} "
+              f"{r['rnnlab_gflops']:8.1f} {100 * r['rnnlab_gflops'] / gemm:5.0f}% {mem:>13}"
+              f"{r.get('reference_ms', float('nan')):9.2f}")
+    print(f"large float32 GEMM (2048³, NumPy BLAS): {gemm:.1f} GFLOP/s; bound: the ratio rnnlab "
+          "would reach running all its FLOPs at that rate")
     if sample:
         print(f"sampling (2-layer LSTM H=512, B=1): rnnlab {sample['rnnlab_chars_per_s']:.0f} chars/s, "
               f"torch nn.LSTM {sample['torch_lstm_chars_per_s']:.0f} chars/s "
@@ -327,6 +354,10 @@ def main(argv=None):
     from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(args.threads)
+    if args.profile:
+        make_steps("LSTM", (2, 1, 3, 4, 1))[0]()
+        threadpool_limits(args.threads)
+        return profile(*args.profile)
     compile_ = None if args.no_compile else compile_times(args.threads)
     shapes = [s for s in args.shapes.split(",") if s]
     cells = [c for c in args.cells.split(",") if c]
@@ -339,14 +370,18 @@ def main(argv=None):
         shape = SHAPES[shape_name]
         for cell in cells:
             a, b = make_steps(cell, shape)
-            ta, tb = time_pairs(a, b, args.reps, args.warmup)
+            fns = [a, b] + ([make_steps(cell, shape, fast=False)[0]] if args.with_reference else [])
+            ta, tb, *tr = time_rounds(fns, args.reps, args.warmup)
             ratio = float(np.median([y / x for x, y in zip(ta, tb)]))
             row = {"cell": cell, "shape": shape_name, "dims": list(shape),
                    "rnnlab_ms": 1e3 * float(np.median(ta)), "torch_ms": 1e3 * float(np.median(tb)),
                    "ratio_median_of_pairs": ratio, "target": target(shape),
                    "rnnlab_gflops": flops(cell, shape) / float(np.median(ta)) / 1e9,
                    "torch_gflops": flops(cell, shape) / float(np.median(tb)) / 1e9,
+                   "ratio_at_gemm_rate": float(np.median(tb)) / (flops(cell, shape) / (gemm * 1e9)),
                    "rnnlab_times_s": ta, "torch_times_s": tb}
+            if tr:
+                row["reference_ms"] = 1e3 * float(np.median(tr[0]))
             print(f"  {cell} {shape_name}: rnnlab {row['rnnlab_ms']:.2f} ms, torch "
                   f"{row['torch_ms']:.2f} ms, ratio {ratio:.2f}", flush=True)
             rows.append(row)
