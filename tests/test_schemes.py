@@ -80,3 +80,49 @@ def test_scheme_errors_name_the_argument():
         EncoderDecoder(GRU(3, 4, bidirectional=True), GRU(3, 4), 5, 5)
     with pytest.raises(ValueError, match="decoder: expected the encoder's cell type"):
         EncoderDecoder(GRU(3, 4), LSTM(3, 4), 5, 5)
+
+
+# ---- learning, seeded and small ----------------------------------------------------------
+
+def test_lstm_learns_the_adding_problem_T20():
+    from rnnlab._demo import run_demo
+
+    assert run_demo(steps=600, T=20, seed=0, echo=lambda s: None) < 0.01
+
+
+def reverse_batch(rng, B, max_len=5):
+    """Digit strings of length 2..max_len and their reversal (padding -1, masked)."""
+    lengths = rng.integers(2, max_len + 1, B)
+    x = rng.integers(0, 10, (max_len, B))
+    y = np.full((max_len, B), -1)
+    for b, n in enumerate(lengths):
+        y[:n, b] = x[:n, b][::-1]
+    return Batch(x, y, lengths=lengths, mask=y >= 0)
+
+
+def test_gru_encoder_decoder_learns_to_reverse_digit_strings():
+    from rnnlab.optim import Schedule
+    from rnnlab.train import FullBPTT, TrainConfig, Trainer
+
+    model = EncoderDecoder(GRU(8, 32, seed=0), GRU(8, 32, seed=1), 10, 11, bos=10, seed=2)
+    cfg = TrainConfig(steps=2500, lr=0.01, clip_threshold=5.0,
+                      schedule=Schedule("cosine", total=2500, min_lr=5e-4))
+    data = FullBPTT(model, lambda n: reverse_batch(np.random.default_rng([1, n]), 32))
+    Trainer(model, data, cfg).fit()
+    test = reverse_batch(np.random.default_rng(999), 1000)
+    pred = model.greedy_decode(test.x, test.lengths, steps=5)  # (5, B)
+    sequence_accuracy = np.all((pred == test.y) | ~test.mask, axis=0).mean()
+    assert sequence_accuracy > 0.95
+
+
+@pytest.mark.parametrize("feedback", [True, False])
+def test_one_to_many_emits_a_fixed_sequence_from_a_one_hot(feedback):
+    from rnnlab.train import FullBPTT, TrainConfig, Trainer
+
+    seqs = np.array([[1, 2, 3, 4, 0, 1, 2, 3], [4, 4, 3, 3, 2, 2, 1, 1], [0, 2, 4, 1, 3, 0, 2, 4]])
+    model = OneToMany(GRU(3 + 5 * feedback, 16, seed=0), 3, 5, loss="ce", feedback=feedback,
+                      seed=1)
+    batch = Batch(np.eye(3, dtype=np.float32), seqs.T)
+    Trainer(model, FullBPTT(model, lambda n: batch), TrainConfig(steps=300, lr=0.02)).fit()
+    generated = model.generate(np.eye(3, dtype=np.float32), 8).argmax(-1)  # (8, 3)
+    assert np.array_equal(generated.T, seqs)

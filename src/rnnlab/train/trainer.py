@@ -173,7 +173,8 @@ class Trainer:
     transforms: callables (grads, trainer) -> grads | None, applied before clipping;
         they read trainer.info and may add fields to the update's log line in
         trainer.info["log"] (a dict).
-    callbacks: callables (trainer, record) after every update (sampling, plots, ...).
+    callbacks: callables (trainer, record) after every update, its validation and its
+        checkpoint (the record then holds val_* too): sampling, plots, printing, ...
     meta: extra JSON saved in config.json and in every checkpoint (e.g. the app's config).
     vocab: the vocabulary (list of symbols), saved with every checkpoint.
     """
@@ -215,6 +216,8 @@ class Trainer:
                 if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
                     self.save()
                 bar(last)
+                for cb in self.callbacks:
+                    cb(self, last)
         if self.val_data is not None and "val_loss" not in last:
             last.update(self._validate())
         if self.out_dir is not None:
@@ -243,8 +246,6 @@ class Trainer:
         self.step = n + 1
         record.update(lr=lr, time=time.perf_counter() - t0)
         self._log(record)
-        for cb in self.callbacks:
-            cb(self, record)
         return record
 
     def _clip(self, grads) -> float:
