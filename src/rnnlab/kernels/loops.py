@@ -51,14 +51,14 @@ def bind_forward(cell, xp, states: tuple, W_hh, b_hh, lengths):
     h, dt = states[0], xp.dtype
     if isinstance(cell, GRUCell) and cell.reset_after:
         hn = np.zeros((T, B, H), dt)
-        args = (xp, np.ascontiguousarray(W_hh.T), b_hh[2 * H :].copy(), lengths, h, hn,
+        args = (xp, np.ascontiguousarray(W_hh.T, dt), b_hh[2 * H :].astype(dt), lengths, h, hn,
                 np.empty((B, GH), dt))
         return partial(gru.forward_after, *args), (xp, hn)
     if isinstance(cell, GRUCell):
-        args = (xp, np.ascontiguousarray(W_hh[: 2 * H].T), np.ascontiguousarray(W_hh[2 * H :].T),
-                lengths, h, np.empty((B, 2 * H), dt), np.empty((B, H), dt), np.empty((B, H), dt))
+        args = (xp, np.ascontiguousarray(W_hh[: 2 * H].T, dt),
+                np.ascontiguousarray(W_hh[2 * H :].T, dt), lengths, h, np.empty((B, 2 * H), dt), np.empty((B, H), dt), np.empty((B, H), dt))
         return partial(gru.forward_before, *args), (xp,)
-    W_hhT, hw = np.ascontiguousarray(W_hh.T), np.empty((B, GH), dt)  # (H, G·H), (B, G·H)
+    W_hhT, hw = np.ascontiguousarray(W_hh.T, dt), np.empty((B, GH), dt)  # (H, G·H), (B, G·H)
     if isinstance(cell, LSTMCell):
         return partial(lstm.forward, xp, W_hhT, lengths, *states, hw), (xp,)
     if isinstance(cell, RNNCell):
@@ -91,7 +91,7 @@ def backward(cell, cache, dh_out, dstate_T: tuple, W_hh, keep_dH: bool = False):
     dstate = tuple(np.array(s, dtype=dt, copy=True) for s in dstate_T)  # (B, H), in place
     dXP = np.empty((T, B, GH), dt)
     dH = np.empty((T, B, H) if keep_dH else (1, 1, 1), dt)
-    W_hh = np.ascontiguousarray(W_hh)
+    W_hh = np.ascontiguousarray(W_hh, dt)
     work = np.empty((B, H), dt)
     dHP = dXP
     if isinstance(cell, GRUCell):
@@ -100,8 +100,8 @@ def backward(cell, cache, dh_out, dstate_T: tuple, W_hh, keep_dH: bool = False):
             gru.backward_after(dh_out, aux[0], aux[1], states[0], W_hh, lengths, dstate[0],
                                dXP, dHP, dH, keep_dH, work)
         else:
-            gru.backward_before(dh_out, aux[0], states[0], np.ascontiguousarray(W_hh[: 2 * H]),
-                                np.ascontiguousarray(W_hh[2 * H :]), lengths, dstate[0], dXP,
+            gru.backward_before(dh_out, aux[0], states[0], np.ascontiguousarray(W_hh[: 2 * H], dt),
+                                np.ascontiguousarray(W_hh[2 * H :], dt), lengths, dstate[0], dXP,
                                 dH, keep_dH, np.zeros((B, H), dt), np.zeros((B, 2 * H), dt),
                                 np.empty((B, H), dt), work)
     elif isinstance(cell, LSTMCell):
