@@ -117,7 +117,17 @@ def _layer_config(rnn) -> dict:
     return {"type": type(rnn).__name__, "input_size": rnn.input_size,
             "hidden_size": rnn.hidden_size, "num_layers": rnn.num_layers,
             "bidirectional": rnn.bidirectional, "dropout": rnn.dropout,
-            "dtype": str(rnn.dtype)}
+            "dtype": str(rnn.dtype), "cell_options": _cell_options(rnn.cell)}
+
+
+def _cell_options(cell) -> dict:
+    """The cell options the layer was built with (so a checkpoint can rebuild it)."""
+    if hasattr(cell, "act"):  # Elman
+        return {"nonlinearity": cell.act.name, "negative_slope": cell.act.negative_slope,
+                "alpha": cell.act.alpha}
+    if hasattr(cell, "reset_after"):  # GRU
+        return {"reset_after": cell.reset_after}
+    return {}
 
 
 def _check_time_major(rnn, name: str = "rnn"):
