@@ -88,6 +88,7 @@ def backward(cell, cache, dh_out, dstate_T: tuple, W_hh, keep_dH: bool = False):
     lengths = lengths_of(mask, T, B)
     dh_out = np.ascontiguousarray(dh_out)
     dt = dh_out.dtype
+    states, aux = (tuple(np.ascontiguousarray(a, dt) for a in arrays) for arrays in (states, aux))
     dstate = tuple(np.array(s, dtype=dt, copy=True) for s in dstate_T)  # (B, H), in place
     dXP = np.empty((T, B, GH), dt)
     dH = np.empty((T, B, H) if keep_dH else (1, 1, 1), dt)
