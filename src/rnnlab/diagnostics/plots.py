@@ -23,7 +23,7 @@ def _pyplot():
 def _save(fig, stem) -> list[Path]:
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+    paths = [stem.parent / f"{stem.name}.png", stem.parent / f"{stem.name}.svg"]  # '.9' stays
     for p in paths:
         fig.savefig(p, dpi=120, bbox_inches="tight")
     _pyplot().close(fig)

@@ -17,7 +17,7 @@ from rnnlab.diagnostics.jacobians import (
     jacobian_norms,
     spectrum,
 )
-from rnnlab.diagnostics.temporal import TemporalNorms, layer_norms, temporal_norms
+from rnnlab.diagnostics.temporal import TemporalNorms, layer_terms, model_terms, temporal_norms
 
 
 @dataclass(frozen=True)
@@ -31,20 +31,32 @@ class Report:
     rates: dict[str, float]  # Elman only: σ'_max μ_max per weight_hh name
 
 
-def make_report(layer, x, cache, grads: dict, deltas: dict, lengths=None) -> Report:
-    """Gather the diagnostics from a forward/backward pass (backward with return_deltas)."""
+def make_report(layer, x, cache, grads: dict, deltas: dict, lengths=None,
+                terms: list | None = None) -> Report:
+    """Gather the diagnostics from a forward/backward pass (backward with return_deltas);
+    terms (default: the layer's own) and grads may cover a whole model."""
     W_names = [n for n in layer.params if n.startswith("weight_hh")]
     rates = ({n: elman_rate(layer.cell, layer.params[n]) for n in W_names}
              if isinstance(layer.cell, RNNCell) else {})
     x0 = x[:1] if layer.batch_first else x[:, :1]
     l0 = None if lengths is None else np.asarray(lengths)[:1]
+    terms = layer_terms(layer, cache, deltas) if terms is None else terms
     return Report(
-        layer_norms(layer, cache, deltas),
+        temporal_norms(terms, cache, deltas),
         jacobian_norms(layer, x0, lengths=l0),
         {n: spectrum(layer.params[n]) for n in W_names},
         float(np.sqrt(sum(np.vdot(g, g) for g in grads.values()))),
         rates,
     )
+
+
+def model_report(model, batch) -> Report:
+    """make_report of a SequenceModel (vector inputs) on one batch: one training pass
+    (dropout on, as in training), the readout's components included."""
+    _, grads, info = model.loss_and_grads(batch, keep_pass=True)
+    (_, rcache, _), _, deltas = info["pass"]
+    return make_report(model.rnn, batch.x, rcache, grads, deltas, batch.lengths,
+                       model_terms(model, info["pass"]))
 
 
 def record(terms: list, grads: dict, params: dict, cache=None, deltas=None) -> dict:
@@ -111,7 +123,6 @@ class DiagnosticsRecorder:
 
     def __call__(self, grads, trainer):
         if trainer.step % self.every == 0:
-            from rnnlab.diagnostics.temporal import model_terms
             from rnnlab.remedies import kept_pass, log_value
 
             kept = kept_pass(trainer, "DiagnosticsRecorder")
