@@ -14,9 +14,11 @@ from rnnlab.train import (
     CheckpointError,
     FullBPTT,
     StreamTBPTT,
+    TokenStreams,
     TrainConfig,
     Trainer,
     TruncatedBPTT,
+    evaluate_stream,
     load_checkpoint,
 )
 
@@ -74,26 +76,46 @@ def test_resume_is_bitwise_equal_to_an_uninterrupted_run(tmp_path):
     assert json.loads((tmp_path / "b" / "config.json").read_text())["train"]["lr"] == 0.01
 
 
-def test_resume_of_a_stateful_tbptt_stream_is_bitwise(tmp_path):
-    tokens = np.random.default_rng(3).integers(0, 4, (25 * 8 + 1, 2))
+@pytest.mark.parametrize("k1, k2", [(4, 4), (3, 5)])
+def test_resume_of_a_stateful_tbptt_stream_is_bitwise(tmp_path, k1, k2):
+    """Interrupted mid-batch, with k2 > k1 windows reaching into stored chunks and
+    dropout masks in them: the stream, its state and its chunks come back exactly."""
+    tokens = np.random.default_rng(3).integers(0, 4, 400)
 
     def make():
-        rnn = GRU(3, H, dtype=np.float64, seed=1)
+        rnn = GRU(3, H, num_layers=2, dropout=0.2, dtype=np.float64, seed=1)
         model = SequenceModel(rnn, 4, loss="ce", reduction="mean",
                               embedding=Embedding(4, 3, dtype=np.float64, seed=2), seed=3)
-        stream = StreamTBPTT(TruncatedBPTT(model, 4, 4, stateful=True),
-                             lambda b: Batch(tokens[b * 8 : b * 8 + 8], tokens[b * 8 + 1 : b * 8 + 9]))
-        return model, stream
+        streams = TokenStreams(tokens, 2, 9)
+        tbptt = TruncatedBPTT(model, k1, k2, stateful=True)
+        return model, StreamTBPTT(tbptt, streams, reset_every=streams.per_epoch)
 
-    cfg = {"steps": 20, "checkpoint_every": 3, "optimizer": "rmsprop", "lr": 0.01}
+    cfg = {"steps": 20, "checkpoint_every": 4, "optimizer": "rmsprop", "lr": 0.01}
     whole, source = make()
     Trainer(whole, source, config(tmp_path, "a", **cfg)).fit()
     part, source = make()
     with pytest.raises(Interrupt):
-        Trainer(part, source, config(tmp_path, "b", **cfg), callbacks=[interrupt_at(8)]).fit()
+        Trainer(part, source, config(tmp_path, "b", **cfg), callbacks=[interrupt_at(10)]).fit()
     part, source = make()
     Trainer(part, source, config(tmp_path, "b", **cfg)).fit(resume=True)
     assert all(np.array_equal(p, part.params[n]) for n, p in whole.params.items())
+
+
+def test_token_streams_continue_each_stream_and_evaluate_carries_state():
+    tokens = np.arange(23)
+    streams = TokenStreams(tokens, 2, 3)  # streams 0..10 and 11..21, 3 windows each
+    assert streams.per_epoch == 3
+    b1, b4 = streams(1), streams(4)
+    assert b1.x[:, 0].tolist() == [3, 4, 5] and b1.y[:, 1].tolist() == [15, 16, 17]
+    assert np.array_equal(b1.x, b4.x)  # epoch 2 reads the streams again
+    rnn = LSTM(3, H, dtype=np.float64, seed=1)
+    model = SequenceModel(rnn, 23, loss="ce", reduction="mean", seed=3,
+                          embedding=Embedding(23, 3, dtype=np.float64, seed=2))
+    whole = evaluate_stream(model, [Batch(streams.streams[:, :9].T, streams.streams[:, 1:10].T)])
+    parts = evaluate_stream(model, [streams(i) for i in range(3)])
+    assert parts["loss"] == pytest.approx(whole["loss"], rel=1e-12)
+    with pytest.raises(ValueError, match="shorter than seq_len"):
+        TokenStreams(tokens, 4, 6)
 
 
 def test_truncated_checkpoint_gives_a_clear_error_and_keeps_the_previous(tmp_path):

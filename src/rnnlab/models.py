@@ -102,8 +102,9 @@ class Model:
     def config(self) -> dict:
         raise NotImplementedError
 
-    def _score(self, z, y, mask):
-        """(loss, dz, info) of outputs z against y."""
+    def score(self, z, y, mask):
+        """(L, ∂L/∂z, info) of outputs z against targets y where mask is set, with this
+        model's loss and reduction; info as loss_and_grads'."""
         loss, dz = losses.get_loss(self.loss)(z, y, mask, self.reduction)
         info = {"n": int(z.shape[-2])}
         if self.loss in ("ce", "bce", "hinge"):
@@ -235,7 +236,7 @@ class SequenceModel(Model):
         """keep_pass: info["pass"] = (cache, dz, deltas) of this forward/backward, what
         the temporal diagnostics and remedies (rnnlab.remedies) are built from."""
         z, _, cache = self.forward(batch.x, None, batch.lengths, training=True)
-        loss, dz, info = self._score(z, batch.y, self._mask(batch, len(batch.x)))
+        loss, dz, info = self.score(z, batch.y, self._mask(batch, len(batch.x)))
         _, grads, *deltas = self.backward(cache, dz, return_deltas=keep_pass)
         if keep_pass:
             info["pass"] = (cache, dz, deltas[0])
@@ -243,7 +244,7 @@ class SequenceModel(Model):
 
     def evaluate(self, batch: Batch):
         z, _, _ = self.forward(batch.x, None, batch.lengths)
-        loss, _, info = self._score(z, batch.y, self._mask(batch, len(batch.x)))
+        loss, _, info = self.score(z, batch.y, self._mask(batch, len(batch.x)))
         return loss, info
 
     def predict(self, x, lengths=None) -> np.ndarray:
@@ -316,7 +317,7 @@ class OneToMany(Model):
     def _run(self, batch: Batch, training: bool):
         out, _, cache = self.rnn.forward(self._inputs(batch.x, batch.y), training=training)
         z, h = self.readout.forward(out)  # (T, B, K)
-        return (*self._score(z, batch.y, batch.mask), cache, h)
+        return (*self.score(z, batch.y, batch.mask), cache, h)
 
     def loss_and_grads(self, batch: Batch):
         loss, dz, info, cache, h = self._run(batch, training=True)
@@ -391,7 +392,7 @@ class EncoderDecoder(Model):
         xt, tcache = self.tgt_embedding.forward(prev)  # (T, B, E)
         out, _, dec_cache = self.decoder.forward(xt, state, training=training)
         z, h = self.readout.forward(out)  # (T, B, V)
-        loss, dz, info = self._score(z, y, batch.mask)
+        loss, dz, info = self.score(z, y, batch.mask)
         return loss, dz, info, (ecache, enc_cache, tcache, dec_cache, h)
 
     def loss_and_grads(self, batch: Batch):

@@ -1,25 +1,28 @@
 """Training: full and truncated BPTT, the trainer, checkpoints and run logs."""
 
 from rnnlab.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from rnnlab.train.data import TokenStreams, epoch_batches
 from rnnlab.train.tbptt import TruncatedBPTT
 from rnnlab.train.trainer import (
     FullBPTT,
     StreamTBPTT,
     TrainConfig,
     Trainer,
-    epoch_batches,
     evaluate,
+    evaluate_stream,
 )
 
 __all__ = [
     "CheckpointError",
     "FullBPTT",
     "StreamTBPTT",
+    "TokenStreams",
     "TrainConfig",
     "Trainer",
     "TruncatedBPTT",
     "epoch_batches",
     "evaluate",
+    "evaluate_stream",
     "load_checkpoint",
     "save_checkpoint",
 ]

@@ -113,7 +113,7 @@ class TruncatedBPTT:
         losses[n - m :] = True
         if batch.mask is not None:
             losses &= np.asarray(batch.mask[start:stop], bool)
-        loss, dz, info = self.model._score(z, batch.y[start:stop], losses)
+        loss, dz, info = self.model.score(z, batch.y[start:stop], losses)
         self.chunks.append(cache)
         grads = self._backward_window(dz, n)
         self.state = final
@@ -149,18 +149,61 @@ class TruncatedBPTT:
             steps += len(c[2])
         self.chunks = kept[::-1]
 
-    # ---- checkpoints: the carried state ---------------------------------------------
+    # ---- checkpoints: the carried state and the stored chunks -------------------------
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """The carried state (arrays) for checkpoints. The stored chunks are not saved:
-        a run resumed at a point where k2 > k1 windows reach back is cut there."""
-        if self.state is None:
-            return {}
-        states = self.state if isinstance(self.state, tuple) else (self.state,)
-        return {f"state.{i}": s for i, s in enumerate(states)}
+        """The carried state and the stored chunk caches, as named arrays, so that a
+        resumed stream continues exactly (k2 > k1 windows reach into stored chunks)."""
+        out = {}
+        if self.state is not None:
+            states = self.state if isinstance(self.state, tuple) else (self.state,)
+            out.update({f"state.{i}": s for i, s in enumerate(states)})
+        for i, cache in enumerate(self.chunks):
+            out.update({f"chunk{i}.{k}": a for k, a in _flatten_chunk(cache).items()})
+        return out
 
     def load_state_dict(self, d: dict) -> None:
         self.reset()
-        if d:
-            states = tuple(np.array(d[f"state.{i}"]) for i in range(len(d)))
-            self.state = states[0] if len(states) == 1 else states
+        states = _numbered(d, "state.")
+        if states:
+            self.state = states[0] if len(states) == 1 else tuple(states)
+        i = 0
+        while f"chunk{i}.h" in d:
+            p = f"chunk{i}."
+            self.chunks.append(_unflatten_chunk({k[len(p):]: a for k, a in d.items()
+                                                 if k.startswith(p)}))
+            i += 1
+
+
+def _flatten_chunk(cache) -> dict[str, np.ndarray]:
+    """A SequenceModel chunk cache as named arrays: e (tokens), h (readout input), and per
+    layer l: l.drop, l.x, l.s<j> (states), l.a<j> (aux), l.mask."""
+    ecache, rcache, hcache = cache
+    out = {"h": hcache}
+    if ecache is not None:
+        out["e"] = ecache
+    for l, lc in enumerate(rcache.layers):
+        (dc,) = lc.directions
+        named = {"drop": lc.dropout_mask, "x": dc.x, "mask": dc.mask,
+                 **{f"s{j}": s for j, s in enumerate(dc.states)},
+                 **{f"a{j}": a for j, a in enumerate(dc.aux)}}
+        out.update({f"{l}.{k}": a for k, a in named.items() if a is not None})
+    return out
+
+
+def _numbered(d: dict, prefix: str) -> tuple:
+    """(d[prefix0], d[prefix1], ...) for as long as the keys exist."""
+    out = []
+    while f"{prefix}{len(out)}" in d:
+        out.append(d[f"{prefix}{len(out)}"])
+    return tuple(out)
+
+
+def _unflatten_chunk(d: dict):
+    layers = []
+    while f"{len(layers)}.x" in d:
+        p = f"{len(layers)}."
+        dc = DirectionCache(d[p + "x"], _numbered(d, p + "s"), _numbered(d, p + "a"),
+                            d.get(p + "mask"))
+        layers.append(LayerCache(d.get(p + "drop"), (dc,)))
+    return d.get("e"), Cache(tuple(layers), None, False), d["h"]

@@ -34,8 +34,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from rnnlab._checks import check_option, check_positive_int, check_range
 from rnnlab.models import Batch, Model
 from rnnlab.optim import (
@@ -108,10 +106,14 @@ class FullBPTT:
 
 class StreamTBPTT:
     """The update source of truncated BPTT: update n is chunk n mod U of batch n div U,
-    U = ceil(T / k1) updates per batch (every batch has the same T)."""
+    U = ceil(T / k1) updates per batch (every batch has the same T). reset_every: the
+    carried state is reset before batches b with b mod reset_every = 0 (e.g.
+    TokenStreams.per_epoch: every epoch starts the streams from the zero state)."""
 
-    def __init__(self, tbptt, data: Callable[[int], Batch]):
+    def __init__(self, tbptt, data: Callable[[int], Batch], reset_every: int | None = None):
         self.tbptt, self.data = tbptt, data
+        self.reset_every = None if reset_every is None else check_positive_int(
+            "reset_every", reset_every)
         self._index, self._batch = 0, data(0)
         self.per_batch = tbptt.n_updates(len(self._batch.x))
 
@@ -119,6 +121,8 @@ class StreamTBPTT:
         b, u = divmod(n, self.per_batch)
         if b != self._index:
             self._index, self._batch = b, self.data(b)
+        if u == 0 and self.reset_every and b % self.reset_every == 0:
+            self.tbptt.reset()
         return self.tbptt.update(self._batch, u)
 
     def state_dict(self) -> dict:
@@ -126,24 +130,6 @@ class StreamTBPTT:
 
     def load_state_dict(self, d: dict) -> None:
         self.tbptt.load_state_dict(d)
-
-
-def epoch_batches(n: int, batch_size: int, make: Callable[[np.ndarray], Batch], seed: int = 0,
-                  shuffle: bool = True) -> Callable[[int], Batch]:
-    """data(step) over n examples in epochs: the permutation of epoch e comes from
-    default_rng([seed, e]), so batch `step` depends on step alone (exact resume).
-    make(indices) builds the Batch of those example indices; the last partial batch
-    of an epoch is dropped."""
-    per_epoch = n // check_positive_int("batch_size", batch_size)
-    if per_epoch == 0:
-        raise ValueError(f"batch_size: expected at most the {n} examples, got {batch_size}")
-
-    def data(step: int) -> Batch:
-        epoch, i = divmod(step, per_epoch)
-        order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else np.arange(n)
-        return make(order[i * batch_size : (i + 1) * batch_size])
-
-    return data
 
 
 def _summary(records: list[dict]) -> dict:
@@ -161,6 +147,17 @@ def evaluate(model: Model, batches: Iterable[Batch]) -> dict:
     records = []
     for b in batches:
         loss, info = model.evaluate(b)
+        records.append({"loss": loss, **info})
+    return _summary(records)
+
+
+def evaluate_stream(model, batches: Iterable[Batch]) -> dict:
+    """The same over consecutive windows of B streams (TokenStreams order), carrying
+    the state from each batch to the next (a many-to-many SequenceModel)."""
+    state, records = None, []
+    for b in batches:
+        z, state, _ = model.forward(b.x, state)
+        loss, _, info = model.score(z, b.y, b.mask)
         records.append({"loss": loss, **info})
     return _summary(records)
 
