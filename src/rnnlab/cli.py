@@ -24,6 +24,12 @@ def demo(
 
     run_demo(steps=steps, T=T, seed=seed, echo=typer.echo)
 
+from rnnlab.apps.classify import app as classify_app
+from rnnlab.apps.forecast import app as forecast_app
+
+app.add_typer(forecast_app, name="forecast")
+app.add_typer(classify_app, name="classify")
+
 
 if __name__ == "__main__":
     app()

@@ -62,8 +62,105 @@ def fit_scaler(seqs: Sequences) -> Standardizer:
     return Standardizer.fit(np.where(real, seqs.X, np.nan), axis=(0, 1))
 
 
-def to_time_major(seqs: Sequences, scaler: Standardizer, dtype=np.float32):
-    """x (T, N, F) standardised, zero past each length, and lengths (N,)."""
-    real = real_steps(seqs.X, seqs.lengths)  # (N, T, 1)
-    x = np.where(real, scaler.transform(seqs.X), 0.0)  # (N, T, F)
-    return np.ascontiguousarray(x.transpose(1, 0, 2), dtype=dtype), seqs.lengths
+def standardise(seqs: Sequences, scaler: Standardizer) -> np.ndarray:
+    """X (N, T, F) standardised, zero past each series' length."""
+    return np.where(real_steps(seqs.X, seqs.lengths), scaler.transform(seqs.X), 0.0)
+
+
+# ---- the whole run: files -> network -> accuracy, confusion matrix, recall ---------------------
+
+
+def split_validation(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, val): a random `fraction` of the n training series held out."""
+    from rnnlab._checks import check_range
+
+    check_range("val", fraction, 0.0, 1.0, hi_open=True)
+    perm = np.random.default_rng(seed).permutation(n)
+    n_val = round(fraction * n)
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+
+
+def subset(seqs: Sequences, idx: np.ndarray) -> Sequences:
+    return Sequences(seqs.X[idx], seqs.lengths[idx], seqs.y[idx], seqs.classes)
+
+
+def run(train_file, test_file, net, out, val: float = 0.1, fill_missing: bool = False,
+        resume: bool = False, echo=print) -> dict:
+    """Train on TRAIN (less a validation part for model selection), evaluate on TEST;
+    write report.json and confusion.png in out."""
+    import json
+    from pathlib import Path
+
+    from rnnlab.apps import network
+    from rnnlab.data.tables import read_sequences
+
+    data = prepare(read_sequences(train_file), fill_missing, "TRAIN")
+    classes = class_list(data)
+    y = encode(data, classes, "TRAIN")
+    i_train, i_val = split_validation(len(y), val, net.seed)
+    train = subset(data, i_train)
+    scaler = fit_scaler(train)
+    meta = {"app": "classify", "classes": classes, "num_channels": data.num_channels,
+            "scaler": {"mean": scaler.mean.tolist(), "std": scaler.std.tolist()}}
+    echo(f"{len(i_train)} training series ({len(i_val)} held out), {data.num_channels} channels, "
+         f"lengths {data.lengths.min()}-{data.lengths.max()}, {len(classes)} classes")
+    held = (standardise(subset(data, i_val), scaler), data.lengths[i_val], y[i_val]) \
+        if len(i_val) else None
+    model, fit_info = network.fit_classifier(
+        net, standardise(train, scaler), train.lengths, y[i_train], len(classes), held,
+        Path(out), meta, resume, echo)
+    report = {"network": net.to_dict(), "training": fit_info, "classes": classes}
+    if test_file is not None:
+        test = prepare(read_sequences(test_file), fill_missing, "--test")
+        check_compatible(test, data.num_channels, "--test")
+        report["test"] = evaluate(model, test, encode(test, classes, "--test"), scaler, classes)
+        from rnnlab.apps.plots import plot_confusion
+
+        C = np.array(report["test"]["confusion"])
+        report["plot"] = str(plot_confusion(Path(out) / "confusion.png", C, classes,
+                                            f"test accuracy {report['test']['accuracy']:.3f}"))
+    (Path(out) / "report.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+def evaluate(model, seqs: Sequences, y: np.ndarray, scaler: Standardizer, classes) -> dict:
+    """Accuracy, confusion matrix C[true, predicted] and recall per class."""
+    from rnnlab.metrics import confusion_matrix, recall_per_class
+
+    pred = model.predict(standardise(seqs, scaler), seqs.lengths).argmax(1)  # (N,)
+    C = confusion_matrix(y, pred, len(classes))
+    return {"n": len(y), "accuracy": float(np.mean(pred == y)), "confusion": C.tolist(),
+            "recall": dict(zip(classes, recall_per_class(C).tolist()))}
+
+
+def format_report(report: dict) -> str:
+    """Accuracy, per-class recall and the confusion matrix as plain text."""
+    t = report["training"]
+    lines = [f"training {t['seconds']:.1f} s, {t['epochs']} epochs"]
+    if "test" not in report:
+        return "\n".join([*lines, "(no --test file: nothing evaluated)"])
+    test, classes = report["test"], report["classes"]
+    w = max(5, *(len(c) for c in classes)) + 1
+    lines += [f"test accuracy {test['accuracy']:.4f} on {test['n']} series",
+              "confusion (rows true, columns predicted):",
+              " " * w + "".join(f"{c:>{w}}" for c in classes) + f"{'recall':>8}"]
+    for c, row in zip(classes, test["confusion"]):
+        lines.append(f"{c:>{w}}" + "".join(f"{v:>{w}}" for v in row) + f"{test['recall'][c]:>8.3f}")
+    return "\n".join(lines)
+
+
+def predict_file(checkpoint, file, fill_missing: bool):
+    """(predicted labels, accuracy or None when the file has no labels)."""
+    from rnnlab.apps import network
+    from rnnlab.data.tables import read_sequences
+
+    model, meta = network.load(checkpoint, "classify")
+    classes = meta["classes"]
+    seqs = prepare(read_sequences(file), fill_missing, "FILE")
+    check_compatible(seqs, meta["num_channels"], "FILE")
+    scaler = Standardizer(*(np.array(meta["scaler"][k]) for k in ("mean", "std")))
+    pred = model.predict(standardise(seqs, scaler), seqs.lengths).argmax(1)  # (N,)
+    labels = [classes[i] for i in pred]
+    if seqs.y is None:
+        return labels, None
+    return labels, float(np.mean(np.array(labels) == seqs.y))

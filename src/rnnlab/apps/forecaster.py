@@ -59,11 +59,10 @@ def build_frame(table: SeriesTable, cfg: ForecastConfig) -> ForecastFrame:
 
 def training_arrays(frame: ForecastFrame, strategy: str, part: str):
     """X (N, K, C_in) and the network's targets: (N, H) direct, (N, C_in) recursive."""
-    o = frame.origins(part)
     if strategy == "direct":
-        X, Y = frame.windows(o)
+        X, Y = frame.windows(frame.origins(part))
         return X, Y[:, :, 0]  # (N, H)
-    X, Y = frame.windows(o, targets=frame.inputs, horizon=1)
+    X, Y = frame.windows(frame.origins(part, horizon=1), targets=frame.inputs, horizon=1)
     return X, Y[:, 0, :]  # (N, C_in)
 
 
@@ -95,3 +94,98 @@ def tiling_origins(frame: ForecastFrame, part: str = "test") -> np.ndarray:
     """Origins H apart from the first one of `part`: their forecasts tile it without overlap."""
     o = frame.origins(part)
     return o[:: frame.H]
+
+
+# ---- the whole run: data -> network and baselines -> report, plot, checkpoint -----------------
+
+
+BUILTIN_ROWS = 1000  # length of the built-in example series
+BUILTIN_SEED = 0  # its generator's seed: the same series everywhere
+
+
+def builtin_example() -> SeriesTable:
+    """The seed example: x1, x2 and x3 = a non-linear function of their recent past
+    (rnnlab.tasks.forecast.multivariate_series), 1000 steps, always the same."""
+    from rnnlab.tasks.forecast import COLUMNS, multivariate_series
+
+    values = multivariate_series(BUILTIN_ROWS, np.random.default_rng(BUILTIN_SEED))  # (n, 3)
+    return SeriesTable(COLUMNS, values, None)
+
+
+def load_table(data, time_column: str | None, fill_missing: bool) -> SeriesTable:
+    """A CSV file, or with no file the built-in three-variable example."""
+    from rnnlab.data.tables import read_series_csv
+
+    if data is None:
+        return builtin_example()
+    return read_series_csv(data, time_column, "interpolate" if fill_missing else "error")
+
+
+def run(table: SeriesTable, cfg: ForecastConfig, net, out, resume: bool = False, echo=print) -> dict:
+    """Train the network on the training windows (validation for model selection), score
+    it and the baselines on the test windows; write report.json and forecast.png in out."""
+    import json
+    from pathlib import Path
+
+    from rnnlab.apps import network
+
+    frame = build_frame(table, cfg)
+    X, Y = training_arrays(frame, cfg.strategy, "train")
+    val = training_arrays(frame, cfg.strategy, "val")
+    val = val if len(val[0]) else None  # no validation window fits: keep the last weights
+    meta = {"app": "forecast", "forecast": cfg.to_dict(), "columns": list(table.columns),
+            "scaler": {"mean": frame.scaler.mean.tolist(), "std": frame.scaler.std.tolist()}}
+    echo(f"{len(X)} training windows of {frame.K} steps x {len(frame.inputs)} columns, "
+         f"forecasting {cfg.target!r} {frame.H} step(s) ahead ({cfg.strategy})")
+    model, fit_info = network.fit_regressor(net, X, Y, val, Path(out), meta, resume, echo)
+    o = frame.origins("test")
+    X_test, _ = frame.windows(o)
+    forecasts = {"model": network_forecast(model.predict, frame, cfg.strategy, o, X_test),
+                 **baseline_forecasts(frame, cfg.season, o)}
+    report = {"config": meta["forecast"], "network": net.to_dict(), "training": fit_info,
+              "test_windows": len(o), "test": score(frame, forecasts, o, cfg.season)}
+    out = Path(out)
+    (out / "report.json").write_text(json.dumps(report, indent=2))
+    report["plot"] = str(plot(frame, forecasts, o, out / "forecast.png", cfg.target))
+    return report
+
+
+def plot(frame: ForecastFrame, forecasts: dict, origins, path, target: str):
+    """The target and the forecasts from origins H apart, which tile the test part."""
+    from rnnlab.apps.plots import plot_forecast
+
+    tile = np.isin(origins, tiling_origins(frame))
+    t_fc = (origins[tile][:, None] + np.arange(frame.H)).ravel()
+    return plot_forecast(path, np.arange(len(frame.raw)), frame.raw[:, frame.target], t_fc,
+                         {k: v[tile].ravel() for k, v in forecasts.items()},
+                         title=f"{target}: {frame.H}-step forecasts on the test part")
+
+
+def format_report(report: dict) -> str:
+    """The test metrics of the network and the baselines as a plain table."""
+    lines = [f"test: {report['test_windows']} windows; training {report['training']['seconds']:.1f} s",
+             f"{'method':<22}{'MAE':>10}{'RMSE':>10}{'sMAPE':>10}{'MASE':>8}"]
+    for name, m in report["test"].items():
+        lines.append(f"{name:<22}{m['mae']:>10.4g}{m['rmse']:>10.4g}{m['smape']:>10.4f}"
+                     f"{m['mase']:>8.3f}")
+    return "\n".join(lines)
+
+
+def predict_after_end(checkpoint, table: SeriesTable) -> np.ndarray:
+    """The H values of the target after the end of `table`, in original units: (H,)."""
+    from rnnlab.apps import network
+    from rnnlab.data.windows import Standardizer
+
+    model, meta = network.load(checkpoint, "forecast")
+    cfg = ForecastConfig.from_dict(meta["forecast"])
+    missing = [c for c in meta["columns"] if c not in table.columns]
+    if missing:
+        raise ValueError(f"DATA: columns {missing} of the training file are missing; "
+                         f"the file has {list(table.columns)}")
+    scaler = Standardizer(*(np.array(meta["scaler"][k]) for k in ("mean", "std")))
+    cols = [table.columns.index(c) for c in meta["columns"]]
+    values = table.values[:, cols]
+    frame = ForecastFrame(values, [meta["columns"].index(c) for c in cfg.inputs],
+                          meta["columns"].index(cfg.target), cfg.windows, scaler)
+    origin, X = frame.future()
+    return network_forecast(model.predict, frame, cfg.strategy, origin, X)[0]

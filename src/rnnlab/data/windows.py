@@ -77,7 +77,8 @@ class ForecastFrame:
     target: the column index forecast.
     """
 
-    def __init__(self, values: np.ndarray, inputs: list[int], target: int, cfg: WindowConfig):
+    def __init__(self, values: np.ndarray, inputs: list[int], target: int, cfg: WindowConfig,
+                 scaler: Standardizer | None = None):
         self.cfg = cfg
         self.K = check_positive_int("window", cfg.window)
         self.H = check_positive_int("horizon", cfg.horizon)
@@ -90,11 +91,16 @@ class ForecastFrame:
         self.D = np.full_like(self.Z, np.nan)  # (T, C); the first `lag` rows undefined
         self.D[self.lag:] = self.Z[self.lag:] - self.Z[: len(self.Z) - self.lag] if self.lag \
             else self.Z
-        self.sizes = split_sizes(len(self.raw), cfg.test, cfg.val)
-        n_train = self.sizes[0]
-        self.scaler = Standardizer.fit(self.D[self.lag:n_train])
+        if scaler is not None:  # forecasting after the end with a fitted scaler: no split
+            if len(self.raw) < self.lag + self.K:
+                raise ValueError(f"data: expected at least {self.lag + self.K} rows (window "
+                                 f"{self.K} + diff {self.lag}), got {len(self.raw)}")
+            self.sizes, self.scaler = (len(self.raw), 0, 0), scaler
+        else:
+            self.sizes = split_sizes(len(self.raw), cfg.test, cfg.val)
+            self.scaler = Standardizer.fit(self.D[self.lag:self.sizes[0]])
         self.S = self.scaler.transform(self.D)  # (T, C)
-        for part in ("train", "test"):
+        for part in ("train", "test") if scaler is None else ():
             if len(self.origins(part)) == 0:
                 raise ValueError(self._too_short(part))
 
@@ -111,10 +117,12 @@ class ForecastFrame:
                 "test": (n_train + n_val, len(self.raw))}
         return ends[part]
 
-    def origins(self, part: str) -> np.ndarray:
-        """Origins t of the windows of `part`: t - K >= lag and t .. t+H-1 inside the part."""
+    def origins(self, part: str, horizon: int | None = None) -> np.ndarray:
+        """Origins t of the windows of `part`: t - K >= lag and t .. t+H-1 inside the part
+        (H = `horizon` when given, e.g. 1 for a one-step model)."""
         start, end = self.bounds(part)
-        return np.arange(max(start, self.lag + self.K), end - self.H + 1)
+        H = self.H if horizon is None else horizon
+        return np.arange(max(start, self.lag + self.K), end - H + 1)
 
     def windows(self, origins: np.ndarray, targets: list[int] | None = None, horizon=None):
         """X (N, K, C_in) scaled inputs and Y (N, H, C_t) scaled targets of these origins."""

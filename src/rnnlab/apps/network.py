@@ -1,0 +1,160 @@
+"""The many-to-one network the forecasting and classification apps train.
+
+z = W_out h_last + b_out, h_last the top layer's state at each sequence's own last
+step (rnnlab.models.SequenceModel(target="last")): MSE for regression (identity
+output), softmax cross-entropy for classification. Training, validation, model
+selection, checkpoints and resume are those of rnnlab.train; this module maps the
+apps' arrays (batch-first, as the data readers make them) onto them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rnnlab._checks import check_option, check_positive_int
+
+CELLS = ("rnn", "lstm", "gru")
+
+
+@dataclass
+class NetworkConfig:
+    cell: str = "lstm"  # 'rnn' (tanh), 'lstm' or 'gru'
+    hidden: int = 32  # hidden units per layer
+    layers: int = 1  # stacked recurrent layers
+    epochs: int = 100  # passes over the training set
+    batch_size: int = 32  # sequences per update
+    lr: float = 3e-3  # Adam learning rate
+    clip: float = 1.0  # gradient clipping by global norm
+    seed: int = 0  # initialisation and batch order
+
+    def __post_init__(self):
+        check_option("cell", self.cell, CELLS)
+        for name in ("hidden", "layers", "epochs", "batch_size"):
+            check_positive_int(name, getattr(self, name))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def build_model(net: NetworkConfig, input_size: int, output_size: int, loss: str):
+    """A SequenceModel(target="last") in float64 over the configured layer stack."""
+    from rnnlab import GRU, LSTM, RNN
+    from rnnlab.models import SequenceModel
+
+    layer = {"rnn": RNN, "lstm": LSTM, "gru": GRU}[net.cell]
+    rnn = layer(input_size, net.hidden, net.layers, dtype=np.float64, seed=net.seed)
+    return SequenceModel(rnn, output_size, loss=loss, target="last", reduction="mean",
+                         seed=net.seed + 1)
+
+
+class Predictor:
+    """Batch-first inputs X (N, T, F) (and lengths) -> the model's outputs (N, K)."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def predict(self, X: np.ndarray, lengths=None) -> np.ndarray:
+        x = np.ascontiguousarray(np.asarray(X, np.float64).transpose(1, 0, 2))  # (T, N, F)
+        return self.model.predict(x, lengths)
+
+
+def _batches(X: np.ndarray, lengths, Y: np.ndarray):
+    """make(indices) -> a time-major Batch cut to the longest of its sequences."""
+    from rnnlab.models import Batch
+
+    def make(idx):
+        L = None if lengths is None else lengths[idx]
+        T = X.shape[1] if L is None else int(L.max())
+        x = np.ascontiguousarray(X[idx, :T].transpose(1, 0, 2))  # (T, B, F)
+        return Batch(x, Y[idx], L)
+
+    return make
+
+
+def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: dict,
+        resume: bool, echo=print) -> tuple[Predictor, dict]:
+    """Train with Adam and clipping, `net.epochs` passes of shuffled mini-batches; validate
+    every epoch and keep the parameters of the best validation loss (the last ones when
+    there is no validation data). train, val: (X (N, T, F), lengths (N,) or None, Y).
+    Checkpoints (and `resume`) in out/; returns (the predictor, a summary of the run)."""
+    import time
+
+    from rnnlab.train import FullBPTT, TrainConfig, Trainer, epoch_batches, load_checkpoint
+    from rnnlab.train.checkpoint import split_prefix
+
+    X, lengths, Y = train
+    bs = min(net.batch_size, len(X))
+    per_epoch = len(X) // bs
+    data = epoch_batches(len(X), bs, _batches(X, lengths, Y), seed=net.seed)
+    val_batches = None if val is None else [_batches(*val)(np.arange(len(val[0])))]
+    report_every = per_epoch * max(1, net.epochs // 10)
+
+    def report(trainer, record):
+        if record["step"] % report_every == 0:
+            extra = "".join(f"  {k} {record[k]:.4f}" for k in ("val_loss", "val_accuracy")
+                            if k in record)
+            echo(f"epoch {record['step'] // per_epoch:4d}  loss {record['loss']:.4f}{extra}")
+
+    cfg = TrainConfig(steps=net.epochs * per_epoch, lr=net.lr, clip_threshold=net.clip,
+                      val_every=per_epoch if val is not None else 0,
+                      checkpoint_every=report_every, keep_last=2, out_dir=str(out))
+    trainer = Trainer(model, FullBPTT(model, data), cfg, val_data=val_batches,
+                      callbacks=[report], meta={**meta, "network": net.to_dict()})
+    t0 = time.perf_counter()
+    last = trainer.fit(resume=resume)
+    seconds = time.perf_counter() - t0
+    best = trainer.out_dir / "best.safetensors"
+    if val is not None and best.is_file():
+        model.load_params(split_prefix(load_checkpoint(best)[0], "param"))
+    summary = {"seconds": seconds, "epochs": net.epochs, "steps": trainer.step,
+               "train_loss": last["loss"],
+               "best_val_loss": trainer.best if val is not None else None,
+               "checkpoint": str(resolve_checkpoint(trainer.out_dir))}
+    return Predictor(model), summary
+
+
+def fit_regressor(net: NetworkConfig, X, Y, val, out, meta: dict, resume: bool, echo=print):
+    """Many-to-one regression X (N, T, F) -> Y (N, K) with MSE."""
+    model = build_model(net, X.shape[2], Y.shape[1], "mse")
+    val = None if val is None else (val[0], None, val[1])
+    return fit(model, net, (X, None, Y), val, out, meta, resume, echo)
+
+
+def fit_classifier(net: NetworkConfig, X, lengths, y, num_classes: int, val, out, meta: dict,
+                   resume: bool, echo=print):
+    """Many-to-one classification of X (N, T, F) with lengths into y (N,) in [0, K)."""
+    model = build_model(net, X.shape[2], num_classes, "ce")
+    return fit(model, net, (X, lengths, y), val, out, meta, resume, echo)
+
+
+def resolve_checkpoint(path) -> Path:
+    """A checkpoint file, or a run folder: its best.safetensors, else its latest step."""
+    path = Path(path)
+    if path.is_dir():
+        steps = sorted((path / "checkpoints").glob("step-*.safetensors"), reverse=True)
+        found = [p for p in (path / "best.safetensors", *steps) if p.is_file()]
+        if not found:
+            raise FileNotFoundError(f"CHECKPOINT: no checkpoint in the folder {path}")
+        return found[0]
+    return path
+
+
+def load(checkpoint, app: str) -> tuple[Predictor, dict]:
+    """The trained predictor and the app's metadata from a checkpoint written by `fit`."""
+    from rnnlab.train import load_checkpoint
+    from rnnlab.train.checkpoint import split_prefix
+
+    path = resolve_checkpoint(checkpoint)
+    arrays, meta = load_checkpoint(path)
+    saved = meta["config"]
+    if saved.get("app") != app:
+        raise ValueError(f"CHECKPOINT: {path} was written by {saved.get('app')!r}, "
+                         f"expected a `{app} train` checkpoint")
+    m = saved["model"]
+    model = build_model(NetworkConfig(**saved["network"]), m["rnn"]["input_size"],
+                        m["output_size"], m["loss"])
+    model.load_params(split_prefix(arrays, "param"))
+    return Predictor(model), saved
