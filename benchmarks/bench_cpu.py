@@ -58,6 +58,7 @@ def parse_args(argv=None):
     p.add_argument("--out", default=str(Path(__file__).parent / "results" / "bench_cpu.json"))
     p.add_argument("--profile", nargs=2, metavar=("CELL", "SHAPE"),
                    help="only profile rnnlab's step on one case: where the time goes")
+    p.add_argument("--markdown", metavar="JSON", help="print a results file as a Markdown table")
     p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)  # internal: memory/compile runs
     return p.parse_args(argv)
 
@@ -340,8 +341,26 @@ def print_table(rows: list[dict], gemm: float, sample: dict | None, compile_: di
             f"{c} {cold[c]['first_s']:.2f}/{warm[c]['first_s']:.3f} s" for c in CELLS))
 
 
+def markdown(path: str) -> None:
+    """Print a results JSON as the Markdown table of benchmarks/README.md."""
+    res = json.loads(Path(path).read_text())
+    print("| cell | shape (T, B, I, H, layers) | rnnlab ms | torch ms | torch/rnnlab | target "
+          "| bound | rnnlab GFLOP/s | peak MiB rnnlab / torch | reference loop ms |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in res["rows"]:
+        met = "" if r["ratio_median_of_pairs"] >= r["target"] else " **miss**"
+        mem = (f"{r['rnnlab_peak_mib']:.1f} / {r['torch_peak_mib']:.1f}"
+               if "rnnlab_peak_mib" in r else "-")
+        ref = f"{r['reference_ms']:.2f}" if "reference_ms" in r else "-"
+        print(f"| {r['cell']} | {r['shape']} {tuple(r['dims'])} | {r['rnnlab_ms']:.2f} | "
+              f"{r['torch_ms']:.2f} | {r['ratio_median_of_pairs']:.2f}{met} | {r['target']:.1f} | "
+              f"{r['ratio_at_gemm_rate']:.2f} | {r['rnnlab_gflops']:.1f} | {mem} | {ref} |")
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.markdown:
+        return markdown(args.markdown)
     limit_threads(args.threads)
     if args.child:
         kind, *rest = args.child
