@@ -233,3 +233,11 @@ def test_classify_commands(tmp_path):
     three = write_ts(tmp_path / "three.ts", *up_down(4, rng, F=3))
     r = run(app, ["classify", "predict", str(tmp_path / "c"), str(three)])
     assert r.exit_code == 2 and "expected 2 channels as in training, got 3" in r.output
+
+
+def test_chunk_reads_k_steps_per_recurrent_step():
+    X = np.arange(2 * 5 * 2, dtype=float).reshape(2, 5, 2)
+    Z, lengths = clf.chunk(X, np.array([5, 3]), 2)
+    assert Z.shape == (2, 3, 4) and list(lengths) == [3, 2]
+    np.testing.assert_array_equal(Z[0, 0], [0, 1, 2, 3])  # x_0 then x_1
+    np.testing.assert_array_equal(Z[0, 2], [8, 9, 0, 0])  # x_4 then padding

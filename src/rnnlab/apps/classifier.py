@@ -8,6 +8,8 @@ p(class | x) = softmax(W_out h_{T_n} + b_out).
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 import numpy as np
 
 from rnnlab.data.sequences import Sequences, interpolate_missing, missing_report, real_steps
@@ -67,6 +69,24 @@ def standardise(seqs: Sequences, scaler: Standardizer) -> np.ndarray:
     return np.where(real_steps(seqs.X, seqs.lengths), scaler.transform(seqs.X), 0.0)
 
 
+def chunk(X: np.ndarray, lengths: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Read k consecutive steps per recurrent step: x'_s = [x_{sk}; ...; x_{sk+k-1}].
+
+    X (N, T, F) -> (N, ⌈T/k⌉, k·F), zeros past the end; lengths -> ⌈lengths/k⌉. Long
+    series (GunPoint, T = 150) become k times shorter for BPTT to cross.
+    """
+    N, T, F = X.shape
+    Tk = -(-T // k)
+    Z = np.zeros((N, Tk * k, F), X.dtype)
+    Z[:, :T] = X
+    return Z.reshape(N, Tk, k * F), -(-lengths // k)  # (N, T/k, k·F), (N,)
+
+
+def features(seqs: Sequences, scaler: Standardizer, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The network's input: standardised, then k steps per recurrent step."""
+    return chunk(standardise(seqs, scaler), seqs.lengths, k)
+
+
 # ---- the whole run: files -> network -> accuracy, confusion matrix, recall ---------------------
 
 
@@ -84,36 +104,47 @@ def subset(seqs: Sequences, idx: np.ndarray) -> Sequences:
     return Sequences(seqs.X[idx], seqs.lengths[idx], seqs.y[idx], seqs.classes)
 
 
-def run(train_file, test_file, net, out, val: float = 0.1, fill_missing: bool = False,
-        resume: bool = False, echo=print) -> dict:
+@dataclass
+class ClassifyConfig:
+    val: float = 0.1  # fraction of TRAIN held out for model selection (0: keep the last weights)
+    chunk: int = 1  # k input steps per recurrent step (1: the series as it is)
+    fill_missing: bool = False  # interpolate missing values instead of stopping on them
+
+
+def run(train_file, test_file, cfg: ClassifyConfig, net, out, resume: bool = False,
+        echo=print) -> dict:
     """Train on TRAIN (less a validation part for model selection), evaluate on TEST;
     write report.json and confusion.png in out."""
     import json
     from pathlib import Path
 
+    from rnnlab._checks import check_positive_int
     from rnnlab.apps import network
     from rnnlab.data.tables import read_sequences
 
-    data = prepare(read_sequences(train_file), fill_missing, "TRAIN")
+    k = check_positive_int("chunk", cfg.chunk)
+    data = prepare(read_sequences(train_file), cfg.fill_missing, "TRAIN")
     classes = class_list(data)
     y = encode(data, classes, "TRAIN")
-    i_train, i_val = split_validation(len(y), val, net.seed)
+    i_train, i_val = split_validation(len(y), cfg.val, net.seed)
     train = subset(data, i_train)
     scaler = fit_scaler(train)
-    meta = {"app": "classify", "classes": classes, "num_channels": data.num_channels,
+    meta = {"app": "classify", "classify": asdict(cfg), "classes": classes,
+            "num_channels": data.num_channels,
             "scaler": {"mean": scaler.mean.tolist(), "std": scaler.std.tolist()}}
     echo(f"{len(i_train)} training series ({len(i_val)} held out), {data.num_channels} channels, "
          f"lengths {data.lengths.min()}-{data.lengths.max()}, {len(classes)} classes")
-    held = (standardise(subset(data, i_val), scaler), data.lengths[i_val], y[i_val]) \
-        if len(i_val) else None
+    held = (*features(subset(data, i_val), scaler, k), y[i_val]) if len(i_val) else None
     model, fit_info = network.fit_classifier(
-        net, standardise(train, scaler), train.lengths, y[i_train], len(classes), held,
-        Path(out), meta, resume, echo)
-    report = {"network": net.to_dict(), "training": fit_info, "classes": classes}
+        net, *features(train, scaler, k), y[i_train], len(classes), held, Path(out), meta,
+        resume, echo)
+    report = {"config": asdict(cfg), "network": net.to_dict(), "training": fit_info,
+              "classes": classes}
     if test_file is not None:
-        test = prepare(read_sequences(test_file), fill_missing, "--test")
+        test = prepare(read_sequences(test_file), cfg.fill_missing, "--test")
         check_compatible(test, data.num_channels, "--test")
-        report["test"] = evaluate(model, test, encode(test, classes, "--test"), scaler, classes)
+        y_test = encode(test, classes, "--test")
+        report["test"] = evaluate(model, *features(test, scaler, k), y_test, classes)
         from rnnlab.apps.plots import plot_confusion
 
         C = np.array(report["test"]["confusion"])
@@ -123,11 +154,11 @@ def run(train_file, test_file, net, out, val: float = 0.1, fill_missing: bool = 
     return report
 
 
-def evaluate(model, seqs: Sequences, y: np.ndarray, scaler: Standardizer, classes) -> dict:
+def evaluate(model, X: np.ndarray, lengths: np.ndarray, y: np.ndarray, classes) -> dict:
     """Accuracy, confusion matrix C[true, predicted] and recall per class."""
     from rnnlab.metrics import confusion_matrix, recall_per_class
 
-    pred = model.predict(standardise(seqs, scaler), seqs.lengths).argmax(1)  # (N,)
+    pred = model.predict(X, lengths).argmax(1)  # (N,)
     C = confusion_matrix(y, pred, len(classes))
     return {"n": len(y), "accuracy": float(np.mean(pred == y)), "confusion": C.tolist(),
             "recall": dict(zip(classes, recall_per_class(C).tolist()))}
@@ -159,7 +190,7 @@ def predict_file(checkpoint, file, fill_missing: bool):
     seqs = prepare(read_sequences(file), fill_missing, "FILE")
     check_compatible(seqs, meta["num_channels"], "FILE")
     scaler = Standardizer(*(np.array(meta["scaler"][k]) for k in ("mean", "std")))
-    pred = model.predict(standardise(seqs, scaler), seqs.lengths).argmax(1)  # (N,)
+    pred = model.predict(*features(seqs, scaler, meta["classify"]["chunk"])).argmax(1)  # (N,)
     labels = [classes[i] for i in pred]
     if seqs.y is None:
         return labels, None

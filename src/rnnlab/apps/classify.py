@@ -22,6 +22,7 @@ def train(
                               "(model selection; 0: none)"),
     fill_missing: bool = typer.Option(False, help="interpolate missing values ('?') instead "
                                       "of stopping on them"),
+    chunk: int = typer.Option(1, min=1, help="k input steps per recurrent step (long series)"),
     cell: str = typer.Option("lstm", help="rnn, lstm or gru"),
     hidden: int = typer.Option(32, min=1, help="hidden units per layer"),
     layers: int = typer.Option(1, min=1, help="stacked recurrent layers"),
@@ -40,8 +41,8 @@ def train(
     with user_errors():
         net = NetworkConfig(cell=cell, hidden=hidden, layers=layers, epochs=epochs,
                             batch_size=batch_size, lr=lr, seed=seed)
-        report = clf.run(train_file, test, net, out, val=val, fill_missing=fill_missing,
-                         resume=resume, echo=typer.echo)
+        cfg = clf.ClassifyConfig(val=val, chunk=chunk, fill_missing=fill_missing)
+        report = clf.run(train_file, test, cfg, net, out, resume=resume, echo=typer.echo)
     typer.echo(clf.format_report(report))
 
 

@@ -40,12 +40,12 @@ class NetworkConfig:
 
 
 def build_model(net: NetworkConfig, input_size: int, output_size: int, loss: str):
-    """A SequenceModel(target="last") in float64 over the configured layer stack."""
+    """A SequenceModel(target="last") in float32 over the configured layer stack."""
     from rnnlab import GRU, LSTM, RNN
     from rnnlab.models import SequenceModel
 
     layer = {"rnn": RNN, "lstm": LSTM, "gru": GRU}[net.cell]
-    rnn = layer(input_size, net.hidden, net.layers, dtype=np.float64, seed=net.seed)
+    rnn = layer(input_size, net.hidden, net.layers, dtype=np.float32, seed=net.seed)
     return SequenceModel(rnn, output_size, loss=loss, target="last", reduction="mean",
                          seed=net.seed + 1)
 
@@ -57,7 +57,7 @@ class Predictor:
         self.model = model
 
     def predict(self, X: np.ndarray, lengths=None) -> np.ndarray:
-        x = np.ascontiguousarray(np.asarray(X, np.float64).transpose(1, 0, 2))  # (T, N, F)
+        x = np.ascontiguousarray(np.asarray(X, self.model.rnn.dtype).transpose(1, 0, 2))  # (T, N, F)
         return self.model.predict(x, lengths)
 
 
@@ -85,7 +85,9 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
     from rnnlab.train import FullBPTT, TrainConfig, Trainer, epoch_batches, load_checkpoint
     from rnnlab.train.checkpoint import split_prefix
 
-    X, lengths, Y = train
+    cast = model.rnn.dtype
+    X, lengths, Y = train[0].astype(cast), train[1], train[2]
+    val = None if val is None else (val[0].astype(cast), *val[1:])
     bs = min(net.batch_size, len(X))
     per_epoch = len(X) // bs
     data = epoch_batches(len(X), bs, _batches(X, lengths, Y), seed=net.seed)
