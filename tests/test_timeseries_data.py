@@ -282,7 +282,8 @@ def test_metrics_by_hand():
     np.testing.assert_array_equal(metrics.recall_per_class(C), [0.5, 1.0, 0.0])
 
 
-@pytest.mark.skipif(not (DATA / "airline.csv").exists(), reason="../shared/data/airline.csv not found")
+@pytest.mark.skipif(not (DATA / "airline.csv").exists(),
+                    reason="../shared/data/airline.csv not found")
 def test_airline_seasonal_naive_matches_the_reference():
     t = read_series_csv(DATA / "airline.csv")
     f = ForecastFrame(t.values, [0], 0, WindowConfig(window=12, horizon=36, test=36, val=0))

@@ -121,7 +121,8 @@ def load_table(data, time_column: str | None, fill_missing: bool) -> SeriesTable
     return read_series_csv(data, time_column, "interpolate" if fill_missing else "error")
 
 
-def run(table: SeriesTable, cfg: ForecastConfig, net, out, resume: bool = False, echo=print) -> dict:
+def run(table: SeriesTable, cfg: ForecastConfig, net, out, resume: bool = False,
+        echo=print) -> dict:
     """Train the network on the training windows (validation for model selection), score
     it and the baselines on the test windows; write report.json and forecast.png in out."""
     import json
@@ -163,7 +164,8 @@ def plot(frame: ForecastFrame, forecasts: dict, origins, path, target: str):
 
 def format_report(report: dict) -> str:
     """The test metrics of the network and the baselines as a plain table."""
-    lines = [f"test: {report['test_windows']} windows; training {report['training']['seconds']:.1f} s",
+    seconds = report["training"]["seconds"]
+    lines = [f"test: {report['test_windows']} windows; training {seconds:.1f} s",
              f"{'method':<22}{'MAE':>10}{'RMSE':>10}{'sMAPE':>10}{'MASE':>8}"]
     for name, m in report["test"].items():
         lines.append(f"{name:<22}{m['mae']:>10.4g}{m['rmse']:>10.4g}{m['smape']:>10.4f}"

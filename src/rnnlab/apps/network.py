@@ -57,7 +57,8 @@ class Predictor:
         self.model = model
 
     def predict(self, X: np.ndarray, lengths=None) -> np.ndarray:
-        x = np.ascontiguousarray(np.asarray(X, self.model.rnn.dtype).transpose(1, 0, 2))  # (T, N, F)
+        x = np.asarray(X, self.model.rnn.dtype).transpose(1, 0, 2)  # (T, N, F)
+        x = np.ascontiguousarray(x)
         return self.model.predict(x, lengths)
 
 

@@ -66,7 +66,7 @@ def interpolate_missing(seqs: Sequences) -> Sequences:
             v = X[n, :L, f]  # (L,) a view
             bad = np.isnan(v)
             if bad.all():
-                raise ValueError(f"X: series {n} channel {f} has no values at all to interpolate from")
+                raise ValueError(f"X: series {n} channel {f} has no values to interpolate from")
             if bad.any():
                 t = np.arange(L)
                 v[bad] = np.interp(t[bad], t[~bad], v[~bad])

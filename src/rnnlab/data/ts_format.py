@@ -82,12 +82,14 @@ def read_ts(path) -> Sequences:
         if F is None:
             F = len(fields)
         if len(fields) != F:
-            raise ValueError(f"{where}: expected {F} channels (separated by ':'), got {len(fields)}")
+            raise ValueError(f"{where}: expected {F} channels (separated by ':'), "
+                             f"got {len(fields)}")
         channels = [[parse_float(v, f"{where}, channel {f}") for v in ch.split(",")]
                     for f, ch in enumerate(fields)]
         T = {len(c) for c in channels}
         if len(T) > 1:
-            raise ValueError(f"{where}: channels have different lengths {[len(c) for c in channels]}")
+            raise ValueError(f"{where}: channels have different lengths "
+                             f"{[len(c) for c in channels]}")
         series.append(np.array(channels).T)  # (T_i, F)
     if not series:
         raise ValueError(f"{path}: no series after @data")
@@ -105,4 +107,5 @@ def _check_lengths(head: dict, lengths: np.ndarray, path) -> None:
         raise ValueError(f"{path}: @equalLength true, but series lengths range from "
                          f"{lengths.min()} to {lengths.max()}")
     if head.get("equallength") and declared is not None and lengths[0] != declared:
-        raise ValueError(f"{path}: @seriesLength {declared}, but the series have length {lengths[0]}")
+        raise ValueError(f"{path}: @seriesLength {declared}, but the series have length "
+                         f"{lengths[0]}")

@@ -37,7 +37,8 @@ def split_sizes(T: int, test: float, val: float) -> tuple[int, int, int]:
     """Rows in (train, val, test): a part given as a fraction is rounded, a count is exact."""
     def rows(x: float, name: str) -> int:
         if x < 0 or (x >= 1 and x != int(x)):
-            raise ValueError(f"{name}: expected a fraction in [0, 1) or a whole row count, got {x!r}")
+            raise ValueError(f"{name}: expected a fraction in [0, 1) or a whole row count, "
+                             f"got {x!r}")
         return round(x * T) if x < 1 else int(x)
 
     n_test, n_val = rows(test, "test"), rows(val, "val")
@@ -59,7 +60,7 @@ class Standardizer:
 
     @classmethod
     def fit(cls, a: np.ndarray, axis=0) -> Standardizer:
-        """Statistics over `axis` (all axes but the last, for (N, T, F) give axis=(0, 1)), NaN ignored."""
+        """Statistics over `axis` (for (N, T, F) series give axis=(0, 1)); NaN ignored."""
         std = np.nanstd(a, axis=axis)
         return cls(np.nanmean(a, axis=axis), np.where(std > 0, std, 1.0))
 
