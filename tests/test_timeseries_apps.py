@@ -132,6 +132,7 @@ def test_resumed_forecaster_equals_an_uninterrupted_one(tmp_path):
     go(tmp_path / "b", 3)
     resumed = go(tmp_path / "b", 6, resume=True)
     assert resumed["training"]["steps"] == whole["training"]["steps"]
+    assert resumed["training"]["started_at_step"] == whole["training"]["steps"] // 2 > 0
     assert resumed["test"]["model"] == whole["test"]["model"]
 
 
@@ -241,3 +242,22 @@ def test_chunk_reads_k_steps_per_recurrent_step():
     assert Z.shape == (2, 3, 4) and list(lengths) == [3, 2]
     np.testing.assert_array_equal(Z[0, 0], [0, 1, 2, 3])  # x_0 then x_1
     np.testing.assert_array_equal(Z[0, 2], [8, 9, 0, 0])  # x_4 then padding
+
+
+def test_resumed_classifier_equals_an_uninterrupted_one(tmp_path):
+    rng = np.random.default_rng(1)
+    train = write_ts(tmp_path / "train.ts", *up_down(30, rng))
+    test = write_ts(tmp_path / "test.ts", *up_down(20, rng))
+    cfg = clf.ClassifyConfig(val=0.2)
+
+    def go(out, epochs, resume=False):
+        return clf.run(train, test, cfg, small_net(hidden=8, epochs=epochs, batch_size=8),
+                       tmp_path / out, resume=resume, echo=lambda s: None)
+
+    whole = go("a", 6)
+    go("b", 3)
+    resumed = go("b", 6, resume=True)
+    assert resumed["training"]["steps"] == whole["training"]["steps"]
+    assert resumed["training"]["started_at_step"] == whole["training"]["steps"] // 2 > 0
+    assert resumed["training"]["best_val_loss"] == whole["training"]["best_val_loss"]
+    assert resumed["test"] == whole["test"]

@@ -112,7 +112,9 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
     best = trainer.out_dir / "best.safetensors"
     if val is not None and best.is_file():
         model.load_params(split_prefix(load_checkpoint(best)[0], "param"))
+    first = trainer.history[0]["step"] - 1 if trainer.history else trainer.step
     summary = {"seconds": seconds, "epochs": net.epochs, "steps": trainer.step,
+               "started_at_step": first,  # > 0 when resumed; seconds count this process only
                "train_loss": last["loss"],
                "best_val_loss": trainer.best if val is not None else None,
                "checkpoint": str(resolve_checkpoint(trainer.out_dir))}
