@@ -145,9 +145,8 @@ def run(table: SeriesTable, cfg: ForecastConfig, net, out, resume: bool = False,
                  **baseline_forecasts(frame, cfg.season, o)}
     report = {"config": meta["forecast"], "network": net.to_dict(), "training": fit_info,
               "test_windows": len(o), "test": score(frame, forecasts, o, cfg.season)}
-    out = Path(out)
-    (out / "report.json").write_text(json.dumps(report, indent=2))
-    report["plot"] = str(plot(frame, forecasts, o, out / "forecast.png", cfg.target))
+    report["plot"] = str(plot(frame, forecasts, o, Path(out) / "forecast.png", cfg.target))
+    (Path(out) / "report.json").write_text(json.dumps(report, indent=2))
     return report
 
 
