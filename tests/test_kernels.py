@@ -97,9 +97,12 @@ def test_switch_argument_and_environment(monkeypatch):
     real = loops.forward
     monkeypatch.setattr(loops, "forward", lambda *a: calls.append(1) or real(*a))
     x = np.ones((3, 2, 2), np.float32)
-    for env, fast, expected in (("1", None, 1), ("0", None, 0), ("off", None, 0),
-                                ("0", True, 1), ("1", False, 0)):
-        monkeypatch.setenv("RNNLAB_FAST", env)
+    for env, fast, expected in ((None, None, 1), ("1", None, 1), ("0", None, 0),
+                                ("off", None, 0), ("0", True, 1), ("1", False, 0)):
+        if env is None:  # the default: on
+            monkeypatch.delenv("RNNLAB_FAST", raising=False)
+        else:
+            monkeypatch.setenv("RNNLAB_FAST", env)
         calls.clear()
         RNN(2, 3, seed=0, fast=fast)(x)
         assert len(calls) == expected, (env, fast)
