@@ -35,17 +35,19 @@ def _after_deltas_row(gates, hn, h_prev, dh, dxp, dhp):
     z ⊙ dh (the recurrent part is added after the product)."""
     H = h_prev.shape[0]
     r_, z_, n_ = gates[:H], gates[H : 2 * H], gates[2 * H :]
+    dx_r, dx_z, dx_n = dxp[:H], dxp[H : 2 * H], dxp[2 * H :]
+    dh_r, dh_z, dh_n = dhp[:H], dhp[H : 2 * H], dhp[2 * H :]
     for j in range(H):
         r, z, n = r_[j], z_[j], n_[j]
         dan = dh[j] * (1 - z) * (1 - n * n)
         dar = dan * hn[j] * r * (1 - r)
         daz = dh[j] * (h_prev[j] - n) * z * (1 - z)
-        dxp[j] = dar
-        dxp[H + j] = daz
-        dxp[2 * H + j] = dan
-        dhp[j] = dar
-        dhp[H + j] = daz
-        dhp[2 * H + j] = dan * r
+        dx_r[j] = dar
+        dx_z[j] = daz
+        dx_n[j] = dan
+        dh_r[j] = dar
+        dh_z[j] = daz
+        dh_n[j] = dan * r
         dh[j] = dh[j] * z
 
 
