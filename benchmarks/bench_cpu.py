@@ -12,7 +12,7 @@ GEMM measured in the same run, first-call JIT compile time (empty cache) and the
 first call of a second process (cache on disk), and sampling speed (characters/s,
 2-layer LSTM H=512, B=1) against torch stepping nn.LSTM one character at a time.
 
-    python benchmarks/bench_cpu.py                        # table + benchmarks/results/bench_cpu.json
+    python benchmarks/bench_cpu.py             # table + benchmarks/results/bench_cpu.json
     python benchmarks/bench_cpu.py --threads 2 --reps 9 --out my.json --with-reference
     python benchmarks/bench_cpu.py --profile LSTM charlm   # where rnnlab's time goes
     python benchmarks/bench_cpu.py --shapes adding,streaming --cells LSTM --no-memory
@@ -298,9 +298,11 @@ def machine_info(threads: int) -> dict:
     cpu = platform.processor()
     if Path("/proc/cpuinfo").exists():
         lines = Path("/proc/cpuinfo").read_text().splitlines()
-        cpu = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), cpu)
+        names = [ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")]
+        cpu = names[0] if names else cpu
     return {
-        "cpu": cpu, "cores": os.cpu_count(), "threads": threads, "python": platform.python_version(),
+        "cpu": cpu, "cores": os.cpu_count(), "threads": threads,
+        "python": platform.python_version(),
         "numpy": np.__version__, "numba": numba.__version__, "torch": torch.__version__,
         "blas": [{k: d.get(k) for k in ("internal_api", "version", "architecture", "num_threads",
                                         "filepath")} for d in threadpool_info()],
@@ -315,8 +317,8 @@ def target(shape: tuple) -> float:
 
 def print_table(rows: list[dict], gemm: float, sample: dict | None, compile_: dict | None):
     head = (f"{'cell':5} {'shape':13} {'(T,B,I,H,L)':20} {'rnnlab ms':>10} {'torch ms':>9} "
-            f"{'ratio':>6} {'target':>6} {'bound':>6} {'GFLOP/s':>8} {'%GEMM':>6} {'mem MiB r/t':>13}"
-            f"{'ref ms':>9}")
+            f"{'ratio':>6} {'target':>6} {'bound':>6} {'GFLOP/s':>8} {'%GEMM':>6} "
+            f"{'mem MiB r/t':>13}{'ref ms':>9}")
     print(head)
     print("-" * len(head))
     for r in rows:
@@ -331,7 +333,8 @@ def print_table(rows: list[dict], gemm: float, sample: dict | None, compile_: di
     print(f"large float32 GEMM (2048³, NumPy BLAS): {gemm:.1f} GFLOP/s; bound: the ratio rnnlab "
           "would reach running all its FLOPs at that rate")
     if sample:
-        print(f"sampling (2-layer LSTM H=512, B=1): rnnlab {sample['rnnlab_chars_per_s']:.0f} chars/s, "
+        print("sampling (2-layer LSTM H=512, B=1): "
+              f"rnnlab {sample['rnnlab_chars_per_s']:.0f} chars/s, "
               f"torch nn.LSTM {sample['torch_lstm_chars_per_s']:.0f} chars/s "
               f"(ratio {sample['ratio_median_of_pairs']:.1f}), "
               f"torch nn.LSTMCell {sample['torch_lstmcell_chars_per_s']:.0f} chars/s")

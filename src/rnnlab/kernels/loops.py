@@ -56,7 +56,8 @@ def bind_forward(cell, xp, states: tuple, W_hh, b_hh, lengths):
         return partial(gru.forward_after, *args), (xp, hn)
     if isinstance(cell, GRUCell):
         args = (xp, np.ascontiguousarray(W_hh[: 2 * H].T, dt),
-                np.ascontiguousarray(W_hh[2 * H :].T, dt), lengths, h, np.empty((B, 2 * H), dt), np.empty((B, H), dt), np.empty((B, H), dt))
+                np.ascontiguousarray(W_hh[2 * H :].T, dt), lengths, h,
+                np.empty((B, 2 * H), dt), np.empty((B, H), dt), np.empty((B, H), dt))
         return partial(gru.forward_before, *args), (xp,)
     W_hhT, hw = np.ascontiguousarray(W_hh.T, dt), np.empty((B, GH), dt)  # (H, G·H), (B, G·H)
     if isinstance(cell, LSTMCell):
