@@ -138,9 +138,12 @@ def test_stepper_allocates_no_arrays_per_step():
     H = 512
     stepper = Stepper(LSTM(65, H, 2, dtype=np.float64, seed=0))
     first = stepper.step_index(1)
+    x = np.zeros(65)
     tracemalloc.start()
-    for k in range(20):
+    for k in range(10):
         h = stepper.step_index(k)
+        x[k] = 1.0
+        h = stepper.step(x)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert np.shares_memory(h, first)
@@ -153,6 +156,10 @@ def test_stepper_bad_input():
     stepper = Stepper(LSTM(3, 4))
     with pytest.raises(ValueError, match="x: expected shape"):
         stepper.step(np.ones((2, 3), np.float32))
+    with pytest.raises(ValueError, match="^x: "):
+        stepper.step(np.array([0.0, np.nan, 1.0], np.float32))
+    with pytest.raises(TypeError, match="x: expected dtype float32"):
+        stepper.step(np.ones(3))
     with pytest.raises(ValueError, match="index"):
         stepper.step_index(3)
     with pytest.raises(ValueError, match="batch_size"):

@@ -104,8 +104,11 @@ class Stepper:
     def step(self, x) -> np.ndarray:
         """One step from x_t (I,) or (B, I); returns h_t of the top layer (B, H), a view."""
         x = np.asarray(x)
-        x = check_array("x", x.reshape(1, -1) if x.ndim == 1 else x,
-                        (self.batch_size, self.layer.input_size), self.layer.dtype)
+        x = x.reshape(1, -1) if x.ndim == 1 else x
+        shape = (self.batch_size, self.layer.input_size)
+        if (x.shape != shape or x.dtype != self.layer.dtype
+                or not (np.isfinite(x.min()) and np.isfinite(x.max()))):  # no temporaries
+            check_array("x", x, shape, self.layer.dtype)  # raises, naming what is wrong
         for ls in self._layers:
             x = ls.step(x)
         return x
