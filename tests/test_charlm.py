@@ -14,8 +14,8 @@ TEXT = ("the quick brown fox jumps over the lazy dog. " * 5)[:200]
 
 
 def tiny(**kw):
-    base = dict(hidden=64, layers=1, seq_len=20, batch_size=1, steps=300, lr=1e-2,
-                val_fraction=0.0, eval_every=1000)
+    base = {"hidden": 64, "layers": 1, "seq_len": 20, "batch_size": 1, "steps": 300,
+            "lr": 1e-2, "val_fraction": 0.0, "eval_every": 1000}
     return charlm.CharLMConfig(**{**base, **kw})
 
 
@@ -75,7 +75,7 @@ def test_tiny_lstm_overfits_200_chars(overfit):
 
 def test_sampling_seeded_argmax_and_top_k(overfit):
     model, vocab = overfit
-    kw = dict(temperature=1.5, prime="the ", top_k=0)
+    kw = {"temperature": 1.5, "prime": "the ", "top_k": 0}
     assert charlm.sample(model, vocab, 80, seed=3, **kw) == charlm.sample(model, vocab, 80,
                                                                           seed=3, **kw)
     # temperature 0: each character is the arg max of the logits after the text so far

@@ -30,6 +30,10 @@ from rnnlab.apps.forecast import app as forecast_app
 app.add_typer(forecast_app, name="forecast")
 app.add_typer(classify_app, name="classify")
 
+from rnnlab.apps.charlm import app as charlm_app
+
+app.add_typer(charlm_app, name="charlm")
+
 
 if __name__ == "__main__":
     app()
