@@ -34,6 +34,10 @@ from rnnlab.apps.charlm import app as charlm_app
 
 app.add_typer(charlm_app, name="charlm")
 
+from rnnlab.apps.seq2seq import app as seq2seq_app
+
+app.add_typer(seq2seq_app, name="seq2seq")
+
 
 if __name__ == "__main__":
     app()
