@@ -30,7 +30,9 @@ def test_split_holds_out_composites_only():
     assert len(train) + len(test) == 100 and not {s for s, _ in train} & {s for s, _ in test}
     assert all(" " in s for s, _ in test)  # e.g. "forty two": every word seen in training
     assert number_pairs(2, 0.1, seed=0) == (train, test)
-    assert number_pairs(1, 0.5, seed=0, to_words=True)[0][0][0].isdigit()
+    assert number_pairs(2, 0.5, seed=0, to_words=True)[0][0][0].isdigit()
+    with pytest.raises(ValueError, match="digits: expected 2 or 3"):
+        number_pairs(1)
 
 
 def test_two_digit_number_words_held_out(trained):

@@ -151,7 +151,7 @@ def read_pairs(path) -> list[tuple[str, str]]:
 def train(
     file: Annotated[Path | None, typer.Argument(help="TSV source<TAB>target (none: number "
                                                 "words -> digits)")] = None,
-    digits: int = typer.Option(3, help="built-in task: numbers below 10^digits"),
+    digits: int = typer.Option(3, help="built-in task: numbers below 10^digits (2 or 3)"),
     to_words: bool = typer.Option(False, help="built-in task: digits -> words"),
     test: float = typer.Option(0.2, help="held-out fraction"),
     cell: str = typer.Option("gru", help="gru or lstm"),

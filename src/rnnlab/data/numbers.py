@@ -34,8 +34,9 @@ def number_words(n: int) -> str:
 def number_pairs(digits: int = 3, test_fraction: float = 0.2, seed: int = 0,
                  to_words: bool = False):
     """(train, test) lists of (source, target): words -> digits (or digits -> words)."""
-    if digits not in (1, 2, 3):
-        raise ValueError(f"digits: expected 1, 2 or 3, got {digits}")
+    if digits not in (2, 3):
+        raise ValueError(f"digits: expected 2 or 3 (below 10 every number is one word, "
+                         f"none can be held out), got {digits}")
     numbers = np.random.default_rng(seed).permutation(10**digits)
     atom = (numbers < 20) | (numbers % 10 == 0)
     n_test = max(1, round(len(numbers) * test_fraction))
