@@ -38,6 +38,10 @@ from rnnlab.apps.seq2seq import app as seq2seq_app
 
 app.add_typer(seq2seq_app, name="seq2seq")
 
+from rnnlab.apps.classify_text import main as classify_text
+
+app.command("classify-text")(classify_text)
+
 
 if __name__ == "__main__":
     app()
