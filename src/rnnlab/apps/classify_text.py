@@ -16,6 +16,7 @@ import typer
 
 from rnnlab.apps.errors import user_errors
 
+
 def read_labelled(path, text_column: str = "text", label_column: str = "label"):
     """(texts, labels) of a CSV with a header naming the two columns."""
     from rnnlab.data.text import read_text_file
