@@ -42,6 +42,10 @@ from rnnlab.apps.classify_text import main as classify_text
 
 app.command("classify-text")(classify_text)
 
+from rnnlab.apps.diagnose import app as diagnose_app
+
+app.add_typer(diagnose_app, name="diagnose")
+
 
 if __name__ == "__main__":
     app()

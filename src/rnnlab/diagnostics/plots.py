@@ -36,6 +36,14 @@ def _positive(a) -> np.ndarray:
     return np.ma.masked_where(~(np.isfinite(a) & (a > 0)), a)
 
 
+def _decades(values) -> float:
+    """log10(max / min) of the positive finite values (of every run when a dict)."""
+    runs = values.values() if isinstance(values, dict) else [(None, values)]
+    a = np.concatenate([np.ravel(np.asarray(v, float)) for _, v in runs])
+    a = a[np.isfinite(a) & (a > 0)]
+    return float(np.log10(a.max() / a.min())) if a.size else 0.0
+
+
 def plot_temporal_norms(params: dict, total, stem, title: str = "") -> list[Path]:
     """‖∇L|_t‖ against t: one curve per parameter matrix and the total."""
     plt = _pyplot()
@@ -93,7 +101,9 @@ def plot_spectrum(sp, stem, title: str = "") -> list[Path]:
 
 
 def plot_training_curves(steps, series: dict, stem, title: str = "") -> list[Path]:
-    """One panel per series (e.g. loss, gradient norm) against training step, log y."""
+    """One panel per series (e.g. loss, gradient norm) against training step; log y
+    when a series spans a decade or more. A series is an array over `steps`, or a
+    dict {run label: (steps, values)} drawn on one panel."""
     plt = _pyplot()
     fig, axes = plt.subplots(len(series), 1, figsize=(7, 2.6 * len(series)), sharex=True,
                              squeeze=False)
@@ -104,7 +114,7 @@ def plot_training_curves(steps, series: dict, stem, title: str = "") -> list[Pat
             ax.legend(fontsize=8)
         else:
             ax.plot(steps, _positive(values), lw=1)
-        ax.set(yscale="log", ylabel=name)
+        ax.set(yscale="log" if _decades(values) >= 1 else "linear", ylabel=name)
     axes[-1, 0].set_xlabel("training step")
     axes[0, 0].set_title(title or "Training")
     return _save(fig, stem)

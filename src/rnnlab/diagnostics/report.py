@@ -101,15 +101,17 @@ def table_rows(rep: Report) -> list[tuple[str, str]]:
     return rows
 
 
-def write_plots(rep: Report, outdir) -> list[Path]:
-    """The plots of a report under outdir (PNG and SVG each)."""
+def write_plots(rep: Report, outdir, label: str = "") -> list[Path]:
+    """The plots of a report under outdir (PNG and SVG each); label ends each title."""
     from rnnlab.diagnostics import plots
 
-    outdir = Path(outdir)
-    paths = plots.plot_temporal_norms(rep.temporal.params, rep.temporal.total, outdir / "temporal")
-    paths += plots.plot_jacobian_norms(rep.jacobian, outdir / "jacobian")
+    outdir, end = Path(outdir), f" ({label})" if label else ""
+    paths = plots.plot_temporal_norms(rep.temporal.params, rep.temporal.total, outdir / "temporal",
+                                      title=f"Temporal gradient components{end}")
+    paths += plots.plot_jacobian_norms(rep.jacobian, outdir / "jacobian",
+                                       title=f"Jacobian norms across time{end}")
     for n, sp in rep.spectra.items():
-        paths += plots.plot_spectrum(sp, outdir / f"spectrum_{n}", title=f"Spectrum of {n}")
+        paths += plots.plot_spectrum(sp, outdir / f"spectrum_{n}", title=f"Spectrum of {n}{end}")
     return paths
 
 
