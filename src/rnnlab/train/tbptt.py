@@ -21,8 +21,9 @@ k2 steps, and each loss is back-propagated to that start only. So:
 
 The ℓ_t reduce as the model's loss says (rnnlab.losses: reduction "sum" divides by B,
 "mean" by the number of losses in L_u). One window with k1 = k2 = T is full BPTT.
-The stored states were computed with the weights of their time (the online algorithm):
-with updates in between, the older part of a k2 > k1 window is not recomputed.
+With updates in between (the online algorithm of Williams and Peng), the older part of
+a k2 > k1 window keeps the states computed with the weights of their time and is
+back-propagated with the current weights; it is not recomputed.
 
 Streams: `stateful=True` carries the final state (and the stored chunks) from one
 batch to the next, as B parallel streams of one long sequence; `reset()` starts
