@@ -8,8 +8,6 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-pytest.importorskip("matplotlib")
-
 from rnnlab.apps.diagnose import app
 
 SMALL = ["--T", "12", "--batch", "3", "--hidden", "6"]

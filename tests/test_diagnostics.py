@@ -197,7 +197,6 @@ def test_bad_arguments_name_themselves():
 
 
 def test_plots_write_png_and_svg(tmp_path):
-    pytest.importorskip("matplotlib")
     from rnnlab.diagnostics import plots
 
     layer = RNN(2, 4, dtype=np.float64, seed=11)

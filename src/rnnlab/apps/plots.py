@@ -6,14 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from rnnlab._plotting import pyplot
 
 
 def _save(plt, fig, path) -> Path:
@@ -27,7 +20,7 @@ def _save(plt, fig, path) -> Path:
 def plot_forecast(path, t_all: np.ndarray, y_all: np.ndarray, t_fc: np.ndarray,
                   forecasts: dict[str, np.ndarray], title: str = "") -> Path:
     """The target over the whole series and each method's forecasts at times t_fc."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(10, 4))
     ax.plot(t_all, y_all, color="black", lw=1.5, label="truth")
     for name, y in forecasts.items():
@@ -40,7 +33,7 @@ def plot_forecast(path, t_all: np.ndarray, y_all: np.ndarray, t_fc: np.ndarray,
 
 def plot_confusion(path, C: np.ndarray, labels: list[str], title: str = "") -> Path:
     """The confusion matrix C[true, predicted] as an annotated image."""
-    plt = _pyplot()
+    plt = pyplot()
     K = len(labels)
     fig, ax = plt.subplots(figsize=(1.0 + 0.5 * K, 0.8 + 0.5 * K))
     ax.imshow(C, cmap="Blues")

@@ -10,14 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from rnnlab._plotting import pyplot
 
 
 def _save(fig, stem) -> list[Path]:
@@ -26,7 +19,7 @@ def _save(fig, stem) -> list[Path]:
     paths = [stem.parent / f"{stem.name}.png", stem.parent / f"{stem.name}.svg"]  # '.9' stays
     for p in paths:
         fig.savefig(p, dpi=120, bbox_inches="tight")
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return paths
 
 
@@ -46,7 +39,7 @@ def _decades(values) -> float:
 
 def plot_temporal_norms(params: dict, total, stem, title: str = "") -> list[Path]:
     """‖∇L|_t‖ against t: one curve per parameter matrix and the total."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     t = np.arange(1, len(total) + 1)
     for name, v in params.items():
@@ -60,7 +53,7 @@ def plot_temporal_norms(params: dict, total, stem, title: str = "") -> list[Path
 
 def plot_temporal_heatmap(norms, train_steps, stem, title: str = "") -> list[Path]:
     """log10 ‖∇L|_t‖ over training: norms (S, T) recorded at train_steps (S,)."""
-    plt = _pyplot()
+    plt = pyplot()
     norms = np.asarray(norms, float)
     fig, ax = plt.subplots(figsize=(7, 4))
     logn = np.log10(_positive(norms))
@@ -74,7 +67,7 @@ def plot_temporal_heatmap(norms, train_steps, stem, title: str = "") -> list[Pat
 
 def plot_jacobian_norms(jn, stem, title: str = "") -> list[Path]:
     """‖∂h_t/∂h_k‖ (spectral and Frobenius) against t - k, with the Elman bound."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(jn.distance, _positive(jn.spectral), "o-", ms=3, label="‖∂h_t/∂h_k‖₂")
     ax.plot(jn.distance, _positive(jn.frobenius), "s-", ms=3, label="‖∂h_t/∂h_k‖_F")
@@ -88,7 +81,7 @@ def plot_jacobian_norms(jn, stem, title: str = "") -> list[Path]:
 
 def plot_spectrum(sp, stem, title: str = "") -> list[Path]:
     """Singular values of each gate block of W_hh, with the spectral radius."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     idx = np.arange(1, sp.singular_values.shape[1] + 1)
     for gate, s, rho in zip(sp.gates, sp.singular_values, sp.spectral_radius):
@@ -104,7 +97,7 @@ def plot_training_curves(steps, series: dict, stem, title: str = "") -> list[Pat
     """One panel per series (e.g. loss, gradient norm) against training step; log y
     when a series spans a decade or more. A series is an array over `steps`, or a
     dict {run label: (steps, values)} drawn on one panel."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(len(series), 1, figsize=(7, 2.6 * len(series)), sharex=True,
                              squeeze=False)
     for ax, (name, values) in zip(axes[:, 0], series.items()):
