@@ -108,6 +108,28 @@ def test_switch_argument_and_environment(monkeypatch):
         assert len(calls) == expected, (env, fast)
 
 
+def test_loops_run_their_products_on_the_step_threads(monkeypatch):
+    from rnnlab.kernels import _threads
+
+    libs = _threads._blas_libraries()
+    assert libs, "no BLAS found for the kernels' products"
+    seen = []
+    real = loops.lstm.forward
+    monkeypatch.setattr(loops.lstm, "forward",
+                        lambda *a: seen.append([lib.get_num_threads() for lib in libs]) or real(*a))
+    before = [lib.get_num_threads() for lib in libs]
+    x = np.ones((3, 2, 2), np.float32)
+    for env, expected in (("1", [1] * len(libs)), ("0", before)):
+        monkeypatch.setenv("RNNLAB_STEP_THREADS", env)
+        seen.clear()
+        LSTM(2, 3, seed=0, fast=True)(x)
+        assert seen == [expected], env
+        assert [lib.get_num_threads() for lib in libs] == before  # restored after the loop
+    monkeypatch.setenv("RNNLAB_STEP_THREADS", "two")
+    with pytest.raises(ValueError, match="RNNLAB_STEP_THREADS: expected a whole number"):
+        LSTM(2, 3, seed=0, fast=True)(x)
+
+
 def test_kernels_are_cached_on_disk():
     for kernel in (rnn.forward, rnn.backward, lstm.forward, lstm.backward, gru.forward_after,
                    gru.backward_after, gru.forward_before, gru.backward_before):

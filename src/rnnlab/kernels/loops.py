@@ -11,6 +11,7 @@ import numpy as np
 from rnnlab.activations import ACTIVATIONS
 from rnnlab.cells import GRUCell, LSTMCell, RNNCell
 from rnnlab.kernels import gru, lstm, rnn
+from rnnlab.kernels._threads import loop_threads
 
 
 def lengths_of(mask, T: int, B: int) -> np.ndarray:
@@ -74,7 +75,8 @@ def forward(cell, xp, state0: tuple, W_hh, b_hh, mask):
     states = _states(state0, T)
     xp += b_hh_in_xp(cell, b_hh)
     run, aux = bind_forward(cell, xp, states, W_hh, b_hh, lengths_of(mask, T, B))
-    run()
+    with loop_threads():
+        run()
     return states, aux
 
 
@@ -95,22 +97,23 @@ def backward(cell, cache, dh_out, dstate_T: tuple, W_hh, keep_dH: bool = False):
     dH = np.empty((T, B, H) if keep_dH else (1, 1, 1), dt)
     W_hh = np.ascontiguousarray(W_hh, dt)
     work = np.empty((B, H), dt)
-    dHP = dXP
-    if isinstance(cell, GRUCell):
-        if cell.reset_after:
-            dHP = np.empty_like(dXP)
-            gru.backward_after(dh_out, aux[0], aux[1], states[0], W_hh, lengths, dstate[0],
-                               dXP, dHP, dH, keep_dH, work)
-        else:
-            gru.backward_before(dh_out, aux[0], states[0], np.ascontiguousarray(W_hh[: 2 * H], dt),
-                                np.ascontiguousarray(W_hh[2 * H :], dt), lengths, dstate[0], dXP,
-                                dH, keep_dH, np.zeros((B, H), dt), np.zeros((B, 2 * H), dt),
-                                np.empty((B, H), dt), work)
+    dHP = np.empty_like(dXP) if isinstance(cell, GRUCell) and cell.reset_after else dXP
+    if isinstance(cell, GRUCell) and cell.reset_after:
+        run = partial(gru.backward_after, dh_out, aux[0], aux[1], states[0], W_hh, lengths,
+                      dstate[0], dXP, dHP, dH, keep_dH, work)
+    elif isinstance(cell, GRUCell):
+        run = partial(gru.backward_before, dh_out, aux[0], states[0],
+                      np.ascontiguousarray(W_hh[: 2 * H]), np.ascontiguousarray(W_hh[2 * H :]),
+                      lengths, dstate[0], dXP, dH, keep_dH, np.zeros((B, H), dt),
+                      np.zeros((B, 2 * H), dt), np.empty((B, H), dt), work)
     elif isinstance(cell, LSTMCell):
-        lstm.backward(dh_out, aux[0], states[1], W_hh, lengths, *dstate, dXP, dH, keep_dH, work)
+        run = partial(lstm.backward, dh_out, aux[0], states[1], W_hh, lengths, *dstate, dXP, dH,
+                      keep_dH, work)
     elif isinstance(cell, RNNCell):
-        rnn.backward(dh_out, states[0], W_hh, lengths, *_act(cell), dstate[0], dXP, dH, keep_dH,
-                     work)
+        run = partial(rnn.backward, dh_out, states[0], W_hh, lengths, *_act(cell), dstate[0], dXP,
+                      dH, keep_dH, work)
     else:
         raise TypeError(f"cell: no compiled kernel for {type(cell).__name__}")
+    with loop_threads():
+        run()
     return dXP, dHP, (dH if keep_dH else None), dstate
