@@ -117,3 +117,37 @@ def test_initialisations_have_their_properties_and_repeat_from_a_seed():
         init.initialize(gru, forget_bias=1.0)
     with pytest.raises(ValueError, match="recurrent: expected one of"):
         init.InitConfig(recurrent="xavier")
+
+
+def test_chrono_initialisation_sets_gate_timescales():
+    lstm = LSTM(3, 50, num_layers=2, bidirectional=True, dtype=np.float64)
+    init.initialize(lstm, chrono=100, seed=5)
+    for name, b in lstm.params.items():
+        if name.startswith("bias_hh"):
+            assert not b[:100].any() and b[100:].any()  # i, f zero; g, o PyTorch's
+        elif name.startswith("bias_ih"):
+            b_i, b_f, _, _ = np.split(b, 4)
+            u = np.exp(b_f)  # the drawn u, one per unit
+            assert u.min() >= 1 and u.max() <= 99 and u.max() - u.min() > 50
+            np.testing.assert_array_equal(b_i, -b_f)
+    b_l0, b_l1 = lstm.params["bias_ih_l0"][50:100], lstm.params["bias_ih_l1"][50:100]
+    assert not np.array_equal(b_l0, b_l1)  # each layer and direction draws its own
+    again = LSTM(3, 50, num_layers=2, bidirectional=True, dtype=np.float64)
+    init.initialize(again, chrono=100, seed=5)
+    assert all(np.array_equal(again.params[n], p) for n, p in lstm.params.items())
+
+    gru = GRU(3, 40, dtype=np.float64)
+    before = gru.state_dict()
+    init.set_chrono_bias(gru, 10, 1)
+    for name in ("bias_ih_l0", "bias_hh_l0"):  # r and n untouched
+        np.testing.assert_array_equal(np.delete(gru.params[name], np.s_[40:80]),
+                                      np.delete(before[name], np.s_[40:80]))
+    b_z = gru.params["bias_ih_l0"][40:80]
+    assert np.all((np.exp(b_z) >= 1) & (np.exp(b_z) <= 9)) and not gru.params["bias_hh_l0"][40:80].any()
+
+    with pytest.raises(TypeError, match="chrono: only an LSTM or GRU"):
+        init.initialize(RNN(2, 4), chrono=50)
+    with pytest.raises(ValueError, match="chrono"):
+        init.InitConfig(chrono=1.5)
+    with pytest.raises(ValueError, match="forget_bias: chrono sets"):
+        init.InitConfig(chrono=50, forget_bias=1.0)

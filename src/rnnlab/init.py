@@ -13,8 +13,10 @@ spectral radius ρ). Schemes:
 
 `spectral_radius=ρ` then rescales each W_hh block to max |eigenvalue| = ρ (echo-state
 style, e.g. 0.95 or 1.2); `forget_bias=b` sets the LSTM forget-gate biases: b_ih[f] = b,
-b_hh[f] = 0 (so the pre-activation starts at b). Biases are otherwise set to zero,
-except with "pytorch". Everything is drawn from `np.random.default_rng(seed)`.
+b_hh[f] = 0 (so the pre-activation starts at b); `chrono=T_max` sets the gate biases of
+an LSTM or GRU by Tallec & Ollivier's chrono initialisation (`set_chrono_bias`). Biases
+are otherwise set to zero, except with "pytorch". Everything is drawn from
+`np.random.default_rng(seed)`.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ class InitConfig:
     sparsity: int = 15  # sparse: non-zero weights per unit
     spectral_radius: float | None = None  # rescale each W_hh block to this radius
     forget_bias: float | None = None  # LSTM: the forget gate's bias
+    chrono: float | None = None  # LSTM/GRU: chrono gate biases for dependencies up to T_max
     seed: int | None = 0  # the generator of every draw
 
     def __post_init__(self):
@@ -89,6 +92,12 @@ class InitConfig:
         check_positive_int("sparsity", self.sparsity)
         if self.spectral_radius is not None:
             check_range("spectral_radius", self.spectral_radius, 0.0, math.inf, lo_open=True)
+        if self.chrono is not None:
+            check_range("chrono", self.chrono, 2.0, math.inf, lo_open=True)
+            if self.forget_bias is not None:
+                raise ValueError("forget_bias: chrono sets the forget-gate biases itself; "
+                                 f"give one of the two, got forget_bias={self.forget_bias} and "
+                                 f"chrono={self.chrono}")
 
 
 def _draw(rng, scheme: str, shape, cfg: InitConfig) -> np.ndarray:
@@ -122,6 +131,8 @@ def initialize(layer, cfg: InitConfig | None = None, **options) -> None:
         p[...] = new
     if cfg.forget_bias is not None:
         set_forget_bias(layer, cfg.forget_bias)
+    if cfg.chrono is not None:
+        set_chrono_bias(layer, cfg.chrono, rng)
 
 
 def set_forget_bias(layer, value: float) -> None:
@@ -132,3 +143,36 @@ def set_forget_bias(layer, value: float) -> None:
     for name, p in layer.params.items():
         if name.startswith("bias_"):
             p[H : 2 * H] = value if name.startswith("bias_ih") else 0.0
+
+
+def set_chrono_bias(layer, T_max: float, rng: np.random.Generator | int | None = 0) -> None:
+    """Chrono initialisation (Tallec & Ollivier 2018) for dependencies up to T_max steps.
+
+    Per unit j, u_j ~ U[1, T_max - 1] and
+        LSTM   b_f = log u_j, b_i = -log u_j    (gate order i, f, g, o)
+        GRU    b_z = log u_j                    (h_t = (1 - z) ⊙ n + z ⊙ h_{t-1})
+    so that at the start unit j keeps its state with σ(log u_j) = 1 - 1/(1 + u_j): a
+    memory of about 1 + u_j steps, spread over [2, T_max] across the units (and, for
+    the LSTM, an input gate closed as much). The values go into b_ih; b_hh of those
+    gates is 0. Every layer and direction draws its own u.
+    """
+    from rnnlab.cells import GRUCell, LSTMCell
+
+    if isinstance(layer.cell, LSTMCell):
+        signs = {1: 1.0, 0: -1.0}  # gate block -> sign of log u: f, and i = -f
+    elif isinstance(layer.cell, GRUCell):
+        signs = {1: 1.0}  # z
+    else:
+        raise TypeError("chrono: only an LSTM or GRU has gates to set, got "
+                         f"{type(layer).__name__}")
+    check_range("chrono", T_max, 2.0, math.inf, lo_open=True)
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    H = layer.hidden_size
+    for name, b_ih in layer.params.items():
+        if not name.startswith("bias_ih"):
+            continue
+        log_u = np.log(rng.uniform(1.0, T_max - 1.0, H))  # (H,)
+        b_hh = layer.params[name.replace("bias_ih", "bias_hh")]
+        for block, sign in signs.items():
+            b_ih[block * H : (block + 1) * H] = sign * log_u
+            b_hh[block * H : (block + 1) * H] = 0.0
