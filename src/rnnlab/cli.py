@@ -1,8 +1,19 @@
-"""The `rnnlab` command. Each application adds its own sub-command group here."""
+"""The `rnnlab` command. Each application owns its sub-command group; this module
+only registers them (their heavy imports stay inside the commands, so that
+`rnnlab --help` stays fast)."""
 
 from __future__ import annotations
 
 import typer
+
+from rnnlab.apps.charlm import app as charlm_app
+from rnnlab.apps.classify import app as classify_app
+from rnnlab.apps.classify_text import main as classify_text
+from rnnlab.apps.diagnose import app as diagnose_app
+from rnnlab.apps.forecast import app as forecast_app
+from rnnlab.apps.seq2seq import app as seq2seq_app
+from rnnlab.tasks.cli import app as tasks_app
+from rnnlab.tasks.cli import sweep
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Recurrent neural networks with exact BPTT, in NumPy.")
@@ -24,26 +35,14 @@ def demo(
 
     run_demo(steps=steps, T=T, seed=seed, echo=typer.echo)
 
-from rnnlab.apps.classify import app as classify_app
-from rnnlab.apps.forecast import app as forecast_app
-
-app.add_typer(forecast_app, name="forecast")
-app.add_typer(classify_app, name="classify")
-
-from rnnlab.apps.charlm import app as charlm_app
 
 app.add_typer(charlm_app, name="charlm")
-
-from rnnlab.apps.seq2seq import app as seq2seq_app
-
 app.add_typer(seq2seq_app, name="seq2seq")
-
-from rnnlab.apps.classify_text import main as classify_text
-
 app.command("classify-text")(classify_text)
-
-from rnnlab.apps.diagnose import app as diagnose_app
-
+app.add_typer(forecast_app, name="forecast")
+app.add_typer(classify_app, name="classify")
+app.add_typer(tasks_app, name="tasks")
+app.command("sweep")(sweep)
 app.add_typer(diagnose_app, name="diagnose")
 
 

@@ -1,0 +1,174 @@
+"""One benchmark run: train a network on a task until it is solved or a step budget
+is spent, judging it with Pascanu et al.'s criterion as it goes.
+
+The training is rnnlab.train.Trainer's (full BPTT on fresh batches; batch n is drawn
+from default_rng([seed, n]), so a run is a function of its configuration). Every
+`eval_every` updates the net is scored on `quick_n` fresh sequences; when that
+looks solved, the full test of `eval_n` = 10,000 fresh sequences decides. The run
+stops at the first full test it passes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from rnnlab._checks import check_option, check_positive_int
+from rnnlab.tasks.criteria import N_EVAL, evaluate
+from rnnlab.tasks.registry import make_task
+
+CELLS = ("rnn", "lstm", "gru")
+REMEDIES = ("none", "clip", "omega", "simplex")
+INITS = ("default", "spectral", "orthogonal", "sparse", "identity", "chrono")
+
+
+@dataclass
+class RunConfig:
+    """A benchmark run; the `rnnlab tasks run` options and a sweep's grid keys map onto it."""
+
+    task: str = "adding"  # one of rnnlab.tasks.TASKS
+    T: int = 100  # sequence length (the task's own T)
+    cell: str = "lstm"  # rnn | lstm | gru
+    nonlinearity: str = "tanh"  # the Elman RNN's σ
+    hidden: int = 50  # hidden units H
+    layers: int = 1  # stacked layers
+    optimizer: str = "adam"  # sgd | adagrad | rmsprop | adam
+    lr: float = 1e-3  # learning rate η
+    momentum: float = 0.0  # sgd, rmsprop
+    batch_size: int = 20  # sequences per update
+    max_steps: int = 10_000  # update budget
+    remedy: str = "clip"  # none | clip (global norm) | omega (clip + Pascanu's Ω) | simplex
+    clip_threshold: float = 1.0  # the global-norm threshold of 'clip' and 'omega'
+    omega_alpha: float = 2.0  # weight of Ω for remedy 'omega'
+    init: str = "default"  # default (PyTorch's) | spectral | orthogonal | sparse | identity | chrono
+    spectral_radius: float = 0.95  # 'spectral': W_hh ~ N(0, 0.1²) rescaled to this radius
+    chrono_T: float | None = None  # 'chrono' (LSTM, GRU): the longest dependency (None: T)
+    forget_bias: float | None = None  # LSTM forget-gate bias (None: the init's own)
+    eval_every: int = 100  # updates between quick checks
+    quick_n: int = 1000  # sequences of the quick check
+    eval_n: int = N_EVAL  # sequences of the full test
+    seed: int = 0  # weights, data and the test sequences
+    task_options: dict = field(default_factory=dict)  # e.g. {"variant": "arjovsky"}
+
+    def __post_init__(self):
+        check_option("cell", self.cell, CELLS)
+        check_option("remedy", self.remedy, REMEDIES)
+        check_option("init", self.init, INITS)
+        for name in ("T", "hidden", "layers", "batch_size", "max_steps", "eval_every",
+                     "quick_n", "eval_n"):
+            check_positive_int(name, getattr(self, name))
+        make_task(self.task, **self.task_options)  # validates the task and its options
+        if self.init == "chrono" and self.cell == "rnn":
+            raise ValueError("init: 'chrono' sets the gate biases of an LSTM or GRU; "
+                             "cell 'rnn' has no gates")
+        if self.init == "chrono" and self.forget_bias is not None:
+            raise ValueError("forget_bias: init 'chrono' sets the forget-gate biases itself; "
+                             f"got forget_bias={self.forget_bias}")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RunConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"run options: unknown {unknown}; expected some of {sorted(known)}")
+        return cls(**d)
+
+
+def build_model(cfg: RunConfig):
+    """The network: a layer stack with a readout at every step (the task's mask picks
+    the steps that carry a loss)."""
+    from rnnlab import GRU, LSTM, RNN
+    from rnnlab.init import InitConfig, initialize
+    from rnnlab.models import SequenceModel
+
+    task = make_task(cfg.task, **cfg.task_options)
+    Layer = {"rnn": RNN, "lstm": LSTM, "gru": GRU}[cfg.cell]
+    options = {"nonlinearity": cfg.nonlinearity} if cfg.cell == "rnn" else {}
+    rnn = Layer(task.n_in, cfg.hidden, cfg.layers, seed=cfg.seed, **options)
+    schemes = {"spectral": {"recurrent": "gaussian", "input": "gaussian", "std": 0.1,
+                            "spectral_radius": cfg.spectral_radius},
+               "orthogonal": {"recurrent": "orthogonal", "input": "glorot"},
+               "sparse": {"recurrent": "sparse", "input": "gaussian", "std": 0.1},
+               "identity": {"recurrent": "identity", "input": "gaussian", "std": 0.1},
+               "chrono": {"chrono": cfg.chrono_T or cfg.T}}  # PyTorch's weights, chrono biases
+    if cfg.init != "default":
+        initialize(rnn, InitConfig(**schemes[cfg.init], seed=cfg.seed))
+    if cfg.forget_bias is not None:
+        from rnnlab.init import set_forget_bias
+
+        set_forget_bias(rnn, cfg.forget_bias)
+    model = SequenceModel(rnn, task.n_out, loss=task.loss, target="each", reduction="mean",
+                          seed=cfg.seed)
+    return task, model
+
+
+def _transforms(cfg: RunConfig) -> list:
+    if cfg.remedy == "omega":
+        from rnnlab.remedies import OmegaRegularizer
+
+        return [OmegaRegularizer(cfg.omega_alpha)]
+    if cfg.remedy == "simplex":
+        from rnnlab.remedies import SimplexTransform
+
+        return [SimplexTransform(seed=cfg.seed)]
+    return []
+
+
+def run(cfg: RunConfig, on_step: Callable[[int, dict], None] | None = None) -> dict:
+    """Train and judge; return {"solved", "steps" (updates to solve, or None),
+    "error_rate" (last full test), "chance_error", "loss", "steps_done", "wall_s"}.
+    on_step(step, record) is called after every update (progress bars)."""
+    from rnnlab.models import Batch
+    from rnnlab.train import TrainConfig, Trainer
+
+    t0 = time.perf_counter()
+    task, model = build_model(cfg)
+    dtype = model.rnn.dtype
+
+    def data(n: int) -> Batch:
+        b = task.sample(cfg.T, cfg.batch_size, np.random.default_rng([cfg.seed, n]), dtype=dtype)
+        return Batch(b.x, b.y, mask=b.mask)
+
+    keep = cfg.remedy in ("omega", "simplex")
+
+    def source(n: int):
+        return model.loss_and_grads(data(n), keep_pass=True) if keep else \
+            model.loss_and_grads(data(n))
+
+    train = TrainConfig(steps=cfg.eval_every, optimizer=cfg.optimizer, lr=cfg.lr,
+                        momentum=cfg.momentum, clip="none" if cfg.remedy == "none" else "norm",
+                        clip_threshold=cfg.clip_threshold)
+    callbacks = [] if on_step is None else [lambda tr, rec: on_step(tr.step, rec)]
+    trainer = Trainer(model, source, train, transforms=_transforms(cfg), callbacks=callbacks)
+    test_rng = np.random.default_rng([cfg.seed, 2**31 - 1])  # never the training stream
+
+    def predict(x):
+        return model.forward(x)[0]  # (L, B, K) logits
+
+    def score(n):
+        return evaluate(predict, task, cfg.T, test_rng, n=n, dtype=dtype)
+
+    solved_at, full, last_loss = None, None, math.nan
+    while trainer.step < cfg.max_steps:
+        train.steps = min(trainer.step + cfg.eval_every, cfg.max_steps)
+        last_loss = trainer.fit().get("loss", math.nan)
+        if score(cfg.quick_n).solved:
+            full = score(cfg.eval_n)
+            if full.solved:
+                solved_at = trainer.step
+                break
+    if solved_at is None:
+        full = score(cfg.eval_n)  # the final error rate, on a fresh full test
+    return {"solved": solved_at is not None, "steps": solved_at,
+            "error_rate": full.error_rate, "chance_error": full.chance_error,
+            "test_loss": full.loss, "chance_loss": full.chance_loss, "loss": last_loss,
+            "steps_done": trainer.step, "wall_s": time.perf_counter() - t0}
+
+
+def run_spec(spec: dict) -> dict:
+    """A sweep's run function: a flat dict of RunConfig fields -> run()'s result."""
+    return run(RunConfig.from_dict(spec))
