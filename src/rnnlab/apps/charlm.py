@@ -98,7 +98,8 @@ def make_trainer(text: str, cfg: CharLMConfig, out: Path | None, echo=None, prog
                      schedule=Schedule("step", gamma=cfg.decay, step_size=cfg.decay_every),
                      val_every=cfg.eval_every if val else 0,
                      checkpoint_every=cfg.eval_every if out else 0,
-                     out_dir=None if out is None else str(out), progress=progress)
+                     out_dir=None if out is None else str(out), progress=progress,
+                     unit="chars")
 
     class StreamTrainer(Trainer):
         def validate(self):  # the state carried across the validation windows

@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -68,6 +69,7 @@ class TrainConfig:
     keep_last: int = 3  # step checkpoints kept, besides best.safetensors
     out_dir: str | None = None  # the run folder; None: no files at all
     progress: bool = False  # a rich progress bar on the terminal
+    unit: str = "targets"  # what the progress bar counts per second (a char LM: "chars")
 
     def __post_init__(self):
         if isinstance(self.schedule, dict):
@@ -219,6 +221,10 @@ class Trainer:
             last.update(self._validate())
         if self.out_dir is not None:
             self.save()
+        if self.skipped:
+            warnings.warn(f"{self.skipped} of {self.step} updates were skipped: their loss or "
+                          "gradients were NaN or Inf (the weights were left as they were; "
+                          "the log marks them 'skipped')", RuntimeWarning, stacklevel=2)
         return {**last, "stopped_early": stopped, "skipped": self.skipped}
 
     def _update(self) -> dict:
@@ -231,6 +237,7 @@ class Trainer:
         record = {"step": n + 1, "loss": loss, **self.info.pop("log", {})}  # transforms' fields
         if self.info.get("count"):
             record["accuracy"] = self.info["correct"] / self.info["count"]
+            record["targets"] = self.info["count"]
         lr = cfg.schedule(cfg.lr, n)
         if grads is None:
             record.update(skipped="transform")
@@ -357,14 +364,17 @@ class Trainer:
         log.write_text("".join(line + "\n" for line in keep))
 
     def _progress(self):
-        return _Progress(self.config.steps, self.step, enabled=self.config.progress)
+        return _Progress(self.config.steps, self.step, self.config.unit,
+                         enabled=self.config.progress)
 
 
 class _Progress:
-    """A rich progress bar showing loss and gradient norm, or nothing."""
+    """A rich progress bar showing the loss, the validation loss, the targets per
+    second and the updates skipped, or nothing."""
 
-    def __init__(self, total: int, done: int, enabled: bool):
-        self.total, self.done, self.enabled = total, done, enabled
+    def __init__(self, total: int, done: int, unit: str, enabled: bool):
+        self.total, self.done, self.unit, self.enabled = total, done, unit, enabled
+        self.skipped = 0
 
     def __enter__(self):
         if not self.enabled:
@@ -380,6 +390,11 @@ class _Progress:
             status = f"loss {record['loss']:.4f}"
             if "val_loss" in record:
                 status += f"  val {record['val_loss']:.4f}"
+            if "targets" in record:
+                status += f"  {record['targets'] / record['time']:,.0f} {self.unit}/s"
+            self.skipped += "skipped" in record
+            if self.skipped:
+                status += f"  skipped {self.skipped}"
             self.bar.update(task, completed=record["step"], status=status)
 
         return update
