@@ -97,8 +97,9 @@ def backward(cell, cache, dh_out, dstate_T: tuple, W_hh, keep_dH: bool = False):
     dH = np.empty((T, B, H) if keep_dH else (1, 1, 1), dt)
     W_hh = np.ascontiguousarray(W_hh, dt)
     work = np.empty((B, H), dt)
-    dHP = np.empty_like(dXP) if isinstance(cell, GRUCell) and cell.reset_after else dXP
-    if isinstance(cell, GRUCell) and cell.reset_after:
+    reset_after = isinstance(cell, GRUCell) and cell.reset_after
+    dHP = np.empty_like(dXP) if reset_after else dXP  # the other cells share the errors
+    if reset_after:
         run = partial(gru.backward_after, dh_out, aux[0], aux[1], states[0], W_hh, lengths,
                       dstate[0], dXP, dHP, dH, keep_dH, work)
     elif isinstance(cell, GRUCell):
