@@ -108,7 +108,7 @@ def test_switch_argument_and_environment(monkeypatch):
         assert len(calls) == expected, (env, fast)
 
 
-def test_loops_run_their_products_on_the_step_threads(monkeypatch):
+def test_loops_and_stepper_run_their_products_on_the_step_threads(monkeypatch):
     from rnnlab.kernels import _threads
 
     libs = _threads._blas_libraries()
@@ -123,7 +123,8 @@ def test_loops_run_their_products_on_the_step_threads(monkeypatch):
         monkeypatch.setenv("RNNLAB_STEP_THREADS", env)
         seen.clear()
         LSTM(2, 3, seed=0, fast=True)(x)
-        assert seen == [expected], env
+        Stepper(LSTM(2, 3, seed=0, fast=True)).step_index(1)  # generation too
+        assert seen == [expected, expected], env
         assert [lib.get_num_threads() for lib in libs] == before  # restored after the loop
     monkeypatch.setenv("RNNLAB_STEP_THREADS", "two")
     with pytest.raises(ValueError, match="RNNLAB_STEP_THREADS: expected a whole number"):
