@@ -109,10 +109,11 @@ def test_switch_argument_and_environment(monkeypatch):
 
 
 def test_loops_and_stepper_run_their_products_on_the_step_threads(monkeypatch):
-    from rnnlab.kernels import _threads
+    import scipy.linalg.cython_blas  # noqa: F401 - the BLAS of Numba's np.dot
+    from threadpoolctl import ThreadpoolController
 
-    libs = _threads._blas_libraries()
-    assert libs, "no BLAS found for the kernels' products"
+    libs = [lib for lib in ThreadpoolController().lib_controllers if lib.user_api == "blas"]
+    assert len(libs) >= 1, "no BLAS found for the kernels' products"
     seen = []
     real = loops.lstm.forward
     monkeypatch.setattr(loops.lstm, "forward",

@@ -28,26 +28,44 @@ def step_threads() -> int:
     return int(text)
 
 
+# (prefix, suffix) of OpenBLAS's symbols: its own build, and the scipy-openblas wheels
+# that NumPy (ILP64: 64_) and SciPy (LP64) load
+_OPENBLAS_AFFIXES = (("", ""), ("scipy_", ""), ("scipy_", "64_"), ("", "64_"), ("", "_64"))
+
+
+def _switch(lib) -> tuple:
+    """(get, set) of one library's thread count. For OpenBLAS its own C functions, found
+    once: threadpoolctl looks a symbol up by name on every call, which allocates, and
+    a Stepper's step must not. Other BLAS: threadpoolctl's methods."""
+    if lib.internal_api == "openblas":
+        for pre, suf in _OPENBLAS_AFFIXES:
+            get = getattr(lib.dynlib, f"{pre}openblas_get_num_threads{suf}", None)
+            put = getattr(lib.dynlib, f"{pre}openblas_set_num_threads{suf}", None)
+            if get is not None and put is not None:
+                return get, put
+    return lib.get_num_threads, lib.set_num_threads
+
+
 @cache
-def _blas_libraries() -> tuple:
-    """threadpoolctl controllers of every BLAS loaded, SciPy's (the one Numba's np.dot
-    calls) included."""
+def _switches() -> tuple:
+    """(get, set) of every BLAS loaded, SciPy's (the one Numba's np.dot calls) included."""
     import scipy.linalg.cython_blas  # noqa: F401 - loads the BLAS Numba links to
     from threadpoolctl import ThreadpoolController
 
-    return tuple(lib for lib in ThreadpoolController().lib_controllers if lib.user_api == "blas")
+    return tuple(_switch(lib) for lib in ThreadpoolController().lib_controllers
+                 if lib.user_api == "blas")
 
 
 @contextmanager
 def loop_threads():
     """Run the enclosed compiled loop with the BLAS thread count of step_threads()."""
     n = step_threads()
-    libs = _blas_libraries() if n else ()
-    before = [lib.get_num_threads() for lib in libs]
-    for lib in libs:
-        lib.set_num_threads(n)
+    switches = _switches() if n else ()
+    before = [get() for get, _ in switches]
+    for _, put in switches:
+        put(n)
     try:
         yield
     finally:
-        for lib, k in zip(libs, before):
-            lib.set_num_threads(k)
+        for (_, put), k in zip(switches, before):
+            put(k)
