@@ -143,7 +143,8 @@ def test_chrono_initialisation_sets_gate_timescales():
         np.testing.assert_array_equal(np.delete(gru.params[name], np.s_[40:80]),
                                       np.delete(before[name], np.s_[40:80]))
     b_z = gru.params["bias_ih_l0"][40:80]
-    assert np.all((np.exp(b_z) >= 1) & (np.exp(b_z) <= 9)) and not gru.params["bias_hh_l0"][40:80].any()
+    assert np.all((np.exp(b_z) >= 1) & (np.exp(b_z) <= 9))
+    assert not gru.params["bias_hh_l0"][40:80].any()
 
     with pytest.raises(TypeError, match="chrono: only an LSTM or GRU"):
         init.initialize(RNN(2, 4), chrono=50)

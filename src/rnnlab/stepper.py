@@ -12,10 +12,10 @@ On the fast path (rnnlab.kernels) every buffer is allocated once, here: a step
 writes the input projection, the gates and the new state into them, so nothing is
 allocated per step. The returned h_t is a view of the stepper's state: copy it to
 keep it past the next step. The weights are copied when the stepper is made: make
-a new one after changing the layer's parameters. A step's products run on
-RNNLAB_STEP_THREADS BLAS threads (default 1; see rnnlab.kernels._threads): with
-OpenBLAS's two threads, a 2 × 384 LSTM sampled 103 characters/s here instead of 6,300. With the fast path off, each step
-runs the cells' reference `step` (allocating, as the reference does).
+a new one after changing the layer's parameters. With the fast path off, each step
+runs the cells' reference `step` (allocating, as the reference does). A step's
+products run on RNNLAB_STEP_THREADS BLAS threads (default 1; rnnlab.kernels._threads):
+with OpenBLAS's two threads, a 2 × 384 LSTM sampled 103 characters/s here, not 6,300.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ class RunConfig:
     remedy: str = "clip"  # none | clip (global norm) | omega (clip + Pascanu's Ω) | simplex
     clip_threshold: float = 1.0  # the global-norm threshold of 'clip' and 'omega'
     omega_alpha: float = 2.0  # weight of Ω for remedy 'omega'
-    init: str = "default"  # default (PyTorch's) | spectral | orthogonal | sparse | identity | chrono
+    init: str = "default"  # default (PyTorch's), spectral, orthogonal, sparse, identity, chrono
     spectral_radius: float = 0.95  # 'spectral': W_hh ~ N(0, 0.1²) rescaled to this radius
     chrono_T: float | None = None  # 'chrono' (LSTM, GRU): the longest dependency (None: T)
     forget_bias: float | None = None  # LSTM forget-gate bias (None: the init's own)
@@ -82,7 +82,7 @@ def build_model(cfg: RunConfig):
     """The network: a layer stack with a readout at every step (the task's mask picks
     the steps that carry a loss)."""
     from rnnlab import GRU, LSTM, RNN
-    from rnnlab.init import InitConfig, initialize
+    from rnnlab.init import InitConfig, initialize, set_forget_bias
     from rnnlab.models import SequenceModel
 
     task = make_task(cfg.task, **cfg.task_options)
@@ -98,8 +98,6 @@ def build_model(cfg: RunConfig):
     if cfg.init != "default":
         initialize(rnn, InitConfig(**schemes[cfg.init], seed=cfg.seed))
     if cfg.forget_bias is not None:
-        from rnnlab.init import set_forget_bias
-
         set_forget_bias(rnn, cfg.forget_bias)
     model = SequenceModel(rnn, task.n_out, loss=task.loss, target="each", reduction="mean",
                           seed=cfg.seed)
@@ -123,7 +121,7 @@ def run(cfg: RunConfig, on_step: Callable[[int, dict], None] | None = None) -> d
     "error_rate" (last full test), "chance_error", "loss", "steps_done", "wall_s"}.
     on_step(step, record) is called after every update (progress bars)."""
     from rnnlab.models import Batch
-    from rnnlab.train import TrainConfig, Trainer
+    from rnnlab.train import FullBPTT, TrainConfig, Trainer
 
     t0 = time.perf_counter()
     task, model = build_model(cfg)
@@ -133,12 +131,7 @@ def run(cfg: RunConfig, on_step: Callable[[int, dict], None] | None = None) -> d
         b = task.sample(cfg.T, cfg.batch_size, np.random.default_rng([cfg.seed, n]), dtype=dtype)
         return Batch(b.x, b.y, mask=b.mask)
 
-    keep = cfg.remedy in ("omega", "simplex")
-
-    def source(n: int):
-        return model.loss_and_grads(data(n), keep_pass=True) if keep else \
-            model.loss_and_grads(data(n))
-
+    source = FullBPTT(model, data, keep_pass=cfg.remedy in ("omega", "simplex"))  # Ω, simplex
     train = TrainConfig(steps=cfg.eval_every, optimizer=cfg.optimizer, lr=cfg.lr,
                         momentum=cfg.momentum, clip="none" if cfg.remedy == "none" else "norm",
                         clip_threshold=cfg.clip_threshold)

@@ -44,8 +44,6 @@ import tomllib
 from rnnlab._checks import check_positive_int
 
 AXES_ORDER = ("task", "T", "cell", "optimizer", "remedy", "init", "seed")  # grid key order
-
-
 DEFAULT_RUN = "rnnlab.tasks.run:run_spec"
 
 
