@@ -41,7 +41,7 @@ __all__ = [
     "Stepper",
     "from_torch",
     "from_torch_state_dict",
+    "load",
     "to_torch",
     "to_torch_state_dict",
-    "load",
 ]
