@@ -5,6 +5,7 @@ came and where; the `rnnlab` command prints that line and exits non-zero
 
     UserError          a bad argument or input                     exit 2
       DataError        a file that is not what its reader expects  exit 2
+        MissingFile    a file that is not there (also a FileNotFoundError)
     TrainingDiverged   the loss became non-finite or exploded      exit 3
     Interrupted        SIGINT / SIGTERM during training (saved)    exit 130 / 143
 """
@@ -18,6 +19,10 @@ class UserError(ValueError):
 
 class DataError(UserError):
     """A data, config or checkpoint file that cannot be read as what it should be."""
+
+
+class MissingFile(DataError, FileNotFoundError):
+    """A file named by the user that does not exist."""
 
 
 class TrainingDiverged(RuntimeError):

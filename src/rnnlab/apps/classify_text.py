@@ -18,6 +18,7 @@ import typer
 from rnnlab._checks import check_positive_int, check_range
 from rnnlab.apps.options import NetworkOptions, OptimizerOptions, RunOptions
 from rnnlab.config import command, resolved_options
+from rnnlab.errors import DataError
 
 app = typer.Typer()
 
@@ -52,15 +53,18 @@ def read_labelled(path, text_column: str = "text", label_column: str = "label"):
     """(texts, labels) of a CSV with a header naming the two columns."""
     from rnnlab.data.text import read_text_file
 
-    rows = list(csv.DictReader(read_text_file(path).splitlines()))
+    try:
+        rows = list(csv.DictReader(read_text_file(path).splitlines()))
+    except csv.Error as e:
+        raise DataError(f"FILE: {path}: not a readable CSV ({e})") from None
     if not rows or text_column not in rows[0] or label_column not in rows[0]:
-        raise ValueError(f"FILE: {path}: expected a header with columns {text_column!r} and "
-                         f"{label_column!r}")
-    texts = [r[text_column] for r in rows]
-    empty = [i + 2 for i, t in enumerate(texts) if not t]
-    if empty:
-        raise ValueError(f"FILE: {path}:{empty[0]}: empty text")
-    return texts, [r[label_column] for r in rows]
+        raise DataError(f"FILE: {path}: expected a header with columns {text_column!r} and "
+                        f"{label_column!r}")
+    for i, r in enumerate(rows, 2):
+        if not r[text_column] or r[label_column] is None:
+            what = "empty text" if not r[text_column] else "no label"
+            raise DataError(f"FILE: {path}:{i}: {what}")
+    return [r[text_column] for r in rows], [r[label_column] for r in rows]
 
 
 def tokenize(texts, words: bool) -> list[list[str]]:

@@ -69,14 +69,20 @@ def plot_learning_curve(path, log: Path, unit: str = "loss") -> Path:
 
 
 class LearningCurve:
-    """A trainer callback: <out>/curve.png redrawn at every validation and at the end."""
+    """A trainer callback: <out>/curve.png redrawn after a validation at most every
+    `every` seconds, and at the last update."""
 
-    def __init__(self, out: Path, unit: str = "loss"):
-        self.out, self.unit = Path(out), unit
+    def __init__(self, out: Path, unit: str = "loss", every: float = 60.0):
+        import time
+
+        self.out, self.unit, self.every = Path(out), unit, every
+        self.clock, self.last = time.monotonic, time.monotonic()
 
     def __call__(self, trainer, record) -> None:
-        if "val_loss" in record or trainer.step >= trainer.config.steps:
+        due = "val_loss" in record and self.clock() - self.last >= self.every
+        if due or trainer.step >= trainer.config.steps:
             self.write()
+            self.last = self.clock()
 
     def write(self) -> Path | None:
         log = self.out / "log.jsonl"

@@ -18,6 +18,7 @@ import typer
 from rnnlab._checks import check_positive_int, check_range
 from rnnlab.apps.options import NetworkOptions, OptimizerOptions, RunOptions
 from rnnlab.config import command, resolved_options
+from rnnlab.errors import DataError
 
 app = typer.Typer(no_args_is_help=True, help=__doc__)
 END = "\0"
@@ -153,10 +154,10 @@ def read_pairs(path) -> list[tuple[str, str]]:
             continue
         parts = line.split("\t")
         if len(parts) != 2 or not all(parts):
-            raise ValueError(f"FILE: {path}:{i}: expected 'source<TAB>target', got {line!r}")
+            raise DataError(f"FILE: {path}:{i}: expected 'source<TAB>target', got {line!r}")
         pairs.append((parts[0], parts[1]))
     if len(pairs) < 2:
-        raise ValueError(f"FILE: {path} holds {len(pairs)} pairs; expected at least 2")
+        raise DataError(f"FILE: {path} holds {len(pairs)} pairs; expected at least 2")
     return pairs
 
 

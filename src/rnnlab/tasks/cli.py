@@ -48,7 +48,8 @@ class Seeds:
 @command(app, "run", run=RunConfig, seeds=Seeds, folder=FolderOptions)
 def run_task(*, run: RunConfig, seeds: Seeds, folder: FolderOptions):
     """Train until solved (Pascanu et al.'s criterion) or the budget, once per seed;
-    one JSON line per seed in <out>/results.jsonl (--resume skips the seeds done)."""
+    one JSON line per seed in <out>/results.jsonl (--resume skips the seeds done) and
+    each seed's final model in <out>/model-seed<N>.safetensors."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from rnnlab.tasks.run import run as run_one
@@ -70,8 +71,9 @@ def run_task(*, run: RunConfig, seeds: Seeds, folder: FolderOptions):
                 def on_step(step, record, bar=bar, bar_task=bar_task):
                     bar.update(bar_task, completed=step, status=f"loss {record['loss']:.4f}")
 
-                record = guarded_run(lambda s: run_one(RunConfig.from_dict(s), on_step=on_step),
-                                     spec)
+                model_file = folder.out / f"model-seed{spec['seed']}.safetensors"
+                record = guarded_run(lambda s, f=model_file: run_one(
+                    RunConfig.from_dict(s), on_step=on_step, save_to=f), spec)
             append_result(results, record)
             typer.echo(f"seed {spec['seed']}: {_verdict(record)}")
             failed += record["status"] != "ok"

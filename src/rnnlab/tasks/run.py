@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
@@ -116,10 +116,12 @@ def _transforms(cfg: RunConfig) -> list:
     return []
 
 
-def run(cfg: RunConfig, on_step: Callable[[int, dict], None] | None = None) -> dict:
+def run(cfg: RunConfig, on_step: Callable[[int, dict], None] | None = None,
+        save_to=None) -> dict:
     """Train and judge; return {"solved", "steps" (updates to solve, or None),
     "error_rate" (last full test), "chance_error", "loss", "steps_done", "wall_s"}.
-    on_step(step, record) is called after every update (progress bars)."""
+    on_step(step, record) is called after every update (progress bars); save_to: a
+    file the final model is saved to (rnnlab.load reads it)."""
     from rnnlab.models import Batch
     from rnnlab.train import FullBPTT, TrainConfig, Trainer
 
@@ -156,6 +158,8 @@ def run(cfg: RunConfig, on_step: Callable[[int, dict], None] | None = None) -> d
                 break
     if solved_at is None:
         full = score(cfg.eval_n)  # the final error rate, on a fresh full test
+    if save_to is not None:
+        model.save(save_to, meta={"command": "tasks", "run": asdict(cfg)})
     return {"solved": solved_at is not None, "steps": solved_at,
             "error_rate": full.error_rate, "chance_error": full.chance_error,
             "test_loss": full.loss, "chance_loss": full.chance_loss, "loss": last_loss,

@@ -22,8 +22,9 @@ from rnnlab.errors import UserError
 LOCK = ".lock"
 # What a run writes into its folder (removed by overwrite; anything else is kept).
 RUN_FILES = ("config.json", "log.jsonl", "log.csv", "best.safetensors", "model.safetensors",
-             "report.json", "checkpoints", "tensorboard", LOCK)
-RUN_GLOBS = ("*.png", "*.svg")
+             "report.json", "results.jsonl", "summary.md", "summary.csv", "checkpoints",
+             "tensorboard", LOCK)
+RUN_GLOBS = ("*.png", "*.svg", "model-seed*.safetensors")
 
 
 class RunFolderError(UserError):
