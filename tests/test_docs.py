@@ -5,6 +5,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+from html import escape as html_escape
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,9 @@ def test_mkdocs_build_strict(tmp_path):
                          ("train", "rnnlab.train.tbptt.TruncatedBPTT")):
         html = (site / "reference" / page / "index.html").read_text(encoding="utf-8")
         assert f'id="{anchor}"' in html, f"{anchor} is missing from the reference page {page}"
+    # A config field's comment (its command-line help) is its description there too.
+    from rnnlab.config import field_help
+    from rnnlab.spec import LayerSpec
+
+    spec_page = (site / "reference" / "spec" / "index.html").read_text(encoding="utf-8")
+    assert html_escape(field_help(LayerSpec)["hidden_size"], quote=False) in spec_page
