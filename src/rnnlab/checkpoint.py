@@ -24,10 +24,14 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rnnlab.errors import DataError
+
+if TYPE_CHECKING:
+    from rnnlab.models import Model
 
 FORMAT = "rnnlab-checkpoint-2"
 
@@ -46,7 +50,7 @@ def _meta_digest(doc: dict) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def save_checkpoint(path, arrays: dict[str, np.ndarray], meta: dict) -> Path:
+def save_checkpoint(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict) -> Path:
     """Write arrays and meta (JSON-ready) to `path` atomically; return the path."""
     from safetensors.numpy import save_file
 
@@ -69,7 +73,7 @@ def save_checkpoint(path, arrays: dict[str, np.ndarray], meta: dict) -> Path:
     return path
 
 
-def load_checkpoint(path) -> tuple[dict[str, np.ndarray], dict]:
+def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
     """Read (arrays, meta) back, verified; raise CheckpointError naming the file for a
     missing, truncated, corrupted or foreign one."""
     from safetensors import safe_open
@@ -114,7 +118,7 @@ def split_prefix(arrays: dict, prefix: str) -> dict:
 
 # ---- models ------------------------------------------------------------------------
 
-def resolve(path) -> Path:
+def resolve(path: str | os.PathLike) -> Path:
     """A checkpoint file, or a run folder: its best.safetensors, else its latest step
     checkpoint, else its one model*.safetensors (tasks run: model-seed<N>)."""
     path = Path(path)
@@ -136,13 +140,13 @@ def resolve(path) -> Path:
                           "(best.safetensors, checkpoints/step-*.safetensors, model*.safetensors)")
 
 
-def save_model(model, path, meta: dict | None = None) -> Path:
+def save_model(model: Model, path: str | os.PathLike, meta: dict | None = None) -> Path:
     """Write model.spec, its parameters and `meta` to one checkpoint file."""
     arrays = {f"param.{n}": p for n, p in model.params.items()}
     return save_checkpoint(path, arrays, {"spec": model.spec.to_dict(), "meta": meta or {}})
 
 
-def read_model(path):
+def read_model(path: str | os.PathLike) -> tuple[Model, dict, Path]:
     """(model, meta, file) from a checkpoint file or run folder; meta is what was saved
     with the model (model.save's meta, or a trainer's resolved config and vocabulary)."""
     from rnnlab.spec import ModelSpec
@@ -165,7 +169,7 @@ def read_model(path):
     return model, extra, file
 
 
-def load(path):
+def load(path: str | os.PathLike) -> Model:
     """The model saved in a checkpoint file or run folder, ready to use (weights only;
     a trainer's resume state stays in its checkpoints)."""
     return read_model(path)[0]
