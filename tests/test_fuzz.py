@@ -122,6 +122,8 @@ COMMANDS = [
 @pytest.mark.parametrize("kind", list(BAD))
 @pytest.mark.parametrize("command", COMMANDS, ids=[c[0] for c in COMMANDS])
 def test_every_command_reports_a_bad_input_in_one_line(command, kind, tmp_path, monkeypatch):
+    if command[0] == "tasks run --config" and kind == "empty":
+        pytest.skip("an empty config file is valid: every option at its default")
     monkeypatch.chdir(tmp_path)
     f = tmp_path / "input.toml" if command[0] in ("sweep", "tasks run --config") else \
         tmp_path / "input.txt"
