@@ -2,9 +2,8 @@
 public signature has its hints, except the known gaps listed below."""
 
 import inspect
-from pathlib import Path
-
 import tomllib
+from pathlib import Path
 
 import rnnlab
 

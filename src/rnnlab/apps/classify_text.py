@@ -16,7 +16,7 @@ import numpy as np
 import typer
 
 from rnnlab._checks import check_positive_int, check_range
-from rnnlab.apps.options import NetworkOptions, OptimizerOptions, RunOptions
+from rnnlab.apps.options import OptimizerOptions, RunOptions, TokenNetworkOptions
 from rnnlab.config import command, resolved_options
 from rnnlab.errors import DataError
 
@@ -24,13 +24,8 @@ app = typer.Typer()
 
 
 @dataclass
-class TextNetwork(NetworkOptions):
+class TextNetwork(TokenNetworkOptions):
     cell: str = "gru"  # the recurrent cell: rnn (tanh) | lstm | gru
-    embedding_dim: int = 16  # learned token embedding size
-
-    def __post_init__(self):
-        super().__post_init__()
-        check_positive_int("embedding_dim", self.embedding_dim)
 
 
 @dataclass
