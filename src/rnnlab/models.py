@@ -98,9 +98,12 @@ class Model:
         if missing or unexpected:
             raise KeyError(f"params: missing {missing}, unexpected {unexpected}")
         for n, p in own.items():
-            if flat[n].shape != p.shape:
-                raise ValueError(f"params[{n!r}]: expected shape {p.shape}, got {flat[n].shape}")
-            p[...] = flat[n]
+            a = np.asarray(flat[n])
+            if a.shape != p.shape:
+                raise ValueError(f"params[{n!r}]: expected shape {p.shape}, got {a.shape}")
+            if a.dtype.kind not in "fiu":
+                raise TypeError(f"params[{n!r}]: expected real numbers, got dtype {a.dtype}")
+            p[...] = a
 
     def rngs(self) -> dict[str, np.random.Generator]:
         return {p: c.rng for p, c in self.components().items() if hasattr(c, "rng")}
