@@ -68,6 +68,7 @@ def tokenize(texts, words: bool) -> list[list[str]]:
 
 def fit(tokens, labels, net: TextNetwork, opt: TextTraining, run: RunOptions | None = None):
     """(model, vocab, classes) trained on token lists and their labels."""
+    from rnnlab.apps.plots import LearningCurve
     from rnnlab.data.text import Vocab
     from rnnlab.models import Batch
     from rnnlab.spec import ModelSpec
@@ -90,8 +91,9 @@ def fit(tokens, labels, net: TextNetwork, opt: TextTraining, run: RunOptions | N
     data = epoch_batches(len(tokens), min(opt.batch_size, len(tokens)), make, seed=opt.seed)
     meta = {"command": "classify-text", "classes": classes,
             "options": resolved_options({"network": net, "training": opt})}
+    callbacks = [] if run is None else [LearningCurve(run.out)]
     Trainer(model, FullBPTT(model, data), opt.train_config(run, steps=opt.steps), meta=meta,
-            vocab=vocab.symbols).fit(resume=run is not None and run.resume)
+            vocab=vocab.symbols, callbacks=callbacks).fit(resume=run is not None and run.resume)
     return model, vocab, classes
 
 

@@ -87,6 +87,7 @@ def make_batch(pairs, vocab):
 def train_model(pairs, net: Seq2SeqNetwork, opt: Seq2SeqTraining,
                 run: RunOptions | None = None, progress: bool = False):
     """(model, vocab) trained on the (source, target) pairs."""
+    from rnnlab.apps.plots import LearningCurve
     from rnnlab.train import FullBPTT, Trainer, epoch_batches
 
     vocab = make_vocab(pairs)
@@ -94,9 +95,11 @@ def train_model(pairs, net: Seq2SeqNetwork, opt: Seq2SeqTraining,
     data = epoch_batches(len(pairs), min(opt.batch_size, len(pairs)),
                          lambda idx: make_batch([pairs[i] for i in idx], vocab), seed=opt.seed)
     meta = {"command": "seq2seq train", "options": resolved_options({"network": net, "training": opt})}
+    callbacks = [] if run is None else [LearningCurve(run.out)]
     Trainer(model, FullBPTT(model, data), opt.train_config(run, steps=opt.steps,
                                                            progress=progress),
-            meta=meta, vocab=vocab.symbols).fit(resume=run is not None and run.resume)
+            meta=meta, vocab=vocab.symbols, callbacks=callbacks).fit(
+        resume=run is not None and run.resume)
     return model, vocab
 
 
