@@ -29,9 +29,11 @@ class NetworkConfig:
     lr: float = 3e-3  # Adam learning rate
     clip: float = 1.0  # gradient clipping by global norm
     seed: int = 0  # initialisation and batch order
+    patience: int = 0  # early stopping: epochs without a better validation loss (0: never)
 
     def __post_init__(self):
         check_option("cell", self.cell, CELLS)
+        check_positive_int("patience", self.patience, minimum=0)
         for name in ("hidden", "layers", "epochs", "batch_size"):
             check_positive_int(name, getattr(self, name))
 
@@ -103,6 +105,7 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
 
     cfg = TrainConfig(steps=net.epochs * per_epoch, lr=net.lr, clip_threshold=net.clip,
                       val_every=per_epoch if val is not None else 0,
+                      patience=net.patience if val is not None else 0,
                       checkpoint_every=report_every, keep_last=2, out_dir=str(out))
     trainer = Trainer(model, FullBPTT(model, data), cfg, val_data=val_batches,
                       callbacks=[report], meta={**meta, "network": net.to_dict()})

@@ -1,0 +1,84 @@
+"""Baseline forecasts from each origin's past, on many series at once, (N, H) each.
+
+    naive            ŷ_{t+h} = y_{t-1}
+    seasonal naive   ŷ_{t+h} = y_{t+h-m(⌊h/m⌋+1)}          (the naive before one season)
+    drift            ŷ_{t+h} = y_{t-1} + (h+1)(y_{t-1} - y_0)/(t-1)   (the random walk with
+                     drift of the whole history before t)
+    linear AR        ỹ = [x̃, 1] W on scaled windows (`rnnlab.forecasting.windows`), W
+                     (K+1, H) one ridge least-squares fit over all training windows of all
+                     series: min ‖[X̃, 1] W - Ỹ‖² + λ‖W‖²
+
+h = 0 .. H-1 counts from the origin t. The first three need no fitting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnlab.forecasting.windows import Origins, input_windows, targets, window_scale
+
+
+def naive(series, o: Origins, H: int) -> np.ndarray:
+    last = np.array([series[i][t - 1] for i, t in zip(o.sid, o.t)])  # (N,)
+    return np.repeat(last[:, None], H, axis=1)
+
+
+def seasonal_naive(series, o: Origins, H: int, m: int) -> np.ndarray:
+    """The value one season back; the first value where the history is shorter."""
+    h = np.arange(H)
+    back = h - m * (h // m + 1)  # (H,) < 0
+    return np.stack([series[i][np.maximum(t + back, 0)] for i, t in zip(o.sid, o.t)]) \
+        if len(o) else np.empty((0, H))
+
+
+def drift(series, o: Origins, H: int) -> np.ndarray:
+    out = np.empty((len(o), H))
+    steps = np.arange(1, H + 1)
+    for n, (i, t) in enumerate(zip(o.sid, o.t)):
+        y = series[i]
+        slope = (y[t - 1] - y[0]) / (t - 1) if t > 1 else 0.0
+        out[n] = y[t - 1] + slope * steps
+    return out
+
+
+def simple(name: str, series, o: Origins, H: int, m: int) -> np.ndarray:
+    """One of 'naive', 'seasonal_naive', 'drift' by name."""
+    if name == "naive":
+        return naive(series, o, H)
+    if name == "seasonal_naive":
+        return seasonal_naive(series, o, H, m)
+    if name == "drift":
+        return drift(series, o, H)
+    raise ValueError(f"baseline: expected naive, seasonal_naive or drift, got {name!r}")
+
+
+@dataclass
+class LinearAR:
+    """The global ridge autoregression on scaled windows of length K (see the docstring)."""
+
+    K: int
+    W: np.ndarray  # (K + 1, H)
+
+    @classmethod
+    def fit(cls, series, o: Origins, K: int, H: int, lam: float = 1.0) -> LinearAR:
+        X, _ = input_windows(series, o, K)
+        level, scale = window_scale(series, o)
+        Y = (targets(series, o, H) - level[:, None]) / scale[:, None]  # (N, H)
+        A = _design((X - level[:, None]) / scale[:, None])  # (N, K+1)
+        W = np.linalg.solve(A.T @ A + lam * np.eye(K + 1), A.T @ Y)
+        return cls(K, W)
+
+    def scaled(self, X_scaled: np.ndarray) -> np.ndarray:
+        """ỹ (N, H) from scaled windows x̃ (N, K)."""
+        return _design(X_scaled) @ self.W
+
+    def predict(self, series, o: Origins) -> np.ndarray:
+        X, _ = input_windows(series, o, self.K)
+        level, scale = window_scale(series, o)
+        return level[:, None] + scale[:, None] * self.scaled((X - level[:, None]) / scale[:, None])
+
+
+def _design(X: np.ndarray) -> np.ndarray:
+    return np.concatenate([X, np.ones((len(X), 1))], axis=1)  # (N, K+1)

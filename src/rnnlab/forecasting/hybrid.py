@@ -1,0 +1,262 @@
+"""The hybrid forecaster: a baseline chosen on validation, and a network that corrects it.
+
+On the transformed series z = g(y) (g = identity or log, chosen on validation), with
+each origin's window scaled by its own past (`rnnlab.forecasting.windows`: level ℓ,
+scale s), the forecast in scaled units is
+
+    ỹ = b̃(x̃) + (1/E) Σ_e f_e(x̃, c̃)         ẑ = ℓ + s ỹ,   ŷ = g⁻¹(ẑ)
+
+b̃ the baseline (naive, seasonal naive, drift, the global linear AR, or the mean of the AR
+and one of the others), f_e the e-th of E networks (an ensemble of seeds) reading the
+scaled window x̃ and the window's standardised covariates c̃, trained on the targets
+ỹ - b̃ with early stopping. The networks' readouts start at zero, so an untrained
+hybrid is its baseline exactly; the networks are kept only when their validation error
+is below the baseline's. Every choice (season, transform, window, baseline, network)
+is made on the last part of each series' training data (validation) and recorded.
+
+Prediction intervals are split-conformal on the validation windows: for each step h
+the (1-α)(1 + 1/n) quantile q_h of |z - ẑ| / s there, and [g⁻¹(ẑ - q_h s), g⁻¹(ẑ + q_h s)].
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from rnnlab.forecasting import baselines as bl
+from rnnlab.forecasting.windows import (
+    Origins,
+    input_windows,
+    origins_between,
+    targets,
+    window_scale,
+)
+
+TRANSFORMS = ("auto", "none", "log")
+BASELINES = ("auto", "naive", "seasonal_naive", "drift", "ar", "ar+naive",
+             "ar+seasonal_naive", "ar+drift")
+
+
+@dataclass
+class HybridConfig:
+    horizon: int = 1  # H: steps forecast from each origin
+    season: int | None = None  # m; None: from the time column's frequency, else the ACF
+    transform: str = "auto"  # none | log | auto (chosen on validation)
+    baseline: str = "auto"  # one of BASELINES; auto: chosen on validation
+    window: int | None = None  # K; None: chosen on validation from max(H, 4) and m + 1
+    val: float = 0.2  # validation part of each training part: a fraction, or a count (>= H)
+    network: bool = True  # train the correcting networks
+    ensemble: int = 3  # E: networks (seeds) averaged
+    level: float = 0.9  # nominal coverage of the prediction intervals
+    ridge: float = 1.0  # λ of the linear AR
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Hybrid:
+    """A fitted hybrid: apply it with `predict` / `interval` to any series' past."""
+
+    H: int
+    m: int
+    transform: str
+    K: int
+    baseline: str
+    ar: bl.LinearAR
+    K_net: int = 0  # the networks' window
+    nets: list = field(default_factory=list)  # the ensemble's predictors (empty: baseline)
+    q: np.ndarray | None = None  # (H,) conformal half-widths in scaled units
+    choices: dict = field(default_factory=dict)  # what was chosen, and why
+
+    def _z(self, series):
+        return [np.log(y) for y in series] if self.transform == "log" else list(series)
+
+    def _inverse(self, z):
+        return np.exp(z) if self.transform == "log" else z
+
+    def base_scaled(self, zs, o: Origins, level, scale) -> np.ndarray:
+        """b̃ (N, H): the baseline in each window's scaled units."""
+        parts = []
+        for name in self.baseline.split("+"):
+            if name == "ar":
+                X, _ = input_windows(zs, o, self.K)
+                parts.append(self.ar.scaled((X - level[:, None]) / scale[:, None]))
+            else:
+                b = bl.simple(name, zs, o, self.H, self.m)
+                parts.append((b - level[:, None]) / scale[:, None])
+        return np.mean(parts, axis=0)
+
+    def scaled_forecast(self, series, o: Origins, covariates=None):
+        """(ẑ (N, H), scale (N,)): the forecast in transformed units and each window's s."""
+        zs = self._z(series)
+        level, scale = window_scale(zs, o)
+        y_t = self.base_scaled(zs, o, level, scale)
+        if self.nets:
+            inputs = network_inputs(zs, o, level, scale, covariates, self.K_net)
+            y_t = y_t + np.mean([net.predict(inputs) for net in self.nets], axis=0)
+        return level[:, None] + scale[:, None] * y_t, scale
+
+    def predict(self, series, o: Origins, covariates=None) -> np.ndarray:
+        """ŷ (N, H) in original units."""
+        return self._inverse(self.scaled_forecast(series, o, covariates)[0])
+
+    def interval(self, series, o: Origins, covariates=None):
+        """(ŷ, lower, upper), each (N, H), the intervals at the configured level."""
+        z, s = self.scaled_forecast(series, o, covariates)
+        half = self.q[None, :] * s[:, None]
+        return self._inverse(z), self._inverse(z - half), self._inverse(z + half)
+
+
+def network_inputs(zs, o: Origins, level, scale, covariates, K: int) -> np.ndarray:
+    """(N, K, 1 + C): the scaled window and the covariates' windows, each standardised by
+    its own mean and standard deviation over the window."""
+    X, _ = input_windows(zs, o, K)
+    x = ((X - level[:, None]) / scale[:, None])[:, :, None]
+    if covariates is None:
+        return x.astype(np.float32)
+    C = np.stack([input_windows([c[:, j] for c in covariates], o, K)[0]
+                  for j in range(covariates[0].shape[1])], axis=2)  # (N, K, C)
+    sd = C.std(axis=1, keepdims=True)
+    C = (C - C.mean(axis=1, keepdims=True)) / np.where(sd > 0, sd, 1.0)
+    return np.concatenate([x, C], axis=2).astype(np.float32)
+
+
+# ---- fitting: every choice on validation windows inside the training part --------------
+
+
+def mase_scales(series, ends, m: int) -> np.ndarray:
+    """(N,) mean |y_t - y_{t-m}| over each training part (m falls back to 1 when too long);
+    1 where that is 0."""
+    out = []
+    for y, c in zip(series, ends):
+        y = y[:c]
+        lag = m if len(y) > m else 1
+        d = np.mean(np.abs(y[lag:] - y[:-lag])) if len(y) > lag else 0.0
+        out.append(d if d > 0 else 1.0)
+    return np.array(out)
+
+
+def scaled_error(series, o: Origins, y_hat, scales) -> float:
+    """Mean over series of MAE_i / scale_i on these origins (MASE-like, series-weighted)."""
+    err = np.abs(targets(series, o, y_hat.shape[1]) - y_hat).mean(axis=1)  # (N,)
+    ids = np.unique(o.sid)
+    return float(np.mean([err[o.sid == i].mean() / scales[i] for i in ids]))
+
+
+def validation_split(lengths, ends, H: int, val: float, m: int = 1) -> tuple[np.ndarray, Origins, Origins]:
+    """(fit_ends (N,), fit origins, val origins): the last n_val values of each training
+    part are validation, n_val = max(H, round(val · end)) (or the count val)."""
+    ends = np.asarray(ends)
+    n_val = np.maximum(H, np.round(val * ends) if val < 1 else int(val)).astype(int)
+    n_val = np.maximum(n_val, np.minimum(m, ends // 3))
+    fit_ends = ends - n_val
+    return fit_ends, origins_between(lengths, 1, fit_ends, H, first=2), \
+        origins_between(lengths, fit_ends, ends, H, first=2)
+
+
+def fit_hybrid(series, ends, cfg: HybridConfig, net=None, out=None, covariates=None,
+               season: tuple[int, str] | None = None, echo=print) -> Hybrid:
+    """Fit on y_i[:ends_i] of every series; season = (m, reason) when already found."""
+    H = cfg.horizon
+    lengths = [len(y) for y in series]
+    m, why = season if season is not None else (cfg.season, "given")
+    choices = {"season": (m, why)}
+    fit_ends, o_fit, o_val = validation_split(lengths, ends, H, cfg.val, m)
+    if len(o_fit) == 0 or len(o_val) == 0:
+        raise ValueError(f"data: too short for a validation part: {min(ends)} training values "
+                         f"with horizon {H} and --val {cfg.val}")
+    scales = mase_scales(series, ends, m)
+    best = _choose_baseline(series, ends, fit_ends, o_fit, o_val, cfg, m, scales)
+    (err, transform, K, baseline), candidates = best
+    choices.update(transform=(transform, "validation" if cfg.transform == "auto" else "given"),
+                   window=(K, "validation" if cfg.window is None else "given"),
+                   baseline=(baseline, f"validation error {err:.4g} (MASE-like), best of "
+                                       f"{len(candidates)}" if cfg.baseline == "auto"
+                             else "given"))
+    model = Hybrid(H, m, transform, K, baseline, None, max(K, m + 1, 2 * H), choices=choices)
+    zs = model._z(series)
+    model.ar = bl.LinearAR.fit(zs, o_fit, K, H, cfg.ridge)
+    if cfg.network and net is not None:
+        _fit_networks(model, zs, o_fit, o_val, cfg, net, out, covariates, series, scales, echo)
+    model.q = conformal_halfwidths(model, series, o_val, covariates, cfg.level)
+    if not model.nets:  # nothing else depends on the fit part: refit the AR on all of it
+        model.ar = bl.LinearAR.fit(zs, origins_between(lengths, 1, ends, H, first=2), K, H,
+                                   cfg.ridge)
+    return model
+
+
+def _choose_baseline(series, ends, fit_ends, o_fit, o_val, cfg, m, scales):
+    """((error, transform, K, baseline), all candidates' errors) on the validation origins."""
+    H = cfg.horizon
+    positive = all((y[:c] > 0).all() for y, c in zip(series, ends))
+    transforms = [cfg.transform] if cfg.transform != "auto" else \
+        (["none", "log"] if positive else ["none"])
+    if cfg.transform == "log" and not positive:
+        raise ValueError("--transform: log needs every training value > 0")
+    Ks = [cfg.window] if cfg.window else sorted({max(H, 4), m + 1} - {2})
+    names = [cfg.baseline] if cfg.baseline != "auto" else \
+        [b for b in BASELINES[1:] if m > 1 or "seasonal" not in b]
+    candidates = []
+    for transform, K in itertools.product(transforms, Ks):
+        model = Hybrid(H, m, transform, K, "ar", None)
+        zs = model._z(series)
+        model.ar = bl.LinearAR.fit(zs, o_fit, K, H, cfg.ridge)
+        for name in names:
+            model.baseline = name
+            err = scaled_error(series, o_val, model.predict(series, o_val), scales)
+            candidates.append((err, transform, K, name))
+    return min(candidates, key=lambda c: c[0]), candidates
+
+
+def _fit_networks(model: Hybrid, zs, o_fit, o_val, cfg, net, out, covariates, series,
+                  scales, echo):
+    """Train cfg.ensemble networks on ỹ - b̃; keep them if they beat the baseline on
+    validation (MASE-like error in original units)."""
+    from dataclasses import replace
+
+    from rnnlab.apps import network
+
+    def arrays(o):
+        level, scale = window_scale(zs, o)
+        Y = (targets(zs, o, model.H) - level[:, None]) / scale[:, None]
+        Y = Y - model.base_scaled(zs, o, level, scale)
+        return network_inputs(zs, o, level, scale, covariates, model.K_net), \
+            Y.astype(np.float32)
+
+    (X, Y), (Xv, Yv) = arrays(o_fit), arrays(o_val)
+    base_err = scaled_error(series, o_val, model.predict(series, o_val), scales)
+    nets = []
+    for e in range(cfg.ensemble):
+        cfg_e = replace(net, seed=net.seed + e)
+        m = network.build_model(cfg_e, X.shape[2], model.H, "mse")
+        for v in m.readout.params.values():
+            v[...] = 0  # start at the baseline exactly
+        predictor, _ = network.fit(m, cfg_e, (X, None, Y), (Xv, None, Yv),
+                                   Path(out) / f"net-{e}", {"app": "forecast"}, False,
+                                   echo=lambda *_: None)
+        nets.append(predictor)
+    model.nets = nets
+    err = scaled_error(series, o_val, model.predict(series, o_val, covariates), scales)
+    keep = err < base_err
+    model.choices["network"] = (keep, (f"validation error {err:.4g} with {len(nets)} networks, "
+                                      f"{base_err:.4g} without"))
+    if not keep:
+        model.nets = []
+    echo(f"networks: validation error {err:.4g} vs the baseline's {base_err:.4g}: "
+         f"{'kept' if keep else 'dropped'}")
+
+
+def conformal_halfwidths(model: Hybrid, series, o_val: Origins, covariates, level: float):
+    """(H,) the ⌈(n+1)·level⌉-th smallest |z - ẑ|/s over the n validation origins."""
+    z_hat, s = model.scaled_forecast(series, o_val, covariates)
+    r = np.abs(targets(model._z(series), o_val, model.H) - z_hat) / s[:, None]  # (n, H)
+    n = len(r)
+    k = min(n, int(np.ceil((n + 1) * level)))
+    return np.sort(r, axis=0)[k - 1]
+
+
+
