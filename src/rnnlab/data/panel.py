@@ -52,7 +52,7 @@ def from_columns(ids, time, y, covariates=None, covariate_names=(), target="y") 
     for name in order:
         rows = np.flatnonzero(ids == name)
         if np.any(np.diff(rows) != 1):
-            raise ValueError(f"series {name!r}: its rows are not contiguous; sort the file "
+            raise ValueError(f"series {str(name)!r}: its rows are not contiguous; sort the file "
                              f"by id, then time")
         names.append(str(name))
         ys.append(np.asarray(y, float)[rows])

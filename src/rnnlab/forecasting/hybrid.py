@@ -68,6 +68,7 @@ class Hybrid:
     baseline: str
     ar: bl.LinearAR
     K_net: int = 0  # the networks' window
+    cov_stats: tuple | None = None  # (mean (C,), std (C,)) of the covariates' training parts
     nets: list = field(default_factory=list)  # the ensemble's predictors (empty: baseline)
     q: np.ndarray | None = None  # (H,) conformal half-widths in scaled units
     choices: dict = field(default_factory=dict)  # what was chosen, and why
@@ -96,7 +97,8 @@ class Hybrid:
         level, scale = window_scale(zs, o)
         y_t = self.base_scaled(zs, o, level, scale)
         if self.nets:
-            inputs = network_inputs(zs, o, level, scale, covariates, self.K_net)
+            inputs = network_inputs(zs, o, level, scale, covariates, self.K_net,
+                                    self.cov_stats)
             y_t = y_t + np.mean([net.predict(inputs) for net in self.nets], axis=0)
         return level[:, None] + scale[:, None] * y_t, scale
 
@@ -111,17 +113,16 @@ class Hybrid:
         return self._inverse(z), self._inverse(z - half), self._inverse(z + half)
 
 
-def network_inputs(zs, o: Origins, level, scale, covariates, K: int) -> np.ndarray:
-    """(N, K, 1 + C): the scaled window and the covariates' windows, each standardised by
-    its own mean and standard deviation over the window."""
+def network_inputs(zs, o: Origins, level, scale, covariates, K: int, cov_stats=None):
+    """(N, K, 1 + C) float32: the scaled window and the covariates' windows, standardised
+    with the means and standard deviations of their training parts (cov_stats)."""
     X, _ = input_windows(zs, o, K)
     x = ((X - level[:, None]) / scale[:, None])[:, :, None]
     if covariates is None:
         return x.astype(np.float32)
     C = np.stack([input_windows([c[:, j] for c in covariates], o, K)[0]
                   for j in range(covariates[0].shape[1])], axis=2)  # (N, K, C)
-    sd = C.std(axis=1, keepdims=True)
-    C = (C - C.mean(axis=1, keepdims=True)) / np.where(sd > 0, sd, 1.0)
+    C = (C - cov_stats[0]) / cov_stats[1]
     return np.concatenate([x, C], axis=2).astype(np.float32)
 
 
@@ -180,6 +181,10 @@ def fit_hybrid(series, ends, cfg: HybridConfig, net=None, out=None, covariates=N
     model = Hybrid(H, m, transform, K, baseline, None, max(K, m + 1, 2 * H), choices=choices)
     zs = model._z(series)
     model.ar = bl.LinearAR.fit(zs, o_fit, K, H, cfg.ridge)
+    if covariates is not None:
+        past = np.concatenate([c[:e] for c, e in zip(covariates, ends)])  # (ΣT_i, C)
+        sd = past.std(axis=0)
+        model.cov_stats = (past.mean(axis=0), np.where(sd > 0, sd, 1.0))
     if cfg.network and net is not None:
         _fit_networks(model, zs, o_fit, o_val, cfg, net, out, covariates, series, scales, echo)
     model.q = conformal_halfwidths(model, series, o_val, covariates, cfg.level)
@@ -224,8 +229,8 @@ def _fit_networks(model: Hybrid, zs, o_fit, o_val, cfg, net, out, covariates, se
         level, scale = window_scale(zs, o)
         Y = (targets(zs, o, model.H) - level[:, None]) / scale[:, None]
         Y = Y - model.base_scaled(zs, o, level, scale)
-        return network_inputs(zs, o, level, scale, covariates, model.K_net), \
-            Y.astype(np.float32)
+        inputs = network_inputs(zs, o, level, scale, covariates, model.K_net, model.cov_stats)
+        return inputs, Y.astype(np.float32)
 
     (X, Y), (Xv, Yv) = arrays(o_fit), arrays(o_val)
     base_err = scaled_error(series, o_val, model.predict(series, o_val), scales)

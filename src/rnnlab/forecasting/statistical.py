@@ -1,0 +1,46 @@
+"""AutoARIMA, AutoETS and AutoTheta from statsforecast (an optional extra), on the same
+windows as the backtest: each fitted once on a fold's training part, then forecasting from
+every origin of the fold with the observed values up to it (cross_validation with
+refit=False). `available()` says whether statsforecast is installed."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnlab.forecasting.windows import Origins
+
+MODELS = ("AutoARIMA", "AutoETS", "AutoTheta")
+
+
+def available() -> bool:
+    try:
+        import statsforecast  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def forecasts(series, ends, stops, o: Origins, H: int, m: int) -> dict[str, np.ndarray]:
+    """{model: (N, H)} on the origins o of one fold (series cut at stops)."""
+    import pandas as pd
+    from statsforecast import StatsForecast
+    from statsforecast import models as sm
+
+    out = {name: np.full((len(o), H), np.nan) for name in MODELS}
+    row = {(i, t): n for n, (i, t) in enumerate(zip(o.sid, o.t))}
+    n_windows = {i: int(np.sum(o.sid == i)) for i in np.unique(o.sid)}
+    for w in sorted(set(n_windows.values())):  # cross_validation needs one n_windows
+        ids = [i for i, n in n_windows.items() if n == w]
+        df = pd.DataFrame({"unique_id": np.concatenate([[str(i)] * stops[i] for i in ids]),
+                           "ds": np.concatenate([np.arange(1, stops[i] + 1) for i in ids]),
+                           "y": np.concatenate([series[i][:stops[i]] for i in ids])})
+        sf = StatsForecast(models=[sm.AutoARIMA(season_length=m), sm.AutoETS(season_length=m),
+                                   sm.AutoTheta(season_length=m)], freq=1, n_jobs=1)
+        cv = sf.cross_validation(df=df, h=H, n_windows=w, step_size=1, refit=False)
+        cv = cv.reset_index() if "unique_id" not in cv.columns else cv
+        for rec in cv.itertuples(index=False):
+            i, cutoff = int(rec.unique_id), int(rec.cutoff)
+            n = row[(i, cutoff)]
+            for name in MODELS:
+                out[name][n, int(rec.ds) - cutoff - 1] = getattr(rec, name)
+    return out
