@@ -116,10 +116,13 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
     if val is not None and best.is_file():
         model.load_params(split_prefix(load_checkpoint(best)[0], "param"))
     first = trainer.history[0]["step"] - 1 if trainer.history else trainer.step
+    validated = [r for r in trainer.history if "val_loss" in r]
     summary = {"seconds": seconds, "epochs": net.epochs, "steps": trainer.step,
                "started_at_step": first,  # > 0 when resumed; seconds count this process only
                "train_loss": last["loss"],
                "best_val_loss": trainer.best if val is not None else None,
+               "best_epoch": min(validated, key=lambda r: r["val_loss"])["step"] // per_epoch
+               if validated else None,
                "checkpoint": str(resolve_checkpoint(trainer.out_dir))}
     return Predictor(model), summary
 

@@ -59,16 +59,21 @@ def make_folds(lengths, n_test: np.ndarray, H: int, K: int) -> list[Fold]:
     return folds
 
 
+AR_WINDOW = 12  # the linear AR baseline's window (that of the earlier `forecast train`)
+
+
 def baseline_forecasts(series, ends, o: Origins, H: int, m: int) -> dict[str, np.ndarray]:
-    """naive, seasonal naive (m > 1), drift and the linear AR (raw values, window m + 1,
-    or max(H, 4) without a season), each (N, H), fitted on y_i[:ends_i] only."""
+    """naive, seasonal naive (m > 1), drift and the linear AR on the last AR_WINDOW values
+    (least squares; one series: on its raw values, many: global on scaled windows), each
+    (N, H), fitted on y_i[:ends_i] only."""
     out = {"naive": bl.naive(series, o, H)}
     if m > 1:
         out["seasonal_naive"] = bl.seasonal_naive(series, o, H, m)
     out["drift"] = bl.drift(series, o, H)
-    K = m + 1 if m > 1 else max(H, 4)
-    train = origins_between([len(y) for y in series], 1, ends, H, first=2)
-    out["linear_ar"] = bl.LinearAR.fit(series, train, K, H).predict(series, o)
+    first = AR_WINDOW if len(series) == 1 else 2
+    train = origins_between([len(y) for y in series], 1, ends, H, first=first)
+    ar = bl.LinearAR.fit(series, train, AR_WINDOW, H, lam=0.0, scaled=len(series) > 1)
+    out["linear_ar"] = ar.predict(series, o)
     return out
 
 

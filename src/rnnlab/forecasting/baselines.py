@@ -4,6 +4,9 @@
     seasonal naive   ŷ_{t+h} = y_{t+h-m(⌊h/m⌋+1)}          (the naive before one season)
     drift            ŷ_{t+h} = y_{t-1} + (h+1)(y_{t-1} - y_0)/(t-1)   (the random walk with
                      drift of the whole history before t)
+    SES              ŷ_{t+h} = ℓ_t,  ℓ_{k+1} = α y_k + (1 - α) ℓ_k,  ℓ_1 = y_0   (simple
+                     exponential smoothing; one α for all series, the grid value with the
+                     least scaled squared error on the training origins)
     linear AR        ỹ = [x̃, 1] W on scaled windows (`rnnlab.forecasting.windows`), W
                      (K+1, H) one ridge least-squares fit over all training windows of all
                      series: min ‖[X̃, 1] W - Ỹ‖² + λ‖W‖²
@@ -43,15 +46,40 @@ def drift(series, o: Origins, H: int) -> np.ndarray:
     return out
 
 
-def simple(name: str, series, o: Origins, H: int, m: int) -> np.ndarray:
-    """One of 'naive', 'seasonal_naive', 'drift' by name."""
+ALPHAS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)  # the grid of the SES smoothing factor
+
+
+def ses(series, o: Origins, H: int, alpha: float) -> np.ndarray:
+    levels = []
+    for y in series:
+        ell = np.empty(len(y) + 1)  # ell[t]: the level after y_0 .. y_{t-1}
+        ell[0] = ell[1] = y[0]
+        for k in range(1, len(y)):
+            ell[k + 1] = alpha * y[k] + (1 - alpha) * ell[k]
+        levels.append(ell)
+    last = np.array([levels[i][t] for i, t in zip(o.sid, o.t)])  # (N,)
+    return np.repeat(last[:, None], H, axis=1)
+
+
+def fit_ses(series, o: Origins, H: int) -> float:
+    """The α of ALPHAS with the least mean ((y - ŷ) / s)² (s: each origin's scale) on o."""
+    _, scale = window_scale(series, o)
+    y = targets(series, o, H)
+    errors = [np.mean(((y - ses(series, o, H, a)) / scale[:, None]) ** 2) for a in ALPHAS]
+    return ALPHAS[int(np.argmin(errors))]
+
+
+def simple(name: str, series, o: Origins, H: int, m: int, alpha: float = 0.3) -> np.ndarray:
+    """One of 'naive', 'seasonal_naive', 'drift', 'ses' by name."""
     if name == "naive":
         return naive(series, o, H)
     if name == "seasonal_naive":
         return seasonal_naive(series, o, H, m)
     if name == "drift":
         return drift(series, o, H)
-    raise ValueError(f"baseline: expected naive, seasonal_naive or drift, got {name!r}")
+    if name == "ses":
+        return ses(series, o, H, alpha)
+    raise ValueError(f"baseline: expected naive, seasonal_naive, drift or ses, got {name!r}")
 
 
 @dataclass
@@ -60,15 +88,22 @@ class LinearAR:
 
     K: int
     W: np.ndarray  # (K + 1, H)
+    scaled_windows: bool = True  # False: ℓ = 0, s = 1 (an autoregression on the raw values)
+
+    def _scale(self, series, o: Origins):
+        if self.scaled_windows:
+            return window_scale(series, o)
+        return np.zeros(len(o)), np.ones(len(o))
 
     @classmethod
-    def fit(cls, series, o: Origins, K: int, H: int, lam: float = 1.0) -> LinearAR:
+    def fit(cls, series, o: Origins, K: int, H: int, lam: float = 1.0,
+            scaled: bool = True) -> LinearAR:
         X, _ = input_windows(series, o, K)
-        level, scale = window_scale(series, o)
+        level, scale = cls(K, None, scaled)._scale(series, o)
         Y = (targets(series, o, H) - level[:, None]) / scale[:, None]  # (N, H)
         A = _design((X - level[:, None]) / scale[:, None])  # (N, K+1)
-        W = np.linalg.solve(A.T @ A + lam * np.eye(K + 1), A.T @ Y)
-        return cls(K, W)
+        W = np.linalg.lstsq(A.T @ A + lam * np.eye(K + 1), A.T @ Y, rcond=None)[0]
+        return cls(K, W, scaled)
 
     def scaled(self, X_scaled: np.ndarray) -> np.ndarray:
         """ỹ (N, H) from scaled windows x̃ (N, K)."""
@@ -76,7 +111,7 @@ class LinearAR:
 
     def predict(self, series, o: Origins) -> np.ndarray:
         X, _ = input_windows(series, o, self.K)
-        level, scale = window_scale(series, o)
+        level, scale = self._scale(series, o)
         return level[:, None] + scale[:, None] * self.scaled((X - level[:, None]) / scale[:, None])
 
 

@@ -36,8 +36,8 @@ from rnnlab.forecasting.windows import (
 )
 
 TRANSFORMS = ("auto", "none", "log")
-BASELINES = ("auto", "naive", "seasonal_naive", "drift", "ar", "ar+naive",
-             "ar+seasonal_naive", "ar+drift")
+BASELINES = ("auto", "naive", "seasonal_naive", "drift", "ses", "ar", "ar+naive",
+             "ar+seasonal_naive", "ar+drift", "ar+ses")
 
 
 @dataclass
@@ -68,6 +68,7 @@ class Hybrid:
     baseline: str
     ar: bl.LinearAR
     K_net: int = 0  # the networks' window
+    alpha: float = 0.3  # the SES smoothing factor
     cov_stats: tuple | None = None  # (mean (C,), std (C,)) of the covariates' training parts
     nets: list = field(default_factory=list)  # the ensemble's predictors (empty: baseline)
     q: np.ndarray | None = None  # (H,) conformal half-widths in scaled units
@@ -87,7 +88,7 @@ class Hybrid:
                 X, _ = input_windows(zs, o, self.K)
                 parts.append(self.ar.scaled((X - level[:, None]) / scale[:, None]))
             else:
-                b = bl.simple(name, zs, o, self.H, self.m)
+                b = bl.simple(name, zs, o, self.H, self.m, self.alpha)
                 parts.append((b - level[:, None]) / scale[:, None])
         return np.mean(parts, axis=0)
 
@@ -142,10 +143,11 @@ def mase_scales(series, ends, m: int) -> np.ndarray:
 
 
 def scaled_error(series, o: Origins, y_hat, scales) -> float:
-    """Mean over series of MAE_i / scale_i on these origins (MASE-like, series-weighted)."""
-    err = np.abs(targets(series, o, y_hat.shape[1]) - y_hat).mean(axis=1)  # (N,)
+    """Mean over series of RMSE_i / scale_i on these origins (an RMSSE-like error: squared,
+    as the networks' loss, and each series weighted alike)."""
+    err = ((targets(series, o, y_hat.shape[1]) - y_hat) ** 2).mean(axis=1)  # (N,)
     ids = np.unique(o.sid)
-    return float(np.mean([err[o.sid == i].mean() / scales[i] for i in ids]))
+    return float(np.mean([np.sqrt(err[o.sid == i].mean()) / scales[i] for i in ids]))
 
 
 def validation_split(lengths, ends, H: int, val: float, m: int = 1) -> tuple[np.ndarray, Origins, Origins]:
@@ -175,22 +177,28 @@ def fit_hybrid(series, ends, cfg: HybridConfig, net=None, out=None, covariates=N
     (err, transform, K, baseline), candidates = best
     choices.update(transform=(transform, "validation" if cfg.transform == "auto" else "given"),
                    window=(K, "validation" if cfg.window is None else "given"),
-                   baseline=(baseline, f"validation error {err:.4g} (MASE-like), best of "
+                   baseline=(baseline, f"validation error {err:.4g} (RMSSE-like), best of "
                                        f"{len(candidates)}" if cfg.baseline == "auto"
                              else "given"))
     model = Hybrid(H, m, transform, K, baseline, None, max(K, m + 1, 2 * H), choices=choices)
     zs = model._z(series)
     model.ar = bl.LinearAR.fit(zs, o_fit, K, H, cfg.ridge)
+    model.alpha = bl.fit_ses(zs, o_fit, H)
     if covariates is not None:
         past = np.concatenate([c[:e] for c, e in zip(covariates, ends)])  # (ΣT_i, C)
         sd = past.std(axis=0)
         model.cov_stats = (past.mean(axis=0), np.where(sd > 0, sd, 1.0))
+    epochs = None
     if cfg.network and net is not None:
-        _fit_networks(model, zs, o_fit, o_val, cfg, net, out, covariates, series, scales, echo)
+        epochs = _fit_networks(model, zs, o_fit, o_val, cfg, net, out, covariates, series,
+                               scales, echo)
     model.q = conformal_halfwidths(model, series, o_val, covariates, cfg.level)
-    if not model.nets:  # nothing else depends on the fit part: refit the AR on all of it
-        model.ar = bl.LinearAR.fit(zs, origins_between(lengths, 1, ends, H, first=2), K, H,
-                                   cfg.ridge)
+    o_all = origins_between(lengths, 1, ends, H, first=2)  # refit on the whole training part
+    model.ar = bl.LinearAR.fit(zs, o_all, K, H, cfg.ridge)
+    model.alpha = bl.fit_ses(zs, o_all, H)
+    if epochs is not None:
+        model.nets, _ = _train_networks(model, zs, o_all, None, covariates, net, epochs,
+                                        Path(out) / "refit")
     return model
 
 
@@ -210,6 +218,7 @@ def _choose_baseline(series, ends, fit_ends, o_fit, o_val, cfg, m, scales):
         model = Hybrid(H, m, transform, K, "ar", None)
         zs = model._z(series)
         model.ar = bl.LinearAR.fit(zs, o_fit, K, H, cfg.ridge)
+        model.alpha = bl.fit_ses(zs, o_fit, H)
         for name in names:
             model.baseline = name
             err = scaled_error(series, o_val, model.predict(series, o_val), scales)
@@ -217,10 +226,10 @@ def _choose_baseline(series, ends, fit_ends, o_fit, o_val, cfg, m, scales):
     return min(candidates, key=lambda c: c[0]), candidates
 
 
-def _fit_networks(model: Hybrid, zs, o_fit, o_val, cfg, net, out, covariates, series,
-                  scales, echo):
-    """Train cfg.ensemble networks on ỹ - b̃; keep them if they beat the baseline on
-    validation (MASE-like error in original units)."""
+def _train_networks(model: Hybrid, zs, o_train, o_val, covariates, net, epochs, out):
+    """(predictors, best epochs): one network per seed (net.seed, net.seed + 1, ...) or per
+    entry of epochs, trained on the scaled targets' corrections ỹ - b̃ of o_train; with
+    o_val, early stopping keeps each one's best validation epoch."""
     from dataclasses import replace
 
     from rnnlab.apps import network
@@ -230,29 +239,41 @@ def _fit_networks(model: Hybrid, zs, o_fit, o_val, cfg, net, out, covariates, se
         Y = (targets(zs, o, model.H) - level[:, None]) / scale[:, None]
         Y = Y - model.base_scaled(zs, o, level, scale)
         inputs = network_inputs(zs, o, level, scale, covariates, model.K_net, model.cov_stats)
-        return inputs, Y.astype(np.float32)
+        return inputs, None, Y.astype(np.float32)
 
-    (X, Y), (Xv, Yv) = arrays(o_fit), arrays(o_val)
-    base_err = scaled_error(series, o_val, model.predict(series, o_val), scales)
-    nets = []
-    for e in range(cfg.ensemble):
-        cfg_e = replace(net, seed=net.seed + e)
-        m = network.build_model(cfg_e, X.shape[2], model.H, "mse")
+    train, val = arrays(o_train), None if o_val is None else arrays(o_val)
+    nets, best = [], []
+    for e, n_epochs in enumerate(epochs):
+        cfg_e = replace(net, seed=net.seed + e, epochs=n_epochs)
+        m = network.build_model(cfg_e, train[0].shape[2], model.H, "mse")
         for v in m.readout.params.values():
             v[...] = 0  # start at the baseline exactly
-        predictor, _ = network.fit(m, cfg_e, (X, None, Y), (Xv, None, Yv),
-                                   Path(out) / f"net-{e}", {"app": "forecast"}, False,
-                                   echo=lambda *_: None)
+        predictor, summary = network.fit(m, cfg_e, train, val, Path(out) / f"net-{e}",
+                                         {"app": "forecast"}, False, echo=lambda *_: None)
         nets.append(predictor)
-    model.nets = nets
+        best.append(summary["best_epoch"] or n_epochs)
+    return nets, best
+
+
+def _fit_networks(model: Hybrid, zs, o_fit, o_val, cfg, net, out, covariates, series,
+                  scales, echo):
+    """Train the ensemble on the fit part with early stopping on validation; keep it when
+    its validation error (MASE-like, original units) is below the baseline's. Returns each
+    network's best epoch count, or None when dropped."""
+    base_err = scaled_error(series, o_val, model.predict(series, o_val), scales)
+    model.nets, best = _train_networks(model, zs, o_fit, o_val, covariates, net,
+                                       [net.epochs] * cfg.ensemble, out)
     err = scaled_error(series, o_val, model.predict(series, o_val, covariates), scales)
     keep = err < base_err
-    model.choices["network"] = (keep, (f"validation error {err:.4g} with {len(nets)} networks, "
-                                      f"{base_err:.4g} without"))
-    if not keep:
-        model.nets = []
+    model.choices["network"] = (keep, (f"validation error {err:.4g} with {len(best)} networks "
+                                       f"(best epochs {best}), {base_err:.4g} without; "
+                                       f"refitted on the whole training part"))
     echo(f"networks: validation error {err:.4g} vs the baseline's {base_err:.4g}: "
          f"{'kept' if keep else 'dropped'}")
+    if not keep:
+        model.nets = []
+        return None
+    return best
 
 
 def conformal_halfwidths(model: Hybrid, series, o_val: Origins, covariates, level: float):
