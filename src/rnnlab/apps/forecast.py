@@ -22,19 +22,21 @@ def _names(text: str | None) -> list[str] | None:
     return [n.strip() for n in text.split(",") if n.strip()] if text else None
 
 
-def _configs(horizon, test, folds, season, transform, baseline, window, val, network,
+def _configs(horizon, test, folds, season, transform, baseline, center, window, val, network,
              ensemble, level, statistical, cell, hidden, layers, epochs, batch_size, lr,
              patience, seed):
     from rnnlab._checks import check_option
     from rnnlab.apps import forecaster as fc
     from rnnlab.apps.network import NetworkConfig
-    from rnnlab.forecasting.hybrid import BASELINES, TRANSFORMS, HybridConfig
+    from rnnlab.forecasting.hybrid import BASELINES, CENTERS, TRANSFORMS, HybridConfig
 
     check_option("transform", transform, TRANSFORMS)
     check_option("baseline", baseline, BASELINES)
+    check_option("center", center, ("auto", *CENTERS))
     if not 0 < level < 1:
         raise ValueError(f"--level: expected a coverage in (0, 1), got {level}")
-    hybrid = HybridConfig(season=season, transform=transform, baseline=baseline, window=window,
+    hybrid = HybridConfig(season=season, transform=transform, baseline=baseline, center=center,
+                          window=window,
                           val=val, network=network, ensemble=ensemble, level=level)
     net = NetworkConfig(cell=cell, hidden=hidden, layers=layers, epochs=epochs,
                         batch_size=batch_size, lr=lr, seed=seed, patience=patience)
@@ -59,8 +61,10 @@ def train(
     season: int = typer.Option(None, min=1, help="m [default: from the time column, else "
                                "the autocorrelation]"),
     transform: str = typer.Option("auto", help="none, log or auto (validation)"),
-    baseline: str = typer.Option("auto", help="naive, seasonal_naive, drift, ar, ar+naive, "
-                                 "ar+seasonal_naive, ar+drift or auto (validation)"),
+    baseline: str = typer.Option("auto", help="naive, seasonal_naive, drift, ses, ar, "
+                                 "ar+naive, ar+seasonal_naive, ar+drift, ar+ses or auto "
+                                 "(validation)"),
+    center: str = typer.Option("auto", help="windows' level: last, mean or auto (validation)"),
     window: int = typer.Option(None, min=1, help="K of the linear AR [default: validation]"),
     val: float = typer.Option(0.2, help="validation part of each training part"),
     network: bool = typer.Option(True, help="train the correcting networks"),
@@ -86,8 +90,8 @@ def train(
     with user_errors():
         panel = fc.load_panel(data, target, time_column, _names(inputs), fill_missing,
                               id_column)
-        cfg, net = _configs(horizon, test, folds, season, transform, baseline, window, val,
-                            network, ensemble, level, statistical, cell, hidden, layers,
+        cfg, net = _configs(horizon, test, folds, season, transform, baseline, center, window,
+                            val, network, ensemble, level, statistical, cell, hidden, layers,
                             epochs, batch_size, lr, patience, seed)
         report = fc.run(panel, cfg, net, out, echo=typer.echo)
     typer.echo(fc.format_report(report))
@@ -105,6 +109,7 @@ def predict(
     season: int = typer.Option(None, min=1, help="m [default: from the time column]"),
     transform: str = typer.Option("auto", help="none, log or auto"),
     baseline: str = typer.Option("auto", help="as in train"),
+    center: str = typer.Option("auto", help="as in train"),
     window: int = typer.Option(None, min=1, help="K of the linear AR"),
     val: float = typer.Option(0.2, help="validation part"),
     network: bool = typer.Option(True, help="train the correcting networks"),
@@ -125,7 +130,7 @@ def predict(
     with user_errors():
         panel = fc.load_panel(data, target, time_column, _names(inputs), fill_missing,
                               id_column)
-        cfg, net = _configs(horizon, None, 1, season, transform, baseline, window, val,
+        cfg, net = _configs(horizon, None, 1, season, transform, baseline, center, window, val,
                             network, ensemble, level, False, cell, hidden, 1, epochs, 32,
                             3e-3, patience, seed)
         rows, _ = fc.forecast_after_end(panel, cfg, net, out,

@@ -72,7 +72,7 @@ def baseline_forecasts(series, ends, o: Origins, H: int, m: int) -> dict[str, np
     out["drift"] = bl.drift(series, o, H)
     first = AR_WINDOW if len(series) == 1 else 2
     train = origins_between([len(y) for y in series], 1, ends, H, first=first)
-    ar = bl.LinearAR.fit(series, train, AR_WINDOW, H, lam=0.0, scaled=len(series) > 1)
+    ar = bl.LinearAR.fit(series, train, AR_WINDOW, H, 0.0, "last" if len(series) > 1 else None)
     out["linear_ar"] = ar.predict(series, o)
     return out
 

@@ -88,22 +88,23 @@ class LinearAR:
 
     K: int
     W: np.ndarray  # (K + 1, H)
-    scaled_windows: bool = True  # False: ℓ = 0, s = 1 (an autoregression on the raw values)
+    center: str | None = "last"  # the windows' level: 'last', 'mean'; None: ℓ = 0, s = 1
+    #                               (an autoregression on the raw values)
 
     def _scale(self, series, o: Origins):
-        if self.scaled_windows:
-            return window_scale(series, o)
+        if self.center is not None:
+            return window_scale(series, o, self.center, self.K)
         return np.zeros(len(o)), np.ones(len(o))
 
     @classmethod
     def fit(cls, series, o: Origins, K: int, H: int, lam: float = 1.0,
-            scaled: bool = True) -> LinearAR:
+            center: str | None = "last") -> LinearAR:
         X, _ = input_windows(series, o, K)
-        level, scale = cls(K, None, scaled)._scale(series, o)
+        level, scale = cls(K, None, center)._scale(series, o)
         Y = (targets(series, o, H) - level[:, None]) / scale[:, None]  # (N, H)
         A = _design((X - level[:, None]) / scale[:, None])  # (N, K+1)
         W = np.linalg.lstsq(A.T @ A + lam * np.eye(K + 1), A.T @ Y, rcond=None)[0]
-        return cls(K, W, scaled)
+        return cls(K, W, center)
 
     def scaled(self, X_scaled: np.ndarray) -> np.ndarray:
         """ỹ (N, H) from scaled windows x̃ (N, K)."""

@@ -36,6 +36,7 @@ from rnnlab.forecasting.windows import (
 )
 
 TRANSFORMS = ("auto", "none", "log")
+CENTERS = ("last", "mean")
 BASELINES = ("auto", "naive", "seasonal_naive", "drift", "ses", "ar", "ar+naive",
              "ar+seasonal_naive", "ar+drift", "ar+ses")
 
@@ -46,6 +47,7 @@ class HybridConfig:
     season: int | None = None  # m; None: from the time column's frequency, else the ACF
     transform: str = "auto"  # none | log | auto (chosen on validation)
     baseline: str = "auto"  # one of BASELINES; auto: chosen on validation
+    center: str = "auto"  # the windows' level: last, mean or auto (validation)
     window: int | None = None  # K; None: chosen on validation from max(H, 4) and m + 1
     val: float = 0.2  # validation part of each training part: a fraction, or a count (>= H)
     network: bool = True  # train the correcting networks
@@ -69,6 +71,7 @@ class Hybrid:
     ar: bl.LinearAR
     K_net: int = 0  # the networks' window
     alpha: float = 0.3  # the SES smoothing factor
+    center: str = "last"  # the windows' level ℓ: 'last' value or 'mean' of the last K
     cov_stats: tuple | None = None  # (mean (C,), std (C,)) of the covariates' training parts
     nets: list = field(default_factory=list)  # the ensemble's predictors (empty: baseline)
     q: np.ndarray | None = None  # (H,) conformal half-widths in scaled units
@@ -95,7 +98,7 @@ class Hybrid:
     def scaled_forecast(self, series, o: Origins, covariates=None):
         """(ẑ (N, H), scale (N,)): the forecast in transformed units and each window's s."""
         zs = self._z(series)
-        level, scale = window_scale(zs, o)
+        level, scale = window_scale(zs, o, self.center, self.K)
         y_t = self.base_scaled(zs, o, level, scale)
         if self.nets:
             inputs = network_inputs(zs, o, level, scale, covariates, self.K_net,
@@ -174,15 +177,17 @@ def fit_hybrid(series, ends, cfg: HybridConfig, net=None, out=None, covariates=N
                          f"with horizon {H} and --val {cfg.val}")
     scales = mase_scales(series, ends, m)
     best = _choose_baseline(series, ends, fit_ends, o_fit, o_val, cfg, m, scales)
-    (err, transform, K, baseline), candidates = best
+    (err, transform, K, center, baseline), candidates = best
     choices.update(transform=(transform, "validation" if cfg.transform == "auto" else "given"),
                    window=(K, "validation" if cfg.window is None else "given"),
+                   center=(center, "validation" if cfg.center == "auto" else "given"),
                    baseline=(baseline, f"validation error {err:.4g} (RMSSE-like), best of "
                                        f"{len(candidates)}" if cfg.baseline == "auto"
                              else "given"))
-    model = Hybrid(H, m, transform, K, baseline, None, max(K, m + 1, 2 * H), choices=choices)
+    model = Hybrid(H, m, transform, K, baseline, None, max(K, m + 1, 2 * H), center=center,
+                   choices=choices)
     zs = model._z(series)
-    model.ar = bl.LinearAR.fit(zs, o_fit, K, H, cfg.ridge)
+    model.ar = bl.LinearAR.fit(zs, o_fit, K, H, cfg.ridge, center)
     model.alpha = bl.fit_ses(zs, o_fit, H)
     if covariates is not None:
         past = np.concatenate([c[:e] for c, e in zip(covariates, ends)])  # (ΣT_i, C)
@@ -194,7 +199,7 @@ def fit_hybrid(series, ends, cfg: HybridConfig, net=None, out=None, covariates=N
                                scales, echo)
     model.q = conformal_halfwidths(model, series, o_val, covariates, cfg.level)
     o_all = origins_between(lengths, 1, ends, H, first=2)  # refit on the whole training part
-    model.ar = bl.LinearAR.fit(zs, o_all, K, H, cfg.ridge)
+    model.ar = bl.LinearAR.fit(zs, o_all, K, H, cfg.ridge, center)
     model.alpha = bl.fit_ses(zs, o_all, H)
     if epochs is not None:
         model.nets, _ = _train_networks(model, zs, o_all, None, covariates, net, epochs,
@@ -203,7 +208,8 @@ def fit_hybrid(series, ends, cfg: HybridConfig, net=None, out=None, covariates=N
 
 
 def _choose_baseline(series, ends, fit_ends, o_fit, o_val, cfg, m, scales):
-    """((error, transform, K, baseline), all candidates' errors) on the validation origins."""
+    """((error, transform, K, center, baseline), all candidates' errors) on the validation
+    origins."""
     H = cfg.horizon
     positive = all((y[:c] > 0).all() for y, c in zip(series, ends))
     transforms = [cfg.transform] if cfg.transform != "auto" else \
@@ -211,18 +217,19 @@ def _choose_baseline(series, ends, fit_ends, o_fit, o_val, cfg, m, scales):
     if cfg.transform == "log" and not positive:
         raise ValueError("--transform: log needs every training value > 0")
     Ks = [cfg.window] if cfg.window else sorted({max(H, 4), m + 1} - {2})
+    centers = [cfg.center] if cfg.center != "auto" else list(CENTERS)
     names = [cfg.baseline] if cfg.baseline != "auto" else \
         [b for b in BASELINES[1:] if m > 1 or "seasonal" not in b]
     candidates = []
-    for transform, K in itertools.product(transforms, Ks):
-        model = Hybrid(H, m, transform, K, "ar", None)
+    for transform, K, center in itertools.product(transforms, Ks, centers):
+        model = Hybrid(H, m, transform, K, "ar", None, center=center)
         zs = model._z(series)
-        model.ar = bl.LinearAR.fit(zs, o_fit, K, H, cfg.ridge)
+        model.ar = bl.LinearAR.fit(zs, o_fit, K, H, cfg.ridge, center)
         model.alpha = bl.fit_ses(zs, o_fit, H)
         for name in names:
             model.baseline = name
             err = scaled_error(series, o_val, model.predict(series, o_val), scales)
-            candidates.append((err, transform, K, name))
+            candidates.append((err, transform, K, center, name))
     return min(candidates, key=lambda c: c[0]), candidates
 
 
@@ -235,7 +242,7 @@ def _train_networks(model: Hybrid, zs, o_train, o_val, covariates, net, epochs, 
     from rnnlab.apps import network
 
     def arrays(o):
-        level, scale = window_scale(zs, o)
+        level, scale = window_scale(zs, o, model.center, model.K)
         Y = (targets(zs, o, model.H) - level[:, None]) / scale[:, None]
         Y = Y - model.base_scaled(zs, o, level, scale)
         inputs = network_inputs(zs, o, level, scale, covariates, model.K_net, model.cov_stats)

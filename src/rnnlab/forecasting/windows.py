@@ -4,7 +4,7 @@ An origin (i, t) forecasts y_i[t .. t+H-1] from y_i[:t] only. Its input window i
 K values z_i[t-K .. t-1] of the (transformed) series, padded on the left with the first
 value when t < K. Each window is scaled by its own past:
 
-    level ℓ = z_{t-1},   scale s = mean_{k<t} |z_k - z_{k-1}| over the whole past
+    level ℓ = z_{t-1} (or the window's mean),   scale s = mean_{k<t} |z_k - z_{k-1}|
     x̃ = (x - ℓ) / s,    and a forecast in scaled units maps back as ẑ = ℓ + s · ỹ
 
 (s falls back to |ℓ|/100, then 1, when the window is constant), so one global model
@@ -62,9 +62,14 @@ def targets(series: list[np.ndarray], o: Origins, H: int) -> np.ndarray:
         np.empty((0, H))
 
 
-def window_scale(series: list[np.ndarray], o: Origins) -> tuple[np.ndarray, np.ndarray]:
-    """(level (N,), scale (N,)) of each origin, from the values before it only."""
-    level = np.array([series[i][t - 1] for i, t in zip(o.sid, o.t)])
+def window_scale(series: list[np.ndarray], o: Origins, center: str = "last",
+                 K: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """(level (N,), scale (N,)) of each origin, from the values before it only; the level
+    is the last value (center 'last') or the mean of the last K values ('mean')."""
+    if center == "last":
+        level = np.array([series[i][t - 1] for i, t in zip(o.sid, o.t)])
+    else:
+        level = np.array([series[i][max(0, t - K):t].mean() for i, t in zip(o.sid, o.t)])
     cum = [np.concatenate([[0.0], np.cumsum(np.abs(np.diff(y)))]) for y in series]
     scale = np.array([cum[i][t - 1] / (t - 1) if t > 1 else 0.0 for i, t in zip(o.sid, o.t)])
     fallback = np.where(np.abs(level) > 0, np.abs(level) / 100, 1.0)
