@@ -20,7 +20,7 @@ import numpy as np
 
 from rnnlab.forecasting import baselines as bl
 from rnnlab.forecasting.windows import Origins, origins_between, targets
-from rnnlab.metrics import forecast_metrics
+from rnnlab.metrics import forecast_metrics, mase_scale
 
 
 @dataclass(frozen=True)
@@ -83,11 +83,7 @@ def score(series, ends, o: Origins, forecasts: dict, m: int) -> dict[str, dict]:
     H = next(iter(forecasts.values())).shape[1]
     y = targets(series, o, H)
     ids = np.unique(o.sid)
-    scales = {}
-    for i in ids:
-        tr = series[i][:ends[i]]
-        lag = m if len(tr) > m else 1
-        scales[i] = float(np.mean(np.abs(tr[lag:] - tr[:-lag])))
+    scales = {i: mase_scale(series[i][:ends[i]], m if ends[i] > m else 1) for i in ids}
     out = {}
     for name, y_hat in forecasts.items():
         per = [forecast_metrics(y[o.sid == i], y_hat[o.sid == i], scales[i]) for i in ids]

@@ -134,15 +134,12 @@ def network_inputs(zs, o: Origins, level, scale, covariates, K: int, cov_stats=N
 
 
 def mase_scales(series, ends, m: int) -> np.ndarray:
-    """(N,) mean |y_t - y_{t-m}| over each training part (m falls back to 1 when too long);
-    1 where that is 0."""
-    out = []
-    for y, c in zip(series, ends):
-        y = y[:c]
-        lag = m if len(y) > m else 1
-        d = np.mean(np.abs(y[lag:] - y[:-lag])) if len(y) > lag else 0.0
-        out.append(d if d > 0 else 1.0)
-    return np.array(out)
+    """(N,) `rnnlab.metrics.mase_scale` of each training part (lag 1 where m is too long for
+    it); 1 where that is 0."""
+    from rnnlab.metrics import mase_scale
+
+    out = np.array([mase_scale(y[:c], m if c > m else 1) for y, c in zip(series, ends)])
+    return np.where(out > 0, out, 1.0)
 
 
 def scaled_error(series, o: Origins, y_hat, scales) -> float:
