@@ -138,4 +138,4 @@ def test_the_hybrid_finds_the_season_and_beats_seasonal_naive():
     scores = bt.score([y], ends, o, {"hybrid": model.predict([y], o),
                                      "snaive": bl.seasonal_naive([y], o, 1, 12)}, 12)
     assert scores["hybrid"]["mae"] < 0.5 * scores["snaive"]["mae"]
-    assert set(model.choices) == {"season", "transform", "window", "center", "baseline"}
+    assert set(model.choices) == {"season", "transform", "window", "center", "baseline", "floor"}

@@ -9,7 +9,8 @@ scale s), the forecast in scaled units is
 b̃ the baseline (naive, seasonal naive, drift, the global linear AR, or the mean of the AR
 and one of the others), f_e the e-th of E networks (an ensemble of seeds) reading the
 scaled window x̃ and the window's standardised covariates c̃, trained on the targets
-ỹ - b̃ with early stopping. The networks' readouts start at zero, so an untrained
+ỹ - b̃ with early stopping; ŷ is clipped at 0 when no training value is negative.
+The networks' readouts start at zero, so an untrained
 hybrid is its baseline exactly; the networks are kept only when their validation error
 is below the baseline's. Every choice (season, transform, window, baseline, network)
 is made on the last part of each series' training data (validation) and recorded.
@@ -72,6 +73,7 @@ class Hybrid:
     K_net: int = 0  # the networks' window
     alpha: float = 0.3  # the SES smoothing factor
     center: str = "last"  # the windows' level ℓ: 'last' value or 'mean' of the last K
+    floor: float | None = None  # 0 when no training value is negative: forecasts clipped there
     cov_stats: tuple | None = None  # (mean (C,), std (C,)) of the covariates' training parts
     nets: list = field(default_factory=list)  # the ensemble's predictors (empty: baseline)
     q: np.ndarray | None = None  # (H,) conformal half-widths in scaled units
@@ -81,7 +83,8 @@ class Hybrid:
         return [np.log(y) for y in series] if self.transform == "log" else list(series)
 
     def _inverse(self, z):
-        return np.exp(z) if self.transform == "log" else z
+        y = np.exp(z) if self.transform == "log" else z
+        return y if self.floor is None else np.maximum(y, self.floor)
 
     def base_scaled(self, zs, o: Origins, level, scale) -> np.ndarray:
         """b̃ (N, H): the baseline in each window's scaled units."""
@@ -183,6 +186,9 @@ def fit_hybrid(series, ends, cfg: HybridConfig, net=None, out=None, covariates=N
                              else "given"))
     model = Hybrid(H, m, transform, K, baseline, None, max(K, m + 1, 2 * H), center=center,
                    choices=choices)
+    if all((y[:c] >= 0).all() for y, c in zip(series, ends)):
+        model.floor = 0.0
+        choices["floor"] = (0.0, "no negative value in the training part")
     zs = model._z(series)
     model.ar = bl.LinearAR.fit(zs, o_fit, K, H, cfg.ridge, center)
     model.alpha = bl.fit_ses(zs, o_fit, H)
