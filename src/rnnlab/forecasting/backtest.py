@@ -64,16 +64,19 @@ AR_WINDOW = 12  # the linear AR baseline's window (that of the earlier `forecast
 
 def baseline_forecasts(series, ends, o: Origins, H: int, m: int) -> dict[str, np.ndarray]:
     """naive, seasonal naive (m > 1), drift and the linear AR on the last AR_WINDOW values
-    (least squares; one series: on its raw values, many: global on scaled windows), each
-    (N, H), fitted on y_i[:ends_i] only."""
+    (least squares; one series: on its raw values, many: global on scaled windows; left out
+    with fewer than AR_WINDOW + 1 training windows), each (N, H), fitted on y_i[:ends_i]
+    only."""
     out = {"naive": bl.naive(series, o, H)}
     if m > 1:
         out["seasonal_naive"] = bl.seasonal_naive(series, o, H, m)
     out["drift"] = bl.drift(series, o, H)
     first = AR_WINDOW if len(series) == 1 else 2
     train = origins_between([len(y) for y in series], 1, ends, H, first=first)
-    ar = bl.LinearAR.fit(series, train, AR_WINDOW, H, 0.0, "last" if len(series) > 1 else None)
-    out["linear_ar"] = ar.predict(series, o)
+    if len(train) > AR_WINDOW:  # else too few windows to fit it: left out
+        ar = bl.LinearAR.fit(series, train, AR_WINDOW, H, 0.0,
+                             "last" if len(series) > 1 else None)
+        out["linear_ar"] = ar.predict(series, o)
     return out
 
 
@@ -87,8 +90,14 @@ def score(series, ends, o: Origins, forecasts: dict, m: int) -> dict[str, dict]:
     out = {}
     for name, y_hat in forecasts.items():
         per = [forecast_metrics(y[o.sid == i], y_hat[o.sid == i], scales[i]) for i in ids]
-        out[name] = {k: float(np.nanmean([p[k] for p in per])) for k in per[0]}
+        out[name] = {k: _mean([p[k] for p in per]) for k in per[0]}
     return out
+
+
+def _mean(values) -> float:
+    """The mean of the finite values (a constant series has no MASE scale); NaN if none."""
+    v = np.asarray(values, float)
+    return float(v[np.isfinite(v)].mean()) if np.isfinite(v).any() else float("nan")
 
 
 def coverage(series, o: Origins, lower, upper) -> float:
@@ -98,6 +107,7 @@ def coverage(series, o: Origins, lower, upper) -> float:
 
 
 def average(fold_scores: list[dict]) -> dict:
-    """The mean over folds of each method's figures."""
+    """The mean over folds of each method's figures (the methods scored in every fold)."""
     return {name: {k: float(np.mean([f[name][k] for f in fold_scores])) for k in metrics}
-            for name, metrics in fold_scores[0].items()}
+            for name, metrics in fold_scores[0].items()
+            if all(name in f for f in fold_scores)}
