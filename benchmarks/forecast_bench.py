@@ -65,8 +65,7 @@ def main():
               + f" | {100 * r['coverage']:.0f} % | {seconds:.0f} s |")
     for path, r, seconds in multi:
         s = r["total"]
-        print(f"\n{path.name}: {len(r['folds'][0]['scores']) and r['folds'][0]['origins']} "
-              f"series, horizon {r['horizon']}, sMAPE % / MASE (mean over series), "
+        print(f"\n{path.name}: {r['series']} series, horizon {r['horizon']}, sMAPE % / MASE (mean over series), "
               f"coverage {100 * r['coverage']:.0f} % of nominal 90 %, {seconds:.0f} s\n")
         print("| method | sMAPE % | MASE |\n|---|---:|---:|")
         for n in METHODS:

@@ -95,7 +95,7 @@ def run(panel: Panel, cfg: ForecastConfig, net, out, echo=print) -> dict:
          f"per series; season {season[0]} ({season[1]})")
     use_stats = cfg.statistical and statistical.available()
     report = {"config": cfg.to_dict(), "network": net.to_dict() if net else None,
-              "horizon": H, "season": season[0], "folds": []}
+              "series": len(panel), "horizon": H, "season": season[0], "folds": []}
     t0 = time.perf_counter()
     for fold in folds:
         ys, cov = _cut(panel, fold.stops)

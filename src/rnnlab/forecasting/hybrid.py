@@ -6,9 +6,9 @@ scale s), the forecast in scaled units is
 
     ỹ = b̃(x̃) + (1/E) Σ_e f_e(x̃, c̃)         ẑ = ℓ + s ỹ,   ŷ = g⁻¹(ẑ)
 
-b̃ the baseline (naive, seasonal naive, drift, the global linear AR, or the mean of the AR
-and one of the others), f_e the e-th of E networks (an ensemble of seeds) reading the
-scaled window x̃ and the window's standardised covariates c̃, trained on the targets
+b̃ the baseline (naive, seasonal naive, drift, SES, the global linear AR, or the mean of the
+AR and one of the others), f_e the e-th of E networks (an ensemble of seeds) reading the
+scaled window x̃ (the last max(K, 2m + 1, 2H) values) and the window's standardised covariates c̃, trained on the targets
 ỹ - b̃ with early stopping; ŷ is clipped at 0 when no training value is negative.
 The networks' readouts start at zero, so an untrained
 hybrid is its baseline exactly; the networks are kept only when their validation error
@@ -70,7 +70,7 @@ class Hybrid:
     K: int
     baseline: str
     ar: bl.LinearAR
-    K_net: int = 0  # the networks' window
+    K_net: int = 0  # the networks' window: max(K, 2m + 1, 2H), two seasons and a step
     alpha: float = 0.3  # the SES smoothing factor
     center: str = "last"  # the windows' level ℓ: 'last' value or 'mean' of the last K
     floor: float | None = None  # 0 when no training value is negative: forecasts clipped there
@@ -184,7 +184,7 @@ def fit_hybrid(series, ends, cfg: HybridConfig, net=None, out=None, covariates=N
                    baseline=(baseline, f"validation error {err:.4g} (RMSSE-like), best of "
                                        f"{len(candidates)}" if cfg.baseline == "auto"
                              else "given"))
-    model = Hybrid(H, m, transform, K, baseline, None, max(K, m + 1, 2 * H), center=center,
+    model = Hybrid(H, m, transform, K, baseline, None, max(K, 2 * m + 1, 2 * H), center=center,
                    choices=choices)
     if all((y[:c] >= 0).all() for y, c in zip(series, ends)):
         model.floor = 0.0
