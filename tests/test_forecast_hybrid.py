@@ -139,3 +139,32 @@ def test_the_hybrid_finds_the_season_and_beats_seasonal_naive():
                                      "snaive": bl.seasonal_naive([y], o, 1, 12)}, 12)
     assert scores["hybrid"]["mae"] < 0.5 * scores["snaive"]["mae"]
     assert set(model.choices) == {"season", "transform", "window", "center", "baseline", "floor"}
+
+
+def test_a_global_fit_over_series_of_unequal_lengths_sees_no_future():
+    rng = np.random.default_rng(4)
+    series = [seasonal_series(T, seed=k) + rng.normal() for k, T in enumerate((90, 120, 70))]
+    ends = np.array([70, 100, 50])
+    cfg = HybridConfig(network=False)
+    clean = fit_hybrid(series, ends, cfg, season=(12, "given"))
+    dirty = fit_hybrid([poisoned(y, e) for y, e in zip(series, ends)], ends, cfg,
+                       season=(12, "given"))
+    assert clean.choices == dirty.choices
+    np.testing.assert_array_equal(clean.ar.W, dirty.ar.W)
+    o = origins_between([len(y) for y in series], ends - 10, ends + 1, 1)
+    np.testing.assert_array_equal(clean.predict(series, o),
+                                  dirty.predict([poisoned(y, e) for y, e in zip(series, ends)], o))
+
+
+def test_a_backtest_fold_is_blind_to_what_follows_it(tmp_path):
+    from rnnlab.apps import forecaster as fc
+    from rnnlab.data.panel import Panel
+
+    y = seasonal_series()
+    cfg = fc.ForecastConfig(HybridConfig(season=12, network=False), test=20, folds=2,
+                            statistical=False)
+    reports = [fc.run(Panel(["s"], [s], [None]), cfg, None, tmp_path / str(k), echo=lambda _: None)
+               for k, s in enumerate((y, poisoned(y, 220)))]  # fold 1 ends at 220
+    assert reports[0]["folds"][0] == {**reports[1]["folds"][0],
+                                      "seconds": reports[0]["folds"][0]["seconds"]}
+    assert reports[0]["folds"][1]["scores"] != reports[1]["folds"][1]["scores"]
