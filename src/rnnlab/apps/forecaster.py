@@ -130,16 +130,22 @@ def _plain(v):
     return v.item() if isinstance(v, np.generic) else v
 
 
+PLOTTED = ("rnnlab", "naive", "linear_ar", "AutoARIMA", "AutoTheta")  # the rest: report.json
+
+
 def plot(panel: Panel, fold, o: Origins, forecasts: dict, band, path):
-    """The first series, and the forecasts of the first step from each origin of the fold."""
+    """The first series from three held-out lengths before the fold, and the first-step
+    forecasts of the hybrid (with its interval) and a few baselines from each origin."""
     from rnnlab.apps.plots import plot_forecast
 
     first = o.sid == 0
     t = o.t[first]
-    return plot_forecast(path, np.arange(fold.stops[0]), panel.y[0][:fold.stops[0]], t,
-                         {k: v[first, 0] for k, v in forecasts.items()},
-                         title=f"{panel.ids[0]}: forecasts from each origin (step 1), with the "
-                               f"prediction interval",
+    start = max(0, int(fold.ends[0]) - 3 * (int(fold.stops[0]) - int(fold.ends[0])))
+    span = np.arange(start, fold.stops[0])
+    return plot_forecast(path, span, panel.y[0][span], t,
+                         {k: v[first, 0] for k, v in forecasts.items() if k in PLOTTED},
+                         title=f"{panel.ids[0]}: one-step forecasts from each origin, with "
+                               f"the hybrid's prediction interval",
                          band=(band[0][first, 0], band[1][first, 0]))
 
 

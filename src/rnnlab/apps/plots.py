@@ -28,7 +28,7 @@ def plot_forecast(path, t_all: np.ndarray, y_all: np.ndarray, t_fc: np.ndarray,
         ax.fill_between(t_fc, band[0], band[1], color="tab:blue", alpha=0.2,
                         label="prediction interval")
     for name, y in forecasts.items():
-        ax.plot(t_fc, y, lw=1.2 if name != "model" else 2.0, label=name)
+        ax.plot(t_fc, y, lw=2.0 if name in ("model", "rnnlab") else 1.2, label=name)
     ax.axvline(t_fc[0], color="grey", ls=":", lw=1)
     ax.set(xlabel="time step", ylabel="target", title=title)
     ax.legend(loc="upper left", fontsize=8)
