@@ -93,8 +93,12 @@ def test_statistical_models_forecast_the_same_windows():
 
     y = np.sin(np.arange(60) / 3) + 5 + 0.01 * np.arange(60)
     o = origins_between([60], 50, 60, 2)
-    got = statistical.forecasts([y], np.array([50]), np.array([60]), o, 2, 1)
+    got, notes = statistical.forecasts([y], np.array([50]), np.array([60]), o, 2, 1)
+    assert notes == []
     df = pd.DataFrame({"unique_id": "0", "ds": np.arange(1, 51), "y": y[:50]})
     ref = StatsForecast(models=[AutoETS(season_length=1)], freq=1).forecast(df=df, h=2)
     np.testing.assert_allclose(got["AutoETS"][0], ref["AutoETS"].to_numpy(), rtol=1e-6)
     assert np.isfinite(got["AutoARIMA"]).all() and got["AutoTheta"].shape == (9, 2)
+    tiny, notes = statistical.forecasts([y[:8]], np.array([6]), np.array([8]),
+                                        origins_between([8], 6, 8, 1), 1, 1)
+    assert "AutoETS" not in tiny and notes[0].startswith("AutoETS left out: ")

@@ -106,7 +106,10 @@ def run(panel: Panel, cfg: ForecastConfig, net, out, echo=print) -> dict:
         y_hat, lo, hi = model.interval(ys, o, cov)
         forecasts = {"rnnlab": y_hat, **bt.baseline_forecasts(ys, fold.ends, o, H, season[0])}
         if use_stats:
-            forecasts.update(statistical.forecasts(ys, fold.ends, fold.stops, o, H, season[0]))
+            stats, notes = statistical.forecasts(ys, fold.ends, fold.stops, o, H, season[0])
+            forecasts.update(stats)
+            for note in notes:
+                echo(f"fold {fold.k}: {note}")
         choices = {k: [_plain(v[0]), v[1]] for k, v in model.choices.items()}
         echo(f"fold {fold.k}: " + "; ".join(f"{k} {v[0]} ({v[1]})" for k, v in choices.items()
                                             if k != "season"))

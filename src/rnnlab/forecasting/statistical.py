@@ -20,13 +20,25 @@ def available() -> bool:
     return True
 
 
-def forecasts(series, ends, stops, o: Origins, H: int, m: int) -> dict[str, np.ndarray]:
-    """{model: (N, H)} on the origins o of one fold (series cut at stops)."""
+def forecasts(series, ends, stops, o: Origins, H: int, m: int):
+    """({model: (N, H)}, notes) on the origins o of one fold (series cut at stops); a model
+    that statsforecast cannot fit here (e.g. AutoETS on a tiny series) is left out and
+    named in the notes."""
+    out, notes = {}, []
+    for name in MODELS:
+        try:
+            out[name] = _cross_validation(name, series, stops, o, H, m)
+        except Exception as e:  # noqa: BLE001 (statsforecast refuses in many ways: report, go on)
+            notes.append(f"{name} left out: {type(e).__name__}: {e}")
+    return out, notes
+
+
+def _cross_validation(name: str, series, stops, o: Origins, H: int, m: int) -> np.ndarray:
     import pandas as pd
     from statsforecast import StatsForecast
     from statsforecast import models as sm
 
-    out = {name: np.full((len(o), H), np.nan) for name in MODELS}
+    out = np.full((len(o), H), np.nan)
     row = {(i, t): n for n, (i, t) in enumerate(zip(o.sid, o.t))}
     n_windows = {i: int(np.sum(o.sid == i)) for i in np.unique(o.sid)}
     for w in sorted(set(n_windows.values())):  # cross_validation needs one n_windows
@@ -34,13 +46,10 @@ def forecasts(series, ends, stops, o: Origins, H: int, m: int) -> dict[str, np.n
         df = pd.DataFrame({"unique_id": np.concatenate([[str(i)] * stops[i] for i in ids]),
                            "ds": np.concatenate([np.arange(1, stops[i] + 1) for i in ids]),
                            "y": np.concatenate([series[i][:stops[i]] for i in ids])})
-        sf = StatsForecast(models=[sm.AutoARIMA(season_length=m), sm.AutoETS(season_length=m),
-                                   sm.AutoTheta(season_length=m)], freq=1, n_jobs=1)
+        sf = StatsForecast(models=[getattr(sm, name)(season_length=m)], freq=1, n_jobs=1)
         cv = sf.cross_validation(df=df, h=H, n_windows=w, step_size=1, refit=False)
         cv = cv.reset_index() if "unique_id" not in cv.columns else cv
         for rec in cv.itertuples(index=False):
             i, cutoff = int(rec.unique_id), int(rec.cutoff)
-            n = row[(i, cutoff)]
-            for name in MODELS:
-                out[name][n, int(rec.ds) - cutoff - 1] = getattr(rec, name)
+            out[row[(i, cutoff)], int(rec.ds) - cutoff - 1] = getattr(rec, name)
     return out
