@@ -2,7 +2,7 @@
 
     python benchmarks/forecast_bench.py [--data ../shared/data] [--out runs/forecast_bench]
 
-No per-file flags: the target is each file's last column, the season comes from the time
+No per-file flags (--overwrite only lets a rerun replace the last one's folders): the target is each file's last column, the season comes from the time
 column (or the .tsf frequency); the held-out part is the default (the last 20 % one step
 ahead, or the file's horizon for a .tsf). The statsforecast models run in the same
 command on the same windows. Prints one table per kind of evaluation.
@@ -29,7 +29,8 @@ def files(data: Path) -> list[Path]:
 
 
 def run(path: Path, out: Path) -> tuple[dict, float]:
-    cmd = [sys.executable, "-m", "rnnlab.cli", "forecast", "train", str(path), "--out", str(out)]
+    cmd = [sys.executable, "-m", "rnnlab.cli", "forecast", "train", str(path), "--out", str(out),
+           "--overwrite"]
     print("$", " ".join(["rnnlab", *cmd[3:]]), flush=True)
     t0 = time.perf_counter()
     done = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=ROOT)

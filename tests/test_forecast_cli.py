@@ -39,6 +39,10 @@ def test_train_backtests_folds_and_reports_every_method(tmp_path):
     rn, sn = report["total"]["rnnlab"], report["total"]["seasonal_naive"]
     assert rn["mae"] < sn["mae"]
     assert (tmp_path / "run" / "forecast.png").stat().st_size > 0
+    again = ["forecast", "train", str(data), "--out", str(tmp_path / "run"), *FAST]
+    r = CliRunner().invoke(app, again)
+    assert r.exit_code == 2 and "--overwrite to replace it" in r.output
+    assert CliRunner().invoke(app, [*again, "--overwrite"]).exit_code == 0
 
 
 def test_predict_refits_and_prints_dates_with_intervals(tmp_path):

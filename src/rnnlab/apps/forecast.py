@@ -24,7 +24,7 @@ def _names(text: str | None) -> list[str] | None:
 
 def _configs(horizon, test, folds, season, transform, baseline, center, window, val, network,
              ensemble, level, statistical, cell, hidden, layers, epochs, batch_size, lr,
-             patience, seed):
+             patience, seed, overwrite):
     from rnnlab._checks import check_option
     from rnnlab.apps import forecaster as fc
     from rnnlab.apps.network import NetworkConfig
@@ -39,7 +39,8 @@ def _configs(horizon, test, folds, season, transform, baseline, center, window, 
                           window=window,
                           val=val, network=network, ensemble=ensemble, level=level)
     net = NetworkConfig(cell=cell, hidden=hidden, layers=layers, epochs=epochs,
-                        batch_size=batch_size, lr=lr, seed=seed, patience=patience)
+                        batch_size=batch_size, lr=lr, seed=seed, patience=patience,
+                        overwrite=overwrite)
     return fc.ForecastConfig(hybrid, horizon, test, folds, statistical), net
 
 
@@ -82,6 +83,7 @@ def train(
     seed: int = typer.Option(0, help="seed of the first network"),
     out: Annotated[Path, typer.Option(help="output folder: report.json, forecast.png")] =
         Path("runs/forecast"),
+    overwrite: bool = typer.Option(False, help="replace the run already in --out"),
 ):
     """Backtest: fit on each fold's training part (choices on validation inside it), score
     every method on the same held-out windows."""
@@ -92,7 +94,7 @@ def train(
                               id_column)
         cfg, net = _configs(horizon, test, folds, season, transform, baseline, center, window,
                             val, network, ensemble, level, statistical, cell, hidden, layers,
-                            epochs, batch_size, lr, patience, seed)
+                            epochs, batch_size, lr, patience, seed, overwrite)
         report = fc.run(panel, cfg, net, out, echo=typer.echo)
     typer.echo(fc.format_report(report))
 
@@ -122,6 +124,7 @@ def predict(
     seed: int = typer.Option(0, help="seed of the first network"),
     out: Annotated[Path, typer.Option(help="folder for the networks' checkpoints")] =
         Path("runs/forecast-predict"),
+    overwrite: bool = typer.Option(False, help="replace the networks already in --out"),
 ):
     """Refit on all of DATA (every choice again on its last part), then print the H values
     after each series' end as CSV: series,time,forecast,lower,upper."""
@@ -132,7 +135,7 @@ def predict(
                               id_column)
         cfg, net = _configs(horizon, None, 1, season, transform, baseline, center, window, val,
                             network, ensemble, level, False, cell, hidden, 1, epochs, 32,
-                            3e-3, patience, seed)
+                            3e-3, patience, seed, overwrite)
         rows, _ = fc.forecast_after_end(panel, cfg, net, out,
                                         echo=lambda s: typer.echo(s, err=True))
     typer.echo(f"series,time,forecast,lower_{100 * level:.0f},upper_{100 * level:.0f}")

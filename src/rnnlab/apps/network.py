@@ -30,6 +30,7 @@ class NetworkConfig:
     clip: float = 1.0  # gradient clipping by global norm
     seed: int = 0  # initialisation and batch order
     patience: int = 0  # early stopping: epochs without a better validation loss (0: never)
+    overwrite: bool = False  # replace a run already in the output folder
 
     def __post_init__(self):
         check_option("cell", self.cell, CELLS)
@@ -103,7 +104,8 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
     cfg = TrainConfig(steps=net.epochs * per_epoch, lr=net.lr, clip_threshold=net.clip,
                       val_every=per_epoch if val is not None else 0,
                       patience=net.patience if val is not None else 0,
-                      checkpoint_every=report_every, keep_last=2, out_dir=str(out))
+                      checkpoint_every=report_every, keep_last=2, out_dir=str(out),
+                      overwrite=net.overwrite)
     trainer = Trainer(model, FullBPTT(model, data), cfg, val_data=val_batches,
                       callbacks=[report], meta={**meta, "network": net.to_dict()})
     t0 = time.perf_counter()
