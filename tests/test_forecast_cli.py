@@ -36,6 +36,8 @@ def test_train_backtests_folds_and_reports_every_method(tmp_path):
     assert [f["origins"] for f in report["folds"]] == [12, 12]
     assert report["folds"][0]["choices"]["baseline"][0] in \
         ("ar", "ar+naive", "ar+seasonal_naive", "ar+drift", "naive", "seasonal_naive", "drift")
+    assert list(report["folds"][1]["per_series"]) == ["s"]
+    assert report["folds"][1]["per_series"]["s"] == report["folds"][1]["scores"]  # one series
     rn, sn = report["total"]["rnnlab"], report["total"]["seasonal_naive"]
     assert rn["mae"] < sn["mae"]
     assert (tmp_path / "run" / "forecast.png").stat().st_size > 0
@@ -106,3 +108,22 @@ def test_statistical_models_forecast_the_same_windows():
     tiny, notes = statistical.forecasts([y[:8]], np.array([6]), np.array([8]),
                                         origins_between([8], 6, 8, 1), 1, 1)
     assert "AutoETS" not in tiny and notes[0].startswith("AutoETS left out: ")
+
+
+def test_m1_yearly_naive_and_drift_match_the_reference(tmp_path):
+    """The .tsf read, the 6-step hold-out and the M-competition aggregation reproduce the
+    statsforecast figures of ../shared/data/README.md (naive 22.4 % / 4.89, drift 16.7 % /
+    3.49); the hybrid's baseline alone (no networks) already beats drift."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "forecasting" / \
+        "m1_yearly_dataset.tsf"
+    if not path.exists():
+        pytest.skip(f"{path} is missing (../shared/data)")
+    panel = fc.load_panel(path)
+    cfg = fc.ForecastConfig(HybridConfig(network=False), statistical=False)
+    total = fc.run(panel, cfg, None, tmp_path, echo=lambda s: None)["total"]
+    assert 100 * total["naive"]["smape"] == pytest.approx(22.43, abs=0.01)
+    assert total["naive"]["mase"] == pytest.approx(4.894, abs=0.001)
+    assert total["drift"]["mase"] == pytest.approx(3.489, abs=0.001)
+    assert total["rnnlab"]["mase"] < total["drift"]["mase"]

@@ -113,10 +113,12 @@ def run(panel: Panel, cfg: ForecastConfig, net, out, echo=print) -> dict:
         choices = {k: [_plain(v[0]), v[1]] for k, v in model.choices.items()}
         echo(f"fold {fold.k}: " + "; ".join(f"{k} {v[0]} ({v[1]})" for k, v in choices.items()
                                             if k != "season"))
+        per_series = {}
+        scores = bt.score(ys, fold.ends, o, forecasts, season[0], per_series)
         report["folds"].append({
             "k": fold.k, "origins": len(o), "choices": choices, "seconds": seconds,
-            "scores": bt.score(ys, fold.ends, o, forecasts, season[0]),
-            "coverage": bt.coverage(ys, o, lo, hi)})
+            "scores": scores, "coverage": bt.coverage(ys, o, lo, hi),
+            "per_series": {panel.ids[i]: v for i, v in per_series.items()}})
         if fold.k == len(folds):
             report["plot"] = str(plot(panel, fold, o, forecasts, (lo, hi), out / "forecast.png"))
     report["seconds"] = time.perf_counter() - t0

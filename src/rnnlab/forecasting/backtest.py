@@ -80,9 +80,10 @@ def baseline_forecasts(series, ends, o: Origins, H: int, m: int) -> dict[str, np
     return out
 
 
-def score(series, ends, o: Origins, forecasts: dict, m: int) -> dict[str, dict]:
+def score(series, ends, o: Origins, forecasts: dict, m: int, per_series: dict | None = None):
     """Per method: MAE, RMSE, sMAPE, MASE (seasonal scale m of each training part), each
-    the mean over series of the series' own figure."""
+    the mean over series of the series' own figure; with a dict `per_series`, each series'
+    own figures go there too ({series index: {method: figures}})."""
     H = next(iter(forecasts.values())).shape[1]
     y = targets(series, o, H)
     ids = np.unique(o.sid)
@@ -91,6 +92,9 @@ def score(series, ends, o: Origins, forecasts: dict, m: int) -> dict[str, dict]:
     for name, y_hat in forecasts.items():
         per = [forecast_metrics(y[o.sid == i], y_hat[o.sid == i], scales[i]) for i in ids]
         out[name] = {k: _mean([p[k] for p in per]) for k in per[0]}
+        if per_series is not None:
+            for i, p in zip(ids, per):
+                per_series.setdefault(int(i), {})[name] = p
     return out
 
 
