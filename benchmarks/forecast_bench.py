@@ -2,8 +2,9 @@
 
     python benchmarks/forecast_bench.py [--data ../shared/data] [--out runs/forecast_bench]
 
-No per-file flags (--overwrite only lets a rerun replace the last one's folders): the target is each file's last column, the season comes from the time
-column (or the .tsf frequency); the held-out part is the default (the last 20 % one step
+No per-file flags (--overwrite only lets a rerun replace the last one's folders): the
+target is each file's last column, the season comes from the time column (or the .tsf
+frequency); the held-out part is the default (the last 20 % one step
 ahead, or the file's horizon for a .tsf). The statsforecast models run in the same
 command on the same windows. Prints one table per kind of evaluation.
 """
@@ -66,8 +67,9 @@ def main():
               + f" | {100 * r['coverage']:.0f} % | {seconds:.0f} s |")
     for path, r, seconds in multi:
         s = r["total"]
-        print(f"\n{path.name}: {r['series']} series, horizon {r['horizon']}, sMAPE % / MASE (mean over series), "
-              f"coverage {100 * r['coverage']:.0f} % of nominal 90 %, {seconds:.0f} s\n")
+        print(f"\n{path.name}: {r['series']} series, horizon {r['horizon']}, sMAPE % / MASE "
+              f"(mean over series), coverage {100 * r['coverage']:.0f} % of nominal 90 %, "
+              f"{seconds:.0f} s\n")
         print("| method | sMAPE % | MASE |\n|---|---:|---:|")
         for n in METHODS:
             if n in s:

@@ -168,3 +168,16 @@ def test_a_backtest_fold_is_blind_to_what_follows_it(tmp_path):
     assert reports[0]["folds"][0] == {**reports[1]["folds"][0],
                                       "seconds": reports[0]["folds"][0]["seconds"]}
     assert reports[0]["folds"][1]["scores"] != reports[1]["folds"][1]["scores"]
+
+
+def test_log_transform_stays_finite_after_a_later_zero():
+    y = seasonal_series()
+    model = fit_hybrid([y], np.array([200]), HybridConfig(transform="log", network=False),
+                       season=(12, "given"))
+    z = y.copy()
+    z[205:] = 0.0  # after the training part: not a reason to fail
+    forecast = model.predict([z], origins_between([240], 200, 240, 1))
+    assert model.transform == "log" and np.isfinite(forecast).all()
+    with pytest.raises(ValueError, match="--transform: log needs every training value > 0"):
+        fit_hybrid([y - 60], np.array([200]), HybridConfig(transform="log", network=False),
+                   season=(12, "given"))

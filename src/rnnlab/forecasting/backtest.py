@@ -46,7 +46,8 @@ def make_folds(lengths, n_test: np.ndarray, H: int, K: int) -> list[Fold]:
     if K < 1:
         raise ValueError(f"--folds: expected at least 1, got {K}")
     if (n_test < H).any():
-        raise ValueError(f"--test: {int(n_test.min())} held-out values cannot hold a horizon of {H}")
+        raise ValueError(f"--test: {int(n_test.min())} held-out values cannot hold a horizon "
+                         f"of {H}")
     folds = []
     for k in range(1, K + 1):
         stops = lengths - (K - k) * n_test

@@ -8,12 +8,14 @@ scale s), the forecast in scaled units is
 
 b̃ the baseline (naive, seasonal naive, drift, SES, the global linear AR, or the mean of the
 AR and one of the others), f_e the e-th of E networks (an ensemble of seeds) reading the
-scaled window x̃ (the last max(K, 2m + 1, 2H) values) and the window's standardised covariates c̃, trained on the targets
-ỹ - b̃ with early stopping; ŷ is clipped at 0 when no training value is negative.
-The networks' readouts start at zero, so an untrained
-hybrid is its baseline exactly; the networks are kept only when their validation error
-is below the baseline's. Every choice (season, transform, window, baseline, network)
-is made on the last part of each series' training data (validation) and recorded.
+scaled window x̃ (the last max(K, 2m + 1, 2H) values) and the covariates' windows c̃
+(standardised with training statistics), trained on the targets ỹ - b̃ with early
+stopping, then refitted on the whole training part for their best epoch counts. ŷ is
+clipped at 0 when no training value is negative. The networks' readouts start at zero,
+so an untrained hybrid is its baseline exactly; the networks are kept only when their
+validation error is below the baseline's. Every choice (season, transform, AR window K,
+the windows' level ℓ: last value or mean, baseline, networks) is made on the last part
+of each series' training data (validation) and recorded.
 
 Prediction intervals are split-conformal on the validation windows: for each step h
 the (1-α)(1 + 1/n) quantile q_h of |z - ẑ| / s there, and [g⁻¹(ẑ - q_h s), g⁻¹(ẑ + q_h s)].
@@ -74,13 +76,18 @@ class Hybrid:
     alpha: float = 0.3  # the SES smoothing factor
     center: str = "last"  # the windows' level ℓ: 'last' value or 'mean' of the last K
     floor: float | None = None  # 0 when no training value is negative: forecasts clipped there
+    log_floor: float = 0.0  # the least training value, > 0 with the log transform
     cov_stats: tuple | None = None  # (mean (C,), std (C,)) of the covariates' training parts
     nets: list = field(default_factory=list)  # the ensemble's predictors (empty: baseline)
     q: np.ndarray | None = None  # (H,) conformal half-widths in scaled units
     choices: dict = field(default_factory=dict)  # what was chosen, and why
 
     def _z(self, series):
-        return [np.log(y) for y in series] if self.transform == "log" else list(series)
+        """g(y): log(max(y, y_min)) with y_min the least training value (a value <= 0 after
+        the training part stays finite), or y."""
+        if self.transform != "log":
+            return list(series)
+        return [np.log(np.maximum(y, self.log_floor)) for y in series]
 
     def _inverse(self, z):
         y = np.exp(z) if self.transform == "log" else z
@@ -153,9 +160,10 @@ def scaled_error(series, o: Origins, y_hat, scales) -> float:
     return float(np.mean([np.sqrt(err[o.sid == i].mean()) / scales[i] for i in ids]))
 
 
-def validation_split(lengths, ends, H: int, val: float, m: int = 1) -> tuple[np.ndarray, Origins, Origins]:
+def validation_split(lengths, ends, H: int, val: float, m: int = 1):
     """(fit_ends (N,), fit origins, val origins): the last n_val values of each training
-    part are validation, n_val = max(H, round(val · end)) (or the count val)."""
+    part are validation, n_val = max(H, round(val · end) (or the count val), m), m capped
+    at a third of the training part."""
     ends = np.asarray(ends)
     n_val = np.maximum(H, np.round(val * ends) if val < 1 else int(val)).astype(int)
     n_val = np.maximum(n_val, np.minimum(m, ends // 3))
@@ -171,12 +179,12 @@ def fit_hybrid(series, ends, cfg: HybridConfig, net=None, out=None, covariates=N
     lengths = [len(y) for y in series]
     m, why = season if season is not None else (cfg.season, "given")
     choices = {"season": (m, why)}
-    fit_ends, o_fit, o_val = validation_split(lengths, ends, H, cfg.val, m)
+    _, o_fit, o_val = validation_split(lengths, ends, H, cfg.val, m)
     if len(o_fit) == 0 or len(o_val) == 0:
         raise ValueError(f"data: too short for a validation part: {min(ends)} training values "
                          f"with horizon {H} and --val {cfg.val}")
     scales = mase_scales(series, ends, m)
-    best = _choose_baseline(series, ends, fit_ends, o_fit, o_val, cfg, m, scales)
+    best = _choose_baseline(series, ends, o_fit, o_val, cfg, m, scales)
     (err, transform, K, center, baseline), candidates = best
     choices.update(transform=(transform, "validation" if cfg.transform == "auto" else "given"),
                    window=(K, "validation" if cfg.window is None else "given"),
@@ -185,6 +193,7 @@ def fit_hybrid(series, ends, cfg: HybridConfig, net=None, out=None, covariates=N
                                        f"{len(candidates)}" if cfg.baseline == "auto"
                              else "given"))
     model = Hybrid(H, m, transform, K, baseline, None, max(K, 2 * m + 1, 2 * H), center=center,
+                   log_floor=min(float(y[:c].min()) for y, c in zip(series, ends)),
                    choices=choices)
     if all((y[:c] >= 0).all() for y, c in zip(series, ends)):
         model.floor = 0.0
@@ -210,7 +219,7 @@ def fit_hybrid(series, ends, cfg: HybridConfig, net=None, out=None, covariates=N
     return model
 
 
-def _choose_baseline(series, ends, fit_ends, o_fit, o_val, cfg, m, scales):
+def _choose_baseline(series, ends, o_fit, o_val, cfg, m, scales):
     """((error, transform, K, center, baseline), all candidates' errors) on the validation
     origins."""
     H = cfg.horizon
@@ -224,8 +233,9 @@ def _choose_baseline(series, ends, fit_ends, o_fit, o_val, cfg, m, scales):
     names = [cfg.baseline] if cfg.baseline != "auto" else \
         [b for b in BASELINES[1:] if m > 1 or "seasonal" not in b]
     candidates = []
+    log_floor = min(float(y[:c].min()) for y, c in zip(series, ends))
     for transform, K, center in itertools.product(transforms, Ks, centers):
-        model = Hybrid(H, m, transform, K, "ar", None, center=center)
+        model = Hybrid(H, m, transform, K, "ar", None, center=center, log_floor=log_floor)
         zs = model._z(series)
         model.ar = bl.LinearAR.fit(zs, o_fit, K, H, cfg.ridge, center)
         model.alpha = bl.fit_ses(zs, o_fit, H)
