@@ -29,9 +29,12 @@ class NetworkConfig:
     lr: float = 3e-3  # Adam learning rate
     clip: float = 1.0  # gradient clipping by global norm
     seed: int = 0  # initialisation and batch order
+    patience: int = 0  # early stopping: epochs without a better validation loss (0: never)
+    overwrite: bool = False  # replace a run already in the output folder
 
     def __post_init__(self):
         check_option("cell", self.cell, CELLS)
+        check_positive_int("patience", self.patience, minimum=0)
         for name in ("hidden", "layers", "epochs", "batch_size"):
             check_positive_int(name, getattr(self, name))
 
@@ -100,7 +103,9 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
 
     cfg = TrainConfig(steps=net.epochs * per_epoch, lr=net.lr, clip_threshold=net.clip,
                       val_every=per_epoch if val is not None else 0,
-                      checkpoint_every=report_every, keep_last=2, out_dir=str(out))
+                      patience=net.patience if val is not None else 0,
+                      checkpoint_every=report_every, keep_last=2, out_dir=str(out),
+                      overwrite=net.overwrite)
     trainer = Trainer(model, FullBPTT(model, data), cfg, val_data=val_batches,
                       callbacks=[report], meta={**meta, "network": net.to_dict()})
     t0 = time.perf_counter()
@@ -110,10 +115,13 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
     if val is not None and best.is_file():
         model.load_params(split_prefix(load_checkpoint(best)[0], "param"))
     first = trainer.history[0]["step"] - 1 if trainer.history else trainer.step
+    validated = [r for r in trainer.history if "val_loss" in r]
     summary = {"seconds": seconds, "epochs": net.epochs, "steps": trainer.step,
                "started_at_step": first,  # > 0 when resumed; seconds count this process only
                "train_loss": last["loss"],
                "best_val_loss": trainer.best if val is not None else None,
+               "best_epoch": min(validated, key=lambda r: r["val_loss"])["step"] // per_epoch
+               if validated else None,
                "checkpoint": str(resolve_checkpoint(trainer.out_dir))}
     return Predictor(model), summary
 
