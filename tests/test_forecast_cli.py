@@ -11,7 +11,7 @@ from rnnlab.apps.network import NetworkConfig
 from rnnlab.cli import app
 from rnnlab.forecasting.hybrid import HybridConfig
 
-FAST = ["--epochs", "2", "--hidden", "4", "--ensemble", "1", "--no-statistical"]
+FAST = ["--epochs", "2", "--hidden-size", "4", "--ensemble", "1", "--no-statistical"]
 
 
 def write_csv(path, T=120):
@@ -65,7 +65,7 @@ def test_predict_refits_and_prints_dates_with_intervals(tmp_path):
     (["--target", "c"], "--target: unknown column(s) ['c']"),
     (["--transform", "sqrt"], "transform: expected one of"),
     (["--folds", "30"], "too few for 30 fold(s)"),
-    (["--level", "90"], "--level: expected a coverage in (0, 1)"),
+    (["--level", "90"], "level: expected a finite number in (0, 1), got 90"),
 ])
 def test_train_errors_are_one_line(tmp_path, args, message):
     data = write_csv(tmp_path / "s.csv")

@@ -155,8 +155,10 @@ class Options:
             text = field_help(cls).get(name, "")
             if shown is not None and "[default" not in text:
                 text += f"  [default: {shown}]"
-            option = typer.Option(None, f"--{name.replace('_', '-')}", help=text,
-                                  show_default=False)
+            flag = f"--{name.replace('_', '-')}"
+            if _base_type(annotation) is bool:
+                flag += f"/--no-{name.replace('_', '-')}"
+            option = typer.Option(None, flag, help=text, show_default=False)
             params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
                                             default=option,
                                             annotation=_option_type(annotation) | None))

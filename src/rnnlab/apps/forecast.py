@@ -5,12 +5,15 @@ after the end of the data with prediction intervals."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from rnnlab.apps.errors import user_errors
+from rnnlab._checks import check_option, check_positive_int, check_range
+from rnnlab.apps.options import NetworkOptions, OptimizerOptions, OutOptions
+from rnnlab.config import command
 
 app = typer.Typer(no_args_is_help=True, help=__doc__)
 
@@ -18,126 +21,136 @@ DATA_HELP = ("CSV (one series: a time column and numeric columns; many: long for
              "--id-column), .tsf or .parquet file; none: the built-in example")
 
 
-def _names(text: str | None) -> list[str] | None:
-    return [n.strip() for n in text.split(",") if n.strip()] if text else None
+@dataclass
+class ForecastData:
+    target: str | None = None  # column forecast [default: y in long format, else the last]
+    inputs: tuple[str, ...] = ()  # covariate columns the networks read [default: all others]
+    time_column: str | None = None  # time column [default: ds, else the first non-numeric]
+    id_column: str = "unique_id"  # series id column of a long-format file
+    fill_missing: bool = False  # interpolate missing values (one series)
+    horizon: int | None = None  # H, steps forecast [default: the file's, else 1]
+
+    def __post_init__(self):
+        if self.horizon is not None:
+            check_positive_int("horizon", self.horizon)
+
+    def load(self, data):
+        from rnnlab.apps import forecaster as fc
+
+        return fc.load_panel(data, self.target, self.time_column, list(self.inputs) or None,
+                             self.fill_missing, self.id_column)
 
 
-def _configs(horizon, test, folds, season, transform, baseline, center, window, val, network,
-             ensemble, level, statistical, cell, hidden, layers, epochs, batch_size, lr,
-             patience, seed, overwrite):
-    from rnnlab._checks import check_option
+@dataclass
+class ForecastMethod:
+    season: int | None = None  # m [default: from the time column, else the autocorrelation]
+    transform: str = "auto"  # none | log | auto (chosen on validation)
+    baseline: str = "auto"  # naive, seasonal_naive, drift, ses, ar, ar+..., or auto (validation)
+    center: str = "auto"  # the windows' level: last | mean | auto (validation)
+    window: int | None = None  # K of the linear AR [default: chosen on validation]
+    val: float = 0.2  # validation part of each training part (a fraction or a count)
+    network: bool = True  # train the networks that correct the baseline
+    ensemble: int = 3  # networks (seeds) averaged
+    level: float = 0.9  # nominal coverage of the prediction intervals
+
+    def __post_init__(self):
+        from rnnlab.forecasting.hybrid import BASELINES, CENTERS, TRANSFORMS
+
+        check_option("transform", self.transform, TRANSFORMS)
+        check_option("baseline", self.baseline, BASELINES)
+        check_option("center", self.center, ("auto", *CENTERS))
+        check_range("level", self.level, 0.0, 1.0, lo_open=True, hi_open=True)
+        check_positive_int("ensemble", self.ensemble)
+        for name in ("season", "window"):
+            if getattr(self, name) is not None:
+                check_positive_int(name, getattr(self, name))
+
+
+@dataclass
+class Backtest:
+    test: float | None = None  # held-out values per series and fold: a fraction or a count
+    folds: int = 1  # rolling-origin folds, each refitted
+    statistical: bool = True  # AutoARIMA/AutoETS/AutoTheta beside (with statsforecast)
+
+    def __post_init__(self):
+        check_positive_int("folds", self.folds)
+
+
+@dataclass
+class ForecastNetwork(NetworkOptions):
+    cell: str = "gru"  # the networks' cell: rnn (tanh) | lstm | gru
+
+
+@dataclass
+class ForecastTraining(OptimizerOptions):
+    epochs: int = 100  # most passes over the training windows
+    patience: int = 10  # epochs without a better validation error before stopping (0: never)
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_positive_int("epochs", self.epochs)
+        check_positive_int("patience", self.patience, minimum=0)
+
+
+def _configs(data: ForecastData, method: ForecastMethod, network: ForecastNetwork,
+             training: ForecastTraining, folder: OutOptions, backtest: Backtest | None = None):
+    from dataclasses import asdict
+
     from rnnlab.apps import forecaster as fc
     from rnnlab.apps.network import NetworkConfig
-    from rnnlab.forecasting.hybrid import BASELINES, CENTERS, TRANSFORMS, HybridConfig
+    from rnnlab.forecasting.hybrid import HybridConfig
 
-    check_option("transform", transform, TRANSFORMS)
-    check_option("baseline", baseline, BASELINES)
-    check_option("center", center, ("auto", *CENTERS))
-    if not 0 < level < 1:
-        raise ValueError(f"--level: expected a coverage in (0, 1), got {level}")
-    hybrid = HybridConfig(season=season, transform=transform, baseline=baseline, center=center,
-                          window=window,
-                          val=val, network=network, ensemble=ensemble, level=level)
-    net = NetworkConfig(cell=cell, hidden=hidden, layers=layers, epochs=epochs,
-                        batch_size=batch_size, lr=lr, seed=seed, patience=patience,
-                        overwrite=overwrite)
-    return fc.ForecastConfig(hybrid, horizon, test, folds, statistical), net
+    hybrid = HybridConfig(**asdict(method))
+    net = NetworkConfig(cell=network.cell, hidden=network.hidden_size,
+                        layers=network.num_layers, epochs=training.epochs,
+                        batch_size=training.batch_size, lr=training.lr, clip=training.clip_norm,
+                        seed=training.seed, patience=training.patience,
+                        overwrite=folder.overwrite)
+    backtest = backtest or Backtest(folds=1, statistical=False)
+    return fc.ForecastConfig(hybrid, data.horizon, backtest.test, backtest.folds,
+                             backtest.statistical), net
 
 
-@app.command()
+@command(app, data=ForecastData, method=ForecastMethod, backtest=Backtest,
+         network=ForecastNetwork, training=ForecastTraining, folder=OutOptions)
 def train(
-    data: Annotated[Path | None, typer.Argument(help=DATA_HELP)] = None,
-    target: str = typer.Option(None, help="column forecast [default: y in long format, else "
-                               "the last column]"),
-    inputs: str = typer.Option(None, help="covariate columns the networks read, "
-                               "comma-separated [default: all others]"),
-    time_column: str = typer.Option(None, help="time column [default: ds in long format, "
-                                    "else the first column when it is not numeric]"),
-    id_column: str = typer.Option("unique_id", help="series id column of a long-format file"),
-    fill_missing: bool = typer.Option(False, help="interpolate missing values (one series)"),
-    horizon: int = typer.Option(None, min=1, help="H [default: the file's, else 1]"),
-    test: float = typer.Option(None, help="held-out values per series and fold: a fraction "
-                               "or a count [default: the file's horizon, else 0.2]"),
-    folds: int = typer.Option(1, min=1, help="rolling-origin folds, each refitted"),
-    season: int = typer.Option(None, min=1, help="m [default: from the time column, else "
-                               "the autocorrelation]"),
-    transform: str = typer.Option("auto", help="none, log or auto (validation)"),
-    baseline: str = typer.Option("auto", help="naive, seasonal_naive, drift, ses, ar, "
-                                 "ar+naive, ar+seasonal_naive, ar+drift, ar+ses or auto "
-                                 "(validation)"),
-    center: str = typer.Option("auto", help="windows' level: last, mean or auto (validation)"),
-    window: int = typer.Option(None, min=1, help="K of the linear AR [default: validation]"),
-    val: float = typer.Option(0.2, help="validation part of each training part"),
-    network: bool = typer.Option(True, help="train the correcting networks"),
-    ensemble: int = typer.Option(3, min=1, help="networks (seeds) averaged"),
-    level: float = typer.Option(0.9, help="nominal coverage of the prediction intervals"),
-    statistical: bool = typer.Option(True, help="AutoARIMA/AutoETS/AutoTheta (statsforecast)"),
-    cell: str = typer.Option("gru", help="rnn, lstm or gru"),
-    hidden: int = typer.Option(32, min=1, help="hidden units per layer"),
-    layers: int = typer.Option(1, min=1, help="stacked recurrent layers"),
-    epochs: int = typer.Option(100, min=1, help="most passes over the training windows"),
-    batch_size: int = typer.Option(32, min=1, help="windows per update"),
-    lr: float = typer.Option(3e-3, help="Adam learning rate"),
-    patience: int = typer.Option(10, min=0, help="epochs without a better validation error "
-                                 "before stopping (0: never)"),
-    seed: int = typer.Option(0, help="seed of the first network"),
-    out: Annotated[Path, typer.Option(help="output folder: report.json, forecast.png")] =
-        Path("runs/forecast"),
-    overwrite: bool = typer.Option(False, help="replace the run already in --out"),
+    file: Annotated[Path | None, typer.Argument(metavar="DATA", help=DATA_HELP)] = None,
+    *, data: ForecastData, method: ForecastMethod, backtest: Backtest,
+    network: ForecastNetwork, training: ForecastTraining, folder: OutOptions,
 ):
     """Backtest: fit on each fold's training part (choices on validation inside it), score
-    every method on the same held-out windows."""
+    every method on the same held-out windows; report.json and forecast.png in the run
+    folder."""
     from rnnlab.apps import forecaster as fc
+    from rnnlab.train.runs import claim
 
-    with user_errors():
-        panel = fc.load_panel(data, target, time_column, _names(inputs), fill_missing,
-                              id_column)
-        cfg, net = _configs(horizon, test, folds, season, transform, baseline, center, window,
-                            val, network, ensemble, level, statistical, cell, hidden, layers,
-                            epochs, batch_size, lr, patience, seed, overwrite)
-        report = fc.run(panel, cfg, net, out, echo=typer.echo)
+    folder.folder("forecast")
+    panel = data.load(file)
+    cfg, net = _configs(data, method, network, training, folder, backtest)
+    claim(folder.out, resume=False, overwrite=folder.overwrite).release()
+    report = fc.run(panel, cfg, net, folder.out, echo=typer.echo)
     typer.echo(fc.format_report(report))
 
 
-@app.command()
+@command(app, data=ForecastData, method=ForecastMethod, network=ForecastNetwork,
+         training=ForecastTraining, folder=OutOptions)
 def predict(
-    data: Annotated[Path | None, typer.Argument(help=DATA_HELP)] = None,
-    target: str = typer.Option(None, help="column forecast"),
-    inputs: str = typer.Option(None, help="covariate columns, comma-separated"),
-    time_column: str = typer.Option(None, help="time column"),
-    id_column: str = typer.Option("unique_id", help="series id column of a long-format file"),
-    fill_missing: bool = typer.Option(False, help="interpolate missing values (one series)"),
-    horizon: int = typer.Option(None, min=1, help="H [default: the file's, else 1]"),
-    season: int = typer.Option(None, min=1, help="m [default: from the time column]"),
-    transform: str = typer.Option("auto", help="none, log or auto"),
-    baseline: str = typer.Option("auto", help="as in train"),
-    center: str = typer.Option("auto", help="as in train"),
-    window: int = typer.Option(None, min=1, help="K of the linear AR"),
-    val: float = typer.Option(0.2, help="validation part"),
-    network: bool = typer.Option(True, help="train the correcting networks"),
-    ensemble: int = typer.Option(3, min=1, help="networks (seeds) averaged"),
-    level: float = typer.Option(0.9, help="nominal coverage of the prediction intervals"),
-    cell: str = typer.Option("gru", help="rnn, lstm or gru"),
-    hidden: int = typer.Option(32, min=1, help="hidden units per layer"),
-    epochs: int = typer.Option(100, min=1, help="most passes over the windows"),
-    patience: int = typer.Option(10, min=0, help="early-stopping patience"),
-    seed: int = typer.Option(0, help="seed of the first network"),
-    out: Annotated[Path, typer.Option(help="folder for the networks' checkpoints")] =
-        Path("runs/forecast-predict"),
-    overwrite: bool = typer.Option(False, help="replace the networks already in --out"),
+    file: Annotated[Path | None, typer.Argument(metavar="DATA", help=DATA_HELP)] = None,
+    *, data: ForecastData, method: ForecastMethod, network: ForecastNetwork,
+    training: ForecastTraining, folder: OutOptions,
 ):
     """Refit on all of DATA (every choice again on its last part), then print the H values
     after each series' end as CSV: series,time,forecast,lower,upper."""
     from rnnlab.apps import forecaster as fc
+    from rnnlab.train.runs import claim
 
-    with user_errors():
-        panel = fc.load_panel(data, target, time_column, _names(inputs), fill_missing,
-                              id_column)
-        cfg, net = _configs(horizon, None, 1, season, transform, baseline, center, window, val,
-                            network, ensemble, level, False, cell, hidden, 1, epochs, 32,
-                            3e-3, patience, seed, overwrite)
-        rows, _ = fc.forecast_after_end(panel, cfg, net, out,
-                                        echo=lambda s: typer.echo(s, err=True))
+    folder.folder("forecast-predict")
+    panel = data.load(file)
+    cfg, net = _configs(data, method, network, training, folder)
+    claim(folder.out, resume=False, overwrite=folder.overwrite).release()
+    rows, _ = fc.forecast_after_end(panel, cfg, net, folder.out,
+                                    echo=lambda s: typer.echo(s, err=True))
+    level = method.level
     typer.echo(f"series,time,forecast,lower_{100 * level:.0f},upper_{100 * level:.0f}")
     for sid, stamp, y, lo, hi in rows:
         typer.echo(f"{sid},{stamp},{y:.6g},{lo:.6g},{hi:.6g}")

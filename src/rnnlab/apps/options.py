@@ -81,9 +81,8 @@ class OptimizerOptions:
 
 
 @dataclass
-class FolderOptions:
+class OutOptions:
     out: Path | None = None  # run folder [default: a fresh runs/<command>-N]
-    resume: bool = False  # continue the run in --out where it stopped
     overwrite: bool = False  # replace the run already in --out
 
     def folder(self, command: str):
@@ -91,10 +90,18 @@ class FolderOptions:
         from rnnlab.train.runs import fresh_run_dir
 
         if self.out is None:
-            if self.resume:
-                raise ValueError("--resume: name the run folder to continue with --out")
             self.out = fresh_run_dir(command)
         return self
+
+
+@dataclass
+class FolderOptions(OutOptions):
+    resume: bool = False  # continue the run in --out where it stopped
+
+    def folder(self, command: str):
+        if self.out is None and self.resume:
+            raise ValueError("--resume: name the run folder to continue with --out")
+        return super().folder(command)
 
 
 @dataclass
