@@ -22,6 +22,7 @@ from rnnlab.layers import _RecurrentLayer
 
 if TYPE_CHECKING:
     import torch
+    from numpy.typing import DTypeLike
 
     from rnnlab.models import Model
 
