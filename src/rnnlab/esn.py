@@ -74,23 +74,28 @@ class RidgePath:
         h = 1.0 / len(self.Y) + (self.U**2) @ shrink  # (N,) the hat matrix's diagonal
         return (fitted - h[:, None] * self.Y) / (1.0 - h)[:, None]
 
-    def choose(self, y: np.ndarray, lambdas=LAMBDAS) -> tuple[float, float]:
-        """(λ, its leave-one-out accuracy): the best accuracy, then the least squared error."""
-        def key(lam):
+    def choose(self, y: np.ndarray, lambdas=LAMBDAS) -> dict:
+        """{"lambda", "loo_accuracy", "loo_mse"} of the λ with the best leave-one-out
+        accuracy, then the least leave-one-out squared error."""
+        def score(lam):
             P = self.leave_one_out(lam)
-            return float(np.mean(P.argmax(1) == y)), -float(np.mean((P - self.Y) ** 2))
-        scores = {lam: key(lam) for lam in lambdas}
-        best = max(lambdas, key=lambda lam: scores[lam])
-        return float(best), scores[best][0]
+            return {"lambda": float(lam), "loo_accuracy": float(np.mean(P.argmax(1) == y)),
+                    "loo_mse": float(np.mean((P - self.Y) ** 2))}
+        return max(map(score, lambdas), key=loo_key)
+
+
+def loo_key(score: dict) -> tuple[float, float]:
+    """Order of leave-one-out scores: accuracy, then the smaller squared error."""
+    return score["loo_accuracy"], -score["loo_mse"]
 
 
 def fit_readout(model, Phi: np.ndarray, y: np.ndarray, lambdas=LAMBDAS) -> dict:
     """Solve model.readout by ridge on Φ -> one-hot(y), λ by leave-one-out; return
-    {"lambda", "loo_accuracy"}."""
+    the chosen λ's scores (RidgePath.choose)."""
     K = model.readout.output_size
     path = RidgePath(Phi, np.eye(K)[y])
-    lam, acc = path.choose(y, lambdas)
-    W, b = path.solve(lam)
+    score = path.choose(y, lambdas)
+    W, b = path.solve(score["lambda"])
     model.readout.params["weight"][...] = W
     model.readout.params["bias"][...] = b
-    return {"lambda": lam, "loo_accuracy": acc}
+    return score

@@ -29,11 +29,16 @@ class NetworkConfig:
     lr: float = 3e-3  # Adam learning rate
     clip: float = 1.0  # gradient clipping by global norm
     seed: int = 0  # initialisation and batch order
+    pool: str = "last"  # what the readout reads: "last", "mean", "max" or several joined by "+"
+    patience: int = 0  # stop after this many epochs without a better validation loss (0: never)
+    schedule: str = "constant"  # learning rate over the run: "constant" or "cosine" (to 0)
 
     def __post_init__(self):
         check_option("cell", self.cell, CELLS)
+        check_option("schedule", self.schedule, ("constant", "cosine"))
         for name in ("hidden", "layers", "epochs", "batch_size"):
             check_positive_int(name, getattr(self, name))
+        check_positive_int("patience", self.patience, minimum=0)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -47,7 +52,7 @@ def build_model(net: NetworkConfig, input_size: int, output_size: int, loss: str
     layer = {"rnn": RNN, "lstm": LSTM, "gru": GRU}[net.cell]
     rnn = layer(input_size, net.hidden, net.layers, dtype=np.float32, seed=net.seed)
     return SequenceModel(rnn, output_size, loss=loss, target="last", reduction="mean",
-                         seed=net.seed + 1)
+                         seed=net.seed + 1, pool=net.pool)
 
 
 class Predictor:
@@ -83,6 +88,7 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
     Checkpoints (and `resume`) in out/; returns (the predictor, a summary of the run)."""
     import time
 
+    from rnnlab.optim import Schedule
     from rnnlab.train import FullBPTT, TrainConfig, Trainer, epoch_batches, load_checkpoint
     from rnnlab.train.checkpoint import split_prefix
 
@@ -101,7 +107,9 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
                             if k in record)
             echo(f"epoch {record['step'] // per_epoch:4d}  loss {record['loss']:.4f}{extra}")
 
-    cfg = TrainConfig(steps=net.epochs * per_epoch, lr=net.lr, clip_threshold=net.clip,
+    steps = net.epochs * per_epoch
+    cfg = TrainConfig(steps=steps, lr=net.lr, clip_threshold=net.clip,
+                      schedule=Schedule(net.schedule, total=steps), patience=net.patience,
                       val_every=per_epoch if val is not None else 0,
                       checkpoint_every=report_every, keep_last=2, out_dir=str(out))
     trainer = Trainer(model, FullBPTT(model, data), cfg, val_data=val_batches,
@@ -114,6 +122,7 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
         model.load_params(split_prefix(load_checkpoint(best)[0], "param"))
     first = trainer.history[0]["step"] - 1 if trainer.history else trainer.step
     summary = {"seconds": seconds, "epochs": net.epochs, "steps": trainer.step,
+               "stopped_early": last.get("stopped_early", False),
                "started_at_step": first,  # > 0 when resumed; seconds count this process only
                "train_loss": last["loss"],
                "best_val_loss": trainer.best if val is not None else None,
