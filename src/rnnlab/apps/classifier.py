@@ -184,15 +184,22 @@ def fit_networks(cfg: ClassifyConfig, net, X, lengths, y, K: int, out, meta: dic
 
 def run(train_file, test_file, cfg: ClassifyConfig, net, out, resume: bool = False,
         echo=print) -> dict:
+    """`run_sequences` on a training file and an optional test file (.ts, .csv, .npz)."""
+    from rnnlab.data.tables import read_sequences
+
+    test = None if test_file is None else read_sequences(test_file)
+    return run_sequences(read_sequences(train_file), test, cfg, net, out, resume, echo)
+
+
+def run_sequences(train: Sequences, test: Sequences | None, cfg: ClassifyConfig, net, out,
+                  resume: bool = False, echo=print) -> dict:
     """Train on TRAIN only (every automatic choice on TRAIN), evaluate on TEST; write
     members/, report.json and confusion.png in out."""
     import json
     import time
     from pathlib import Path
 
-    from rnnlab.data.tables import read_sequences
-
-    data = prepare(read_sequences(train_file), cfg.fill_missing, "TRAIN")
+    data = prepare(train, cfg.fill_missing, "TRAIN")
     classes = class_list(data)
     y = encode(data, classes, "TRAIN")
     scaler = fit_scaler(data)
@@ -212,8 +219,8 @@ def run(train_file, test_file, cfg: ClassifyConfig, net, out, resume: bool = Fal
     training["seconds"] = time.perf_counter() - t0
     report = {"config": asdict(cfg), "network": net.to_dict(), "training": training,
               "classes": classes}
-    if test_file is not None:
-        test = prepare(read_sequences(test_file), cfg.fill_missing, "--test")
+    if test is not None:
+        test = prepare(test, cfg.fill_missing, "--test")
         check_compatible(test, data.num_channels, "--test")
         y_test = encode(test, classes, "--test")
         report["test"] = evaluate(model, standardise(test, scaler), test.lengths, y_test, classes)

@@ -18,9 +18,20 @@ HIDDEN = {"esn": 300}  # units per layer when --hidden is not given (trained net
 
 @app.command()
 def train(
-    train_file: Annotated[Path, typer.Argument(metavar="TRAIN",
-                                               help="training file (.ts, .csv, .npz)")],
+    train_file: Annotated[Path, typer.Argument(metavar="TRAIN", help="training file (.ts, "
+                                               ".csv, .npz; with --images IDX or .npz "
+                                               "images, or 'digits')")],
     test: Annotated[Path | None, typer.Option(help="test file in the same format")] = None,
+    images: str | None = typer.Option(None, help="read TRAIN and --test as images, 'rows' "
+                                      "(T = H steps of W values) or 'pixels' (T = H·W steps); "
+                                      "TRAIN 'digits': scikit-learn's 8x8 digits, 25 % "
+                                      "(stratified) as test"),
+    labels: Annotated[Path | None, typer.Option(help="--images: the IDX labels file of "
+                                                "TRAIN")] = None,
+    test_labels: Annotated[Path | None, typer.Option(help="--images: the IDX labels of "
+                                                     "--test")] = None,
+    permute: int | None = typer.Option(None, help="--images pixels: a fixed random pixel "
+                                       "order from this seed (permuted pixel-by-pixel)"),
     model: str = typer.Option("esn", help="esn (echo-state reservoir, ridge readout; settings "
                               "by leave-one-out on TRAIN), or a trained rnn, lstm or gru"),
     members: int = typer.Option(5, min=1, help="ensemble size (seeds seed, seed+1, ...); "
@@ -62,8 +73,30 @@ def train(
                             hidden=hidden or HIDDEN.get(model, 64), layers=layers,
                             epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, pool=pool,
                             patience=patience, schedule="cosine")
-        report = clf.run(train_file, test, cfg, net, out, resume=resume, echo=typer.echo)
+        if images is None:
+            report = clf.run(train_file, test, cfg, net, out, resume=resume, echo=typer.echo)
+        else:
+            data, held = _images(train_file, labels, test, test_labels, images, permute)
+            report = clf.run_sequences(data, held, cfg, net, out, resume, echo=typer.echo)
     typer.echo(clf.format_report(report))
+
+
+def _images(train_file: Path, labels, test, test_labels, read: str, permute):
+    """(train, test Sequences) of image files, or of the built-in digits."""
+    from rnnlab.apps.classifier import stratified_split
+    from rnnlab.data import images as im
+
+    if str(train_file) == "digits" and not train_file.exists():
+        pixels, y = im.digits()
+        i_train, i_test = stratified_split(y, 0.25, seed=0)
+        test_pair = (pixels[i_test], y[i_test])
+        pixels, y = pixels[i_train], y[i_train]
+    else:
+        pixels, y = im.read_images(train_file, labels)
+        test_pair = None if test is None else im.read_images(test, test_labels)
+    scale = float(pixels.max())
+    held = None if test_pair is None else im.as_sequences(*test_pair, read, permute, scale)
+    return im.as_sequences(pixels, y, read, permute, scale), held
 
 
 @app.command()
