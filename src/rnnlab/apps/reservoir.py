@@ -2,7 +2,7 @@
 chosen on the training data alone by exact leave-one-out, then one member per seed.
 
 The grid: k input steps per recurrent step (`chunk`) such that each series becomes
-about 100 or 25 recurrent steps, spectral radius ρ ∈ {0.5, 0.9, 0.99}, input scale
+about 400, 100 or 25 recurrent steps, spectral radius ρ ∈ {0.5, 0.9, 0.99}, input scale
 ∈ {0.1, 0.3, 1}, readout on the mean and max of the states (with or without the last
 state); for each, λ by leave-one-out (rnnlab.esn.RidgePath). The best leave-one-out
 accuracy (then squared error) wins; each member then draws its own reservoir with
@@ -19,7 +19,7 @@ import numpy as np
 from rnnlab.apps.classifier import chunk
 from rnnlab.esn import RidgePath, fit_readout, loo_key, make_reservoir, summaries
 
-STEPS = (100, 25)  # recurrent steps per series the chunk sizes aim at
+STEPS = (400, 100, 25)  # recurrent steps per series the chunk sizes aim at
 SPECTRAL_RADII = (0.5, 0.9, 0.99)
 INPUT_SCALES = (0.1, 0.3, 1.0)
 POOLS = ("mean+max", "last+mean+max")  # slices of the last+mean+max summary
