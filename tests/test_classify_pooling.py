@@ -92,3 +92,14 @@ def test_pool_errors():
         SequenceModel(GRU(2, 3), 2, target="last", pool="mean+mean")
     with pytest.raises(ValueError, match="many-to-many"):
         SequenceModel(GRU(2, 3), 2, target="each", pool="mean")
+
+
+def test_pooled_model_saves_and_loads_through_its_spec(tmp_path):
+    import rnnlab
+
+    model, batch = _problem(GRU, "last+mean+max", bidirectional=True)
+    model.save(tmp_path / "m.safetensors")
+    loaded = rnnlab.load(tmp_path / "m.safetensors")
+    assert loaded.pool == "last+mean+max" and loaded.spec.pooling == "last+mean+max"
+    np.testing.assert_array_equal(loaded.forward(batch.x, None, batch.lengths)[0],
+                                  model.forward(batch.x, None, batch.lengths)[0])

@@ -37,13 +37,10 @@ def member_dir(out, m: int) -> Path:
 
 
 def save_member(folder, model, net, meta: dict) -> Path:
-    """Write a model that was not trained by the Trainer (an echo-state member) as the
-    checkpoint folder/best.safetensors that rnnlab.apps.network.load reads."""
-    from rnnlab.train import save_checkpoint
-
-    arrays = {f"param.{n}": p for n, p in model.params.items()}
-    config = {"model": model.config(), **meta, "network": net.to_dict()}
-    return save_checkpoint(Path(folder) / "best.safetensors", arrays, {"config": config})
+    """Write a model that was not trained by the Trainer (an echo-state member) as
+    folder/best.safetensors, with the metadata rnnlab.apps.network.load reads."""
+    return model.save(Path(folder) / "best.safetensors",
+                      {"config": {**meta, "network": net.to_dict()}})
 
 
 def load(out, app: str) -> tuple[Ensemble, dict]:
