@@ -130,3 +130,19 @@ def test_early_stopping_keeps_the_best_weights(tmp_path):
     batch = network._batches(X[16:].astype(np.float32), lengths[16:], y[16:])(np.arange(8))
     final = evaluate(predictor.model, [batch])["loss"]
     assert final == pytest.approx(min(val_losses), rel=1e-6) and final < val_losses[-1]
+
+
+def test_baselines_skip_dtw_above_the_budget(monkeypatch):
+    from rnnlab.apps import classify_baselines as cb
+    from rnnlab.data.sequences import Sequences
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((6, 5, 1))
+    s = Sequences(X, np.full(6, 5), np.array(list("ababab")))
+    y = np.array([0, 1, 0, 1, 0, 1])
+    full = cb.baselines((s, y), (s, y), echo=lambda m: None)
+    assert full["1nn_euclidean"]["accuracy"] == 1.0  # each series is its own neighbour
+    assert full["1nn_dtw"]["accuracy"] == 1.0
+    monkeypatch.setattr(cb, "DTW_CELLS", 100.0)  # 30 · 30 cells > 100
+    out = cb.baselines((s, y), (s, y), echo=lambda m: None)
+    assert out["1nn_dtw"]["accuracy"] is None and "skipped" in out["1nn_dtw"]["note"]
