@@ -146,3 +146,6 @@ def test_baselines_skip_dtw_above_the_budget(monkeypatch):
     monkeypatch.setattr(cb, "DTW_CELLS", 100.0)  # 30 · 30 cells > 100
     out = cb.baselines((s, y), (s, y), echo=lambda m: None)
     assert out["1nn_dtw"]["accuracy"] is None and "skipped" in out["1nn_dtw"]["note"]
+    if full["minirocket"]["note"] != "aeon not installed (pip install 'rnnlab[aeon]')":
+        assert full["minirocket"]["accuracy"] is None  # 5 steps: aeon refuses, the run goes on
+        assert "aeon refused" in full["minirocket"]["note"]
