@@ -149,3 +149,17 @@ def test_baselines_skip_dtw_above_the_budget(monkeypatch):
     if full["minirocket"]["note"] != "aeon not installed (pip install 'rnnlab[aeon]')":
         assert full["minirocket"]["accuracy"] is None  # 5 steps: aeon refuses, the run goes on
         assert "aeon refused" in full["minirocket"]["note"]
+
+
+def test_ensemble_predicts_in_batches_with_each_length():
+    seen = []
+
+    class Recorder:
+        def predict(self, X, lengths):
+            seen.append((X.shape, lengths.tolist()))
+            return np.tile([0.25, 0.75], (len(X), 1))
+
+    X, lengths = np.zeros((5, 8, 1)), np.array([8, 3, 4, 2, 6])
+    P = Ensemble([Recorder()], [2]).member_probabilities(X, lengths, batch_size=2)
+    assert P.shape == (1, 5, 2)
+    assert seen == [((2, 4, 2), [4, 2]), ((2, 2, 2), [2, 1]), ((1, 3, 2), [3])]

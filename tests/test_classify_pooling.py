@@ -103,3 +103,11 @@ def test_pooled_model_saves_and_loads_through_its_spec(tmp_path):
     assert loaded.pool == "last+mean+max" and loaded.spec.pooling == "last+mean+max"
     np.testing.assert_array_equal(loaded.forward(batch.x, None, batch.lengths)[0],
                                   model.forward(batch.x, None, batch.lengths)[0])
+
+
+def test_summary_without_cache_equals_the_training_one():
+    model, batch = _problem(LSTM, "last+mean+max", bidirectional=True)
+    h, _, (_, rcache, _) = model.summary(batch.x, None, batch.lengths)
+    h2, _, (_, none, _) = model.summary(batch.x, None, batch.lengths, keep=False)
+    np.testing.assert_array_equal(h, h2)
+    assert rcache is not None and none is None

@@ -49,7 +49,7 @@ def summaries(model, X: np.ndarray, lengths: np.ndarray, batch_size: int = 512) 
         L = lengths[i : i + batch_size]
         x = np.ascontiguousarray(X[i : i + batch_size, : L.max()].transpose(1, 0, 2),
                                  model.rnn.dtype)  # (T, B, F)
-        out.append(model.summary(x, None, L)[0].astype(np.float64))
+        out.append(model.summary(x, None, L, keep=False)[0].astype(np.float64))
     return np.concatenate(out)
 
 

@@ -272,13 +272,17 @@ class SequenceModel(Model):
 
     # ---- the pieces (truncated BPTT runs them chunk by chunk) --------------------
 
-    def summary(self, x, state=None, lengths=None, training: bool = False):
+    def summary(self, x, state=None, lengths=None, training: bool = False, keep: bool = True):
         """What the readout reads: (h, final state, (ecache, rcache, pcache)); h (T, B, D·H)
-        for "each", (B, P·D·H) the pooled summaries for "last" (pcache None otherwise)."""
-        ecache, pcache = None, None
+        for "each", (B, P·D·H) the pooled summaries for "last" (pcache None otherwise).
+        keep=False: inference only, the layer stores nothing for backward (rcache None)."""
+        ecache, pcache, rcache = None, None, None
         if self.embedding is not None:
             x, ecache = self.embedding.forward(x)  # (T, B, E)
-        out, final, rcache = self.rnn.forward(x, state, lengths, training=training)
+        if keep:
+            out, final, rcache = self.rnn.forward(x, state, lengths, training=training)
+        else:
+            out, final = self.rnn(x, state, lengths)
         h = out
         if self.target == "last":
             h, pcache = pool_forward(_check_pool(self.pool), out, _top_h(self.rnn, final),

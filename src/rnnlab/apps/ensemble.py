@@ -20,12 +20,20 @@ class Ensemble:
                              f"members and {len(chunks)} chunks")
         self.members, self.chunks = members, chunks
 
-    def member_probabilities(self, X: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """(M, N, K): each member's probabilities of X (N, T, F) batch-first."""
+    def member_probabilities(self, X: np.ndarray, lengths: np.ndarray,
+                             batch_size: int = 256) -> np.ndarray:
+        """(M, N, K): each member's probabilities of X (N, T, F) batch-first, batch_size
+        series at a time (the layers keep every step's states)."""
         from rnnlab.apps.classifier import chunk
 
-        return np.stack([m.predict(*chunk(X, lengths, k))
-                         for m, k in zip(self.members, self.chunks)])
+        def member(m, k):
+            parts = []
+            for i in range(0, len(X), batch_size):
+                L = lengths[i : i + batch_size]
+                parts.append(m.predict(*chunk(X[i : i + batch_size, : L.max()], L, k)))
+            return np.concatenate(parts)
+
+        return np.stack([member(m, k) for m, k in zip(self.members, self.chunks)])
 
     def predict(self, X: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """(N, K) the mean of the members' probabilities."""
