@@ -125,10 +125,6 @@ def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndar
     return np.setdiff1d(np.arange(len(y)), val), val
 
 
-def subset(seqs: Sequences, idx: np.ndarray) -> Sequences:
-    return Sequences(seqs.X[idx], seqs.lengths[idx], seqs.y[idx], seqs.classes)
-
-
 def fit_esn(cfg: ClassifyConfig, net, X, lengths, y, K: int, out, meta: dict, echo):
     """Echo-state members (rnnlab.apps.reservoir): settings by leave-one-out on TRAIN."""
     from dataclasses import replace
