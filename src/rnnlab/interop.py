@@ -14,9 +14,17 @@ z (the readout's output before F, i.e. logits for "ce") as rnnlab's:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 from rnnlab.layers import GRU, LSTM, RNN, _RecurrentLayer
+
+if TYPE_CHECKING:
+    import torch
+
+    from rnnlab.models import Model
 
 
 def to_torch_state_dict(state: dict[str, np.ndarray]) -> dict:
@@ -34,7 +42,7 @@ def from_torch_state_dict(state: dict) -> dict[str, np.ndarray]:
 _KINDS = {"RNN": RNN, "LSTM": LSTM, "GRU": GRU}
 
 
-def from_torch(module, dtype=None) -> _RecurrentLayer:
+def from_torch(module: torch.nn.Module, dtype: DTypeLike | None = None) -> _RecurrentLayer:
     """An rnnlab layer with the configuration and weights of a torch.nn.RNN/LSTM/GRU."""
     kind = type(module).__name__
     if kind not in _KINDS:
@@ -52,7 +60,7 @@ def from_torch(module, dtype=None) -> _RecurrentLayer:
     return layer
 
 
-def to_torch(obj):
+def to_torch(obj: _RecurrentLayer | Model) -> torch.nn.Module:
     """A torch.nn.Module with the configuration and weights of an rnnlab layer or model
     (see the module docstring)."""
     from rnnlab.models import Model

@@ -31,13 +31,23 @@ The loss and its reduction are those of rnnlab.losses.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rnnlab import losses
 from rnnlab._checks import check_option, check_positive_int
 from rnnlab.readout import Embedding, OneHot, Readout
+
+if TYPE_CHECKING:
+    from rnnlab.layers import _RecurrentLayer
+    from rnnlab.spec import ModelSpec
+
+State = np.ndarray | tuple[np.ndarray, ...]  # a layer's state: h, or (h, c); (L·D, B, H) each
+Grads = dict[str, np.ndarray]  # gradients named as the parameters
 
 
 @dataclass
@@ -88,36 +98,40 @@ class Model:
         if missing or unexpected:
             raise KeyError(f"params: missing {missing}, unexpected {unexpected}")
         for n, p in own.items():
-            if flat[n].shape != p.shape:
-                raise ValueError(f"params[{n!r}]: expected shape {p.shape}, got {flat[n].shape}")
-            p[...] = flat[n]
+            a = np.asarray(flat[n])
+            if a.shape != p.shape:
+                raise ValueError(f"params[{n!r}]: expected shape {p.shape}, got {a.shape}")
+            if a.dtype.kind not in "fiu":
+                raise TypeError(f"params[{n!r}]: expected real numbers, got dtype {a.dtype}")
+            p[...] = a
 
     def rngs(self) -> dict[str, np.random.Generator]:
         return {p: c.rng for p, c in self.components().items() if hasattr(c, "rng")}
 
-    def loss_and_grads(self, batch: Batch):
+    def loss_and_grads(self, batch: Batch) -> tuple[float, Grads, dict]:
         raise NotImplementedError
 
-    def evaluate(self, batch: Batch):
+    def evaluate(self, batch: Batch) -> tuple[float, dict]:
         raise NotImplementedError
 
     @property
-    def spec(self):
+    def spec(self) -> ModelSpec:
         """The rnnlab.spec.ModelSpec that rebuilds this model (weights aside)."""
         raise NotImplementedError
 
     @classmethod
-    def from_spec(cls, spec):
+    def from_spec(cls, spec: ModelSpec) -> Model:
         raise NotImplementedError
 
-    def save(self, path, meta: dict | None = None):
+    def save(self, path: str | os.PathLike, meta: dict | None = None) -> Path:
         """Write the spec and the weights (and `meta`, JSON-ready) to one checkpoint file,
         atomically; rnnlab.load(path) returns the model."""
         from rnnlab.checkpoint import save_model
 
         return save_model(self, path, meta)
 
-    def score(self, z, y, mask):
+    def score(self, z: np.ndarray, y: np.ndarray,
+              mask: np.ndarray | None) -> tuple[float, np.ndarray, dict]:
         """(L, ∂L/∂z, info) of outputs z against targets y where mask is set, with this
         model's loss and reduction; info as loss_and_grads'."""
         loss, dz = losses.get_loss(self.loss)(z, y, mask, self.reduction)
@@ -164,7 +178,8 @@ def _check_pool(pool: str) -> tuple[str, ...]:
     return kinds
 
 
-def pool_forward(kinds: tuple[str, ...], out, last, lengths):
+def pool_forward(kinds: tuple[str, ...], out: np.ndarray, last: np.ndarray,
+                 lengths: np.ndarray | None) -> tuple[np.ndarray, tuple]:
     """The per-sequence summary h (B, P·D·H): the P summaries in `kinds`, concatenated.
 
     out (T, B, D·H) the top layer's outputs (zero past each length T_b), last (B, D·H)
@@ -185,7 +200,7 @@ def pool_forward(kinds: tuple[str, ...], out, last, lengths):
     return np.concatenate(parts, axis=-1), (kinds, out.shape, L, argmax)
 
 
-def pool_backward(cache, dh):
+def pool_backward(cache: tuple, dh: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(∂L/∂out (T, B, D·H) or None, ∂L/∂last (B, D·H) or None) from ∂L/∂h (B, P·D·H):
     mean spreads dh/T_b over the real steps, max routes dh to each unit's argmax step."""
     kinds, shape, L, argmax = cache
@@ -215,7 +230,8 @@ class SequenceModel(Model):
     "last+mean"; the readout then reads P·D·H values (`pool_forward`).
     """
 
-    def __init__(self, rnn, output_size: int, *, loss: str = "mse", target: str = "each",
+    def __init__(self, rnn: _RecurrentLayer, output_size: int, *, loss: str = "mse",
+                 target: str = "each",
                  embedding: Embedding | OneHot | None = None, reduction: str = "sum",
                  seed: int | None = None, pool: str = "last"):
         _check_time_major(rnn)
@@ -242,7 +258,7 @@ class SequenceModel(Model):
         return comps
 
     @property
-    def spec(self):
+    def spec(self) -> ModelSpec:
         from rnnlab.spec import LayerSpec, ModelSpec
 
         emb = self.embedding
@@ -254,7 +270,7 @@ class SequenceModel(Model):
                          pooling=self.pool, dtype=str(self.rnn.dtype), seed=self.seed)
 
     @classmethod
-    def from_spec(cls, spec):
+    def from_spec(cls, spec: ModelSpec) -> Model:
         _check_unused(spec, ("cond_size", "decoder"))
         dtype, seed = spec.dtype, spec.seed
         embedding = None
@@ -272,7 +288,9 @@ class SequenceModel(Model):
 
     # ---- the pieces (truncated BPTT runs them chunk by chunk) --------------------
 
-    def summary(self, x, state=None, lengths=None, training: bool = False, keep: bool = True):
+    def summary(self, x: np.ndarray, state: State | None = None,
+                lengths: np.ndarray | None = None, training: bool = False,
+                keep: bool = True) -> tuple[np.ndarray, State, tuple]:
         """What the readout reads: (h, final state, (ecache, rcache, pcache)); h (T, B, D·H)
         for "each", (B, P·D·H) the pooled summaries for "last" (pcache None otherwise).
         keep=False: inference only, the layer stores nothing for backward (rcache None)."""
@@ -289,7 +307,9 @@ class SequenceModel(Model):
                                      lengths)
         return h, final, (ecache, rcache, pcache)
 
-    def forward(self, x, state=None, lengths=None, training: bool = False):
+    def forward(self, x: np.ndarray, state: State | None = None,
+                lengths: np.ndarray | None = None,
+                training: bool = False) -> tuple[np.ndarray, State, tuple]:
         """Return (z, final state, cache); z (T, B, K) for "each", (B, K) for "last".
         The cache is (ecache, rcache, h) with h the readout's input, and a fourth value,
         the pooling's cache, when the readout reads more than the last state."""
@@ -298,7 +318,8 @@ class SequenceModel(Model):
         pooled = self.target == "last" and self.pool != "last"
         return z, final, (ecache, rcache, hcache) + ((pcache,) if pooled else ())
 
-    def backward(self, cache, dz=None, d_state=None, *, return_deltas: bool = False):
+    def backward(self, cache: tuple, dz: np.ndarray | None = None, d_state: State | None = None,
+                 *, return_deltas: bool = False) -> tuple:
         """Return (∂L/∂(initial state), grads) from ∂L/∂z (None: no loss on these
         outputs) and ∂L/∂(final state); with return_deltas, a third value: the
         stack's per-step errors (layer.backward's, for rnnlab.diagnostics)."""
@@ -328,7 +349,8 @@ class SequenceModel(Model):
             mask = real if mask is None else np.asarray(mask, bool) & real
         return mask
 
-    def loss_and_grads(self, batch: Batch, *, keep_pass: bool = False):
+    def loss_and_grads(self, batch: Batch, *,
+                       keep_pass: bool = False) -> tuple[float, Grads, dict]:
         """keep_pass: info["pass"] = (cache, dz, deltas) of this forward/backward, what
         the temporal diagnostics and remedies (rnnlab.remedies) are built from."""
         z, _, cache = self.forward(batch.x, None, batch.lengths, training=True)
@@ -338,12 +360,12 @@ class SequenceModel(Model):
             info["pass"] = (cache, dz, deltas[0])
         return loss, grads, info
 
-    def evaluate(self, batch: Batch):
+    def evaluate(self, batch: Batch) -> tuple[float, dict]:
         z, _, _ = self.forward(batch.x, None, batch.lengths)
         loss, _, info = self.score(z, batch.y, self._mask(batch, len(batch.x)))
         return loss, info
 
-    def predict(self, x, lengths=None) -> np.ndarray:
+    def predict(self, x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
         """y = F(z), the readout's output."""
         return losses.output(self.forward(x, None, lengths)[0], self.loss)
 
@@ -378,7 +400,8 @@ class OneToMany(Model):
     f_{t-1} is the target y_{t-1} (teacher forcing); `generate` feeds back its own
     output (rnnlab.models._feedback)."""
 
-    def __init__(self, rnn, cond_size: int, output_size: int, *, loss: str = "mse",
+    def __init__(self, rnn: _RecurrentLayer, cond_size: int, output_size: int, *,
+                 loss: str = "mse",
                  feedback: bool = False, reduction: str = "sum", seed: int | None = None):
         _check_time_major(rnn)
         if rnn.bidirectional:
@@ -397,7 +420,7 @@ class OneToMany(Model):
         return {"rnn": self.rnn, "readout": self.readout}
 
     @property
-    def spec(self):
+    def spec(self) -> ModelSpec:
         from rnnlab.spec import LayerSpec, ModelSpec
 
         return ModelSpec("one_to_many", LayerSpec.of(self.rnn), self.readout.output_size,
@@ -405,7 +428,7 @@ class OneToMany(Model):
                          feedback=self.feedback, dtype=str(self.rnn.dtype), seed=self.seed)
 
     @classmethod
-    def from_spec(cls, spec):
+    def from_spec(cls, spec: ModelSpec) -> Model:
         _check_unused(spec, ("embedding", "decoder"))
         if spec.cond_size is None:
             raise ValueError("model spec: one_to_many needs cond_size")
@@ -429,17 +452,17 @@ class OneToMany(Model):
         z, h = self.readout.forward(out)  # (T, B, K)
         return (*self.score(z, batch.y, batch.mask), cache, h)
 
-    def loss_and_grads(self, batch: Batch):
+    def loss_and_grads(self, batch: Batch) -> tuple[float, Grads, dict]:
         loss, dz, info, cache, h = self._run(batch, training=True)
         dh, g = self.readout.backward(h, dz)
         _, _, g_rnn = self.rnn.backward(cache, dh)
         return loss, {**_prefixed("rnn", g_rnn), **_prefixed("readout", g)}, info
 
-    def evaluate(self, batch: Batch):
+    def evaluate(self, batch: Batch) -> tuple[float, dict]:
         loss, _, info, _, _ = self._run(batch, training=False)
         return loss, info
 
-    def generate(self, x, steps: int) -> np.ndarray:
+    def generate(self, x: np.ndarray, steps: int) -> np.ndarray:
         """z (steps, B, K): the net run on its own outputs from x (B, C)."""
         B = x.shape[0]
         inp = np.zeros((1, B, self.rnn.input_size), self.rnn.dtype)
@@ -462,7 +485,8 @@ class EncoderDecoder(Model):
     a softmax readout (cross-entropy). Batch: x (S, B) source ids, lengths (B,), y (T, B)
     target ids, mask (T, B) where targets exist (padding may be any id, e.g. -1)."""
 
-    def __init__(self, encoder, decoder, src_vocab: int, tgt_vocab: int, *, bos: int = 0,
+    def __init__(self, encoder: _RecurrentLayer, decoder: _RecurrentLayer, src_vocab: int,
+                 tgt_vocab: int, *, bos: int = 0,
                  reduction: str = "sum", seed: int | None = None):
         for name, r in (("encoder", encoder), ("decoder", decoder)):
             _check_time_major(r, name)
@@ -488,7 +512,7 @@ class EncoderDecoder(Model):
                 "tgt_embedding": self.tgt_embedding, "readout": self.readout}
 
     @property
-    def spec(self):
+    def spec(self) -> ModelSpec:
         from rnnlab.spec import LayerSpec, ModelSpec
 
         return ModelSpec("encoder_decoder", LayerSpec.of(self.encoder),
@@ -498,7 +522,7 @@ class EncoderDecoder(Model):
                          dtype=str(self.encoder.dtype), seed=self.seed)
 
     @classmethod
-    def from_spec(cls, spec):
+    def from_spec(cls, spec: ModelSpec) -> Model:
         _check_unused(spec, ("cond_size",))
         if spec.decoder is None or spec.vocab_size is None or spec.loss != "ce":
             raise ValueError("model spec: encoder_decoder needs decoder, vocab_size (the "
@@ -522,7 +546,7 @@ class EncoderDecoder(Model):
         loss, dz, info = self.score(z, y, batch.mask)
         return loss, dz, info, (ecache, enc_cache, tcache, dec_cache, h)
 
-    def loss_and_grads(self, batch: Batch):
+    def loss_and_grads(self, batch: Batch) -> tuple[float, Grads, dict]:
         loss, dz, info, (ecache, enc_cache, tcache, dec_cache, h) = self._run(batch, True)
         dh, g_out = self.readout.backward(h, dz)
         dxt, d_state, g_dec = self.decoder.backward(dec_cache, dh)
@@ -533,11 +557,12 @@ class EncoderDecoder(Model):
                  **_prefixed("readout", g_out)}
         return loss, grads, info
 
-    def evaluate(self, batch: Batch):
+    def evaluate(self, batch: Batch) -> tuple[float, dict]:
         loss, _, info, _ = self._run(batch, False)
         return loss, info
 
-    def greedy_decode(self, x, lengths=None, steps: int = 10) -> np.ndarray:
+    def greedy_decode(self, x: np.ndarray, lengths: np.ndarray | None = None,
+                      steps: int = 10) -> np.ndarray:
         """Token ids (steps, B): at each step the argmax of the softmax is fed back."""
         xs, _ = self.src_embedding.forward(x)
         _, state = self.encoder(xs, None, lengths)

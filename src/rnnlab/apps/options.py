@@ -36,6 +36,26 @@ class NetworkOptions:
 
 
 @dataclass
+class TokenNetworkOptions(NetworkOptions):
+    embedding_dim: int = 16  # learned token embedding size
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_positive_int("embedding_dim", self.embedding_dim)
+
+
+def load_command_model(checkpoint, command: str):
+    """(model, vocabulary) from a checkpoint file or run folder written by `command`."""
+    from rnnlab.checkpoint import read_model
+    from rnnlab.data.text import Vocab
+
+    model, meta, file = read_model(checkpoint)
+    if meta.get("config", {}).get("command") != command or not meta.get("vocab"):
+        raise ValueError(f"CHECKPOINT: {file} was not written by `rnnlab {command}`")
+    return model, Vocab(meta["vocab"])
+
+
+@dataclass
 class OptimizerOptions:
     optimizer: str = "adam"  # sgd | adagrad | rmsprop | adam
     lr: float = 3e-3  # learning rate
