@@ -66,3 +66,23 @@ def test_reservoir_must_be_a_tanh_rnn():
 
     with pytest.raises(ValueError, match="tanh RNN"):
         make_reservoir(SequenceModel(GRU(1, 4), 2, target="last"), 0.9, 1.0)
+
+
+def test_select_searches_chunk_then_radius_and_scale():
+    from rnnlab.apps import reservoir
+    from rnnlab.apps.network import NetworkConfig
+
+    rng = np.random.default_rng(1)
+    y = np.repeat([0, 1], 15)
+    t = np.arange(60)
+    X = np.sin(t[None] * np.where(y, 0.5, 0.2)[:, None] + rng.uniform(0, 6, (30, 1)))[..., None]
+    lengths = np.full(30, 60)
+    net = NetworkConfig(cell="rnn", hidden=20)
+    assert reservoir.chunk_sizes(60) == [1, 3]
+    messages = []
+    best = reservoir.select(net, X, lengths, y, 2, messages.append)
+    assert best["chunk"] in (1, 3) and best["pool"] in reservoir.POOLS
+    assert best["spectral_radius"] in reservoir.SPECTRAL_RADII
+    assert best["input_scale"] in reservoir.INPUT_SCALES
+    assert best["loo_accuracy"] > 0.9 and "esn: chose chunk" in messages[0]
+    assert reservoir.select(net, X, lengths, y, 2, messages.append, chunk_size=4)["chunk"] == 4
