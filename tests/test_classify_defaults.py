@@ -163,3 +163,26 @@ def test_ensemble_predicts_in_batches_with_each_length():
     P = Ensemble([Recorder()], [2]).member_probabilities(X, lengths, batch_size=2)
     assert P.shape == (1, 5, 2)
     assert seen == [((2, 4, 2), [4, 2]), ((2, 2, 2), [2, 1]), ((1, 3, 2), [3])]
+
+
+def test_trained_bidirectional_members_predict_from_their_run_folder(tmp_path):
+    from typer.testing import CliRunner
+
+    from rnnlab.cli import app
+
+    train, test, _ = _files(tmp_path, 20, 10)
+    r = CliRunner().invoke(app, ["classify", "train", str(train), "--test", str(test),
+                                 "--model", "lstm", "--bidirectional", "--members", "2",
+                                 "--hidden", "6", "--epochs", "2", "--no-baselines",
+                                 "--out", str(tmp_path / "b")])
+    assert r.exit_code == 0, r.output
+    report = json.loads((tmp_path / "b" / "report.json").read_text())
+    assert report["network"]["bidirectional"] and len(report["training"]["members"]) == 2
+    import rnnlab
+
+    member = rnnlab.load(tmp_path / "b" / "members" / "1")
+    assert member.rnn.bidirectional and member.pool == "last+mean+max"
+    r = CliRunner().invoke(app, ["classify", "predict", str(tmp_path / "b"), str(test)])
+    assert r.exit_code == 0, r.output
+    accuracy = float(r.output.strip().splitlines()[-1].split()[-1])
+    assert accuracy == pytest.approx(report["test"]["accuracy"])

@@ -47,6 +47,8 @@ def train(
     hidden: int | None = typer.Option(None, min=1, help="hidden units per layer (default: "
                                       "300 for esn, 64 otherwise)"),
     layers: int = typer.Option(1, min=1, help="trained nets: stacked recurrent layers"),
+    bidirectional: bool = typer.Option(False, help="trained nets: a reverse direction in "
+                                       "every layer"),
     pool: str = typer.Option("last+mean+max", help="trained nets: what the readout reads, "
                              "last, mean, max or several joined by '+' (esn: chosen)"),
     epochs: int = typer.Option(100, min=1, help="trained nets: passes over the training set"),
@@ -71,6 +73,7 @@ def train(
                                  baselines=baselines, fill_missing=fill_missing)
         net = NetworkConfig(cell="rnn" if model == "esn" else model,
                             hidden=hidden or HIDDEN.get(model, 64), layers=layers,
+                            bidirectional=bidirectional,
                             epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, pool=pool,
                             patience=patience, schedule="cosine")
         if images is None:

@@ -24,6 +24,7 @@ class NetworkConfig:
     cell: str = "lstm"  # 'rnn' (tanh), 'lstm' or 'gru'
     hidden: int = 32  # hidden units per layer
     layers: int = 1  # stacked recurrent layers
+    bidirectional: bool = False  # a reverse direction in every layer
     epochs: int = 100  # passes over the training set
     batch_size: int = 32  # sequences per update
     lr: float = 3e-3  # Adam learning rate
@@ -48,7 +49,7 @@ def build_model(net: NetworkConfig, input_size: int, output_size: int, loss: str
     """A SequenceModel(target="last") in float32 over the configured layer stack."""
     from rnnlab.spec import LayerSpec, ModelSpec
 
-    stack = LayerSpec(net.cell, input_size, net.hidden, net.layers)
+    stack = LayerSpec(net.cell, input_size, net.hidden, net.layers, net.bidirectional)
     return ModelSpec("many_to_one", stack, output_size, loss, pooling=net.pool,
                      seed=net.seed).build()
 

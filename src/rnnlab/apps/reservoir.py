@@ -38,8 +38,8 @@ def build(net, input_size: int, num_classes: int, pool: str):
 
     from rnnlab.apps import network
 
-    return network.build_model(replace(net, cell="rnn", layers=1, pool=pool), input_size,
-                               num_classes, "ce")
+    return network.build_model(replace(net, cell="rnn", layers=1, bidirectional=False,
+                                       pool=pool), input_size, num_classes, "ce")
 
 
 def _scores(model, W: tuple, Xk, Lk, Y, y, rho: float, scale: float) -> list[dict]:
