@@ -86,8 +86,9 @@ def test_classify_commands(tmp_path):
     train = write_ts(tmp_path / "train.ts", *up_down(60, rng))
     test = write_ts(tmp_path / "test.ts", *up_down(40, rng))
     run = CliRunner().invoke
-    r = run(app, ["classify", "train", str(train), "--test", str(test), "--cell", "gru",
-                  "--hidden", "8", "--epochs", "30", "--lr", "0.02", "--out", str(tmp_path / "c")])
+    r = run(app, ["classify", "train", str(train), "--test", str(test), "--model", "gru",
+                  "--members", "2", "--hidden", "8", "--epochs", "30", "--lr", "0.02",
+                  "--no-baselines", "--out", str(tmp_path / "c")])
     assert r.exit_code == 0, r.output
     report = json.loads((tmp_path / "c" / "report.json").read_text())
     assert report["test"]["accuracy"] >= 0.95
@@ -120,7 +121,7 @@ def test_resumed_classifier_equals_an_uninterrupted_one(tmp_path):
     rng = np.random.default_rng(1)
     train = write_ts(tmp_path / "train.ts", *up_down(30, rng))
     test = write_ts(tmp_path / "test.ts", *up_down(20, rng))
-    cfg = clf.ClassifyConfig(val=0.2)
+    cfg = clf.ClassifyConfig(model="gru", members=1, val=0.2, baselines=False)
 
     def go(out, epochs, resume=False):
         return clf.run(train, test, cfg, small_net(hidden=8, epochs=epochs, batch_size=8),
@@ -129,7 +130,8 @@ def test_resumed_classifier_equals_an_uninterrupted_one(tmp_path):
     whole = go("a", 6)
     go("b", 3)
     resumed = go("b", 6, resume=True)
-    assert resumed["training"]["steps"] == whole["training"]["steps"]
-    assert resumed["training"]["started_at_step"] == whole["training"]["steps"] // 2 > 0
-    assert resumed["training"]["best_val_loss"] == whole["training"]["best_val_loss"]
+    (r,), (w,) = resumed["training"]["members"], whole["training"]["members"]
+    assert r["steps"] == w["steps"]
+    assert r["started_at_step"] == w["steps"] // 2 > 0
+    assert r["best_val_loss"] == w["best_val_loss"]
     assert resumed["test"] == whole["test"]

@@ -75,7 +75,6 @@ def test_ts_malformed_lines_name_the_line(tmp_path, body, message):
 @pytest.mark.parametrize("text, message", [
     ("@classLabel true a\n1,2:a\n", r"line 2: expected a header line"),
     ("@classLabel true a\n", r"no @data line"),
-    ("@data\n1,2\n", r"missing @classLabel"),
     ("@timeStamps true\n@classLabel false\n@data\n", r"@timeStamps true is not supported"),
     ("@dimensions two\n@data\n", r"line 1: @dimensions expects an integer"),
     ("@univariate maybe\n@data\n", r"line 1: expected true or false"),

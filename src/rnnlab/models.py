@@ -166,17 +166,74 @@ def _d_state_from_top(rnn, d_top, B):
     return (dh,) + tuple(np.zeros_like(dh) for _ in rnn.cell.state_names[1:])
 
 
+POOLS = ("last", "mean", "max")
+
+
+def _check_pool(pool: str) -> tuple[str, ...]:
+    kinds = tuple(pool.split("+"))
+    for k in kinds:
+        check_option("pool", k, POOLS)
+    if len(set(kinds)) != len(kinds):
+        raise ValueError(f"pool: expected distinct summaries joined by '+', got {pool!r}")
+    return kinds
+
+
+def pool_forward(kinds: tuple[str, ...], out: np.ndarray, last: np.ndarray,
+                 lengths: np.ndarray | None) -> tuple[np.ndarray, tuple]:
+    """The per-sequence summary h (B, P·D·H): the P summaries in `kinds`, concatenated.
+
+    out (T, B, D·H) the top layer's outputs (zero past each length T_b), last (B, D·H)
+    the final states; "mean": (1/T_b) Σ_{t<T_b} out_t, "max": max_{t<T_b} out_t (per unit).
+    Returns (h, cache); the cache holds what the backward needs."""
+    T, B = out.shape[:2]
+    L = np.full(B, T) if lengths is None else np.asarray(lengths)  # (B,)
+    parts, argmax = [], None
+    for k in kinds:
+        if k == "last":
+            parts.append(last)
+        elif k == "mean":
+            parts.append(out.sum(0) / L[:, None].astype(out.dtype))  # (B, D·H)
+        else:
+            real = np.arange(T)[:, None, None] < L[None, :, None]  # (T, B, 1)
+            argmax = np.where(real, out, -np.inf).argmax(0)  # (B, D·H)
+            parts.append(np.take_along_axis(out, argmax[None], 0)[0])
+    return np.concatenate(parts, axis=-1), (kinds, out.shape, L, argmax)
+
+
+def pool_backward(cache: tuple, dh: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(∂L/∂out (T, B, D·H) or None, ∂L/∂last (B, D·H) or None) from ∂L/∂h (B, P·D·H):
+    mean spreads dh/T_b over the real steps, max routes dh to each unit's argmax step."""
+    kinds, shape, L, argmax = cache
+    T = shape[0]
+    d_out, d_last = None, None
+    for k, g in zip(kinds, np.split(dh, len(kinds), axis=-1)):
+        if k == "last":
+            d_last = g
+            continue
+        d_out = np.zeros(shape, dh.dtype) if d_out is None else d_out
+        if k == "mean":
+            real = np.arange(T)[:, None, None] < L[None, :, None]  # (T, B, 1)
+            d_out += real * (g / L[:, None].astype(dh.dtype))[None]
+        else:
+            np.put_along_axis(d_out, argmax[None], np.take_along_axis(d_out, argmax[None], 0)
+                              + g[None], 0)
+    return d_out, d_last
+
+
 class SequenceModel(Model):
     """Many-to-one (target="last") or many-to-many (target="each") over a layer stack.
 
     embedding: None (x are vectors), an Embedding or OneHot (x are token ids).
     The loss picks the readout's non-linearity F (rnnlab.losses.OUTPUT_ACTIVATION).
+    pool (target="last"): what the readout sees of each sequence, summaries joined by
+    '+' from "last" (the final state), "mean" and "max" (over its real steps), e.g.
+    "last+mean"; the readout then reads P·D·H values (`pool_forward`).
     """
 
     def __init__(self, rnn: _RecurrentLayer, output_size: int, *, loss: str = "mse",
                  target: str = "each",
                  embedding: Embedding | OneHot | None = None, reduction: str = "sum",
-                 seed: int | None = None):
+                 seed: int | None = None, pool: str = "last"):
         _check_time_major(rnn)
         check_option("loss", loss, losses.LOSSES)
         check_option("target", target, ("each", "last"))
@@ -186,8 +243,12 @@ class SequenceModel(Model):
                              f"input_size {rnn.input_size}")
         self.rnn, self.embedding = rnn, embedding
         self.target, self.loss, self.reduction = target, loss, reduction
+        self.pool, kinds = pool, _check_pool(pool)
+        if target == "each" and kinds != ("last",):
+            raise ValueError(f"pool: a many-to-many model reads every step; got pool={pool!r}")
         D = rnn.num_directions
-        self.readout = Readout(D * rnn.hidden_size, check_positive_int("output_size", output_size),
+        self.readout = Readout(len(kinds) * D * rnn.hidden_size,
+                               check_positive_int("output_size", output_size),
                                dtype=rnn.dtype, seed=seed)
 
     def components(self) -> dict:
@@ -206,7 +267,7 @@ class SequenceModel(Model):
                          self.reduction,
                          embedding=None if emb is None else _EMBEDDING_NAMES[type(emb)],
                          vocab_size=None if emb is None else emb.vocab_size,
-                         dtype=str(self.rnn.dtype), seed=self.seed)
+                         pooling=self.pool, dtype=str(self.rnn.dtype), seed=self.seed)
 
     @classmethod
     def from_spec(cls, spec: ModelSpec) -> Model:
@@ -220,30 +281,49 @@ class SequenceModel(Model):
                                   seed=_offset(seed, 2))
         model = cls(spec.rnn.build(dtype, seed), spec.output_size, loss=spec.loss,
                     target="last" if spec.scheme == "many_to_one" else "each",
-                    embedding=embedding, reduction=spec.reduction, seed=_offset(seed, 1))
+                    embedding=embedding, reduction=spec.reduction, seed=_offset(seed, 1),
+                    pool=spec.pooling)
         model.seed = seed
         return model
 
     # ---- the pieces (truncated BPTT runs them chunk by chunk) --------------------
 
+    def summary(self, x: np.ndarray, state: State | None = None,
+                lengths: np.ndarray | None = None, training: bool = False,
+                keep: bool = True) -> tuple[np.ndarray, State, tuple]:
+        """What the readout reads: (h, final state, (ecache, rcache, pcache)); h (T, B, D·H)
+        for "each", (B, P·D·H) the pooled summaries for "last" (pcache None otherwise).
+        keep=False: inference only, the layer stores nothing for backward (rcache None)."""
+        ecache, pcache, rcache = None, None, None
+        if self.embedding is not None:
+            x, ecache = self.embedding.forward(x)  # (T, B, E)
+        if keep:
+            out, final, rcache = self.rnn.forward(x, state, lengths, training=training)
+        else:
+            out, final = self.rnn(x, state, lengths)
+        h = out
+        if self.target == "last":
+            h, pcache = pool_forward(_check_pool(self.pool), out, _top_h(self.rnn, final),
+                                     lengths)
+        return h, final, (ecache, rcache, pcache)
+
     def forward(self, x: np.ndarray, state: State | None = None,
                 lengths: np.ndarray | None = None,
                 training: bool = False) -> tuple[np.ndarray, State, tuple]:
-        """Return (z, final state, cache); z (T, B, K) for "each", (B, K) for "last"."""
-        ecache = None
-        if self.embedding is not None:
-            x, ecache = self.embedding.forward(x)  # (T, B, E)
-        out, final, rcache = self.rnn.forward(x, state, lengths, training=training)
-        h = out if self.target == "each" else _top_h(self.rnn, final)  # (T, B, D·H) | (B, D·H)
+        """Return (z, final state, cache); z (T, B, K) for "each", (B, K) for "last".
+        The cache is (ecache, rcache, h) with h the readout's input, and a fourth value,
+        the pooling's cache, when the readout reads more than the last state."""
+        h, final, (ecache, rcache, pcache) = self.summary(x, state, lengths, training)
         z, hcache = self.readout.forward(h)
-        return z, final, (ecache, rcache, hcache)
+        pooled = self.target == "last" and self.pool != "last"
+        return z, final, (ecache, rcache, hcache) + ((pcache,) if pooled else ())
 
     def backward(self, cache: tuple, dz: np.ndarray | None = None, d_state: State | None = None,
                  *, return_deltas: bool = False) -> tuple:
         """Return (∂L/∂(initial state), grads) from ∂L/∂z (None: no loss on these
         outputs) and ∂L/∂(final state); with return_deltas, a third value: the
         stack's per-step errors (layer.backward's, for rnnlab.diagnostics)."""
-        ecache, rcache, hcache = cache
+        ecache, rcache, hcache, *pcache = cache
         grads, d_out = {}, None
         if dz is not None:
             dh, g = self.readout.backward(hcache, dz)
@@ -251,8 +331,10 @@ class SequenceModel(Model):
             if self.target == "each":
                 d_out = dh
             else:
-                d_top = _d_state_from_top(self.rnn, dh, dh.shape[0])
-                d_state = d_top if d_state is None else _add_states(d_state, d_top)
+                d_out, d_last = pool_backward(pcache[0], dh) if pcache else (None, dh)
+                if d_last is not None:
+                    d_top = _d_state_from_top(self.rnn, d_last, d_last.shape[0])
+                    d_state = d_top if d_state is None else _add_states(d_state, d_top)
         dx, d0, g, *deltas = self.rnn.backward(rcache, d_out, d_state, return_deltas=return_deltas)
         grads.update(_prefixed("rnn", g))
         if self.embedding is not None:

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab._checks import check_option, check_positive_int
+from rnnlab.registry import layer_class
 
-CELLS = ("rnn", "lstm", "gru")
 
 
 @dataclass
@@ -24,19 +24,23 @@ class NetworkConfig:
     cell: str = "lstm"  # 'rnn' (tanh), 'lstm' or 'gru'
     hidden: int = 32  # hidden units per layer
     layers: int = 1  # stacked recurrent layers
+    bidirectional: bool = False  # a reverse direction in every layer
     epochs: int = 100  # passes over the training set
     batch_size: int = 32  # sequences per update
     lr: float = 3e-3  # Adam learning rate
     clip: float = 1.0  # gradient clipping by global norm
     seed: int = 0  # initialisation and batch order
-    patience: int = 0  # early stopping: epochs without a better validation loss (0: never)
+    pool: str = "last"  # what the readout reads: "last", "mean", "max" or several joined by "+"
+    patience: int = 0  # stop after this many epochs without a better validation loss (0: never)
+    schedule: str = "constant"  # learning rate over the run: "constant" or "cosine" (to 0)
     overwrite: bool = False  # replace a run already in the output folder
 
     def __post_init__(self):
-        check_option("cell", self.cell, CELLS)
-        check_positive_int("patience", self.patience, minimum=0)
+        layer_class(self.cell)
+        check_option("schedule", self.schedule, ("constant", "cosine"))
         for name in ("hidden", "layers", "epochs", "batch_size"):
             check_positive_int(name, getattr(self, name))
+        check_positive_int("patience", self.patience, minimum=0)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -46,8 +50,9 @@ def build_model(net: NetworkConfig, input_size: int, output_size: int, loss: str
     """A SequenceModel(target="last") in float32 over the configured layer stack."""
     from rnnlab.spec import LayerSpec, ModelSpec
 
-    stack = LayerSpec(net.cell, input_size, net.hidden, net.layers)
-    return ModelSpec("many_to_one", stack, output_size, loss, seed=net.seed).build()
+    stack = LayerSpec(net.cell, input_size, net.hidden, net.layers, net.bidirectional)
+    return ModelSpec("many_to_one", stack, output_size, loss, pooling=net.pool,
+                     seed=net.seed).build()
 
 
 class Predictor:
@@ -84,6 +89,7 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
     import time
 
     from rnnlab.checkpoint import load_checkpoint, split_prefix
+    from rnnlab.optim import Schedule
     from rnnlab.train import FullBPTT, TrainConfig, Trainer, epoch_batches
 
     cast = model.rnn.dtype
@@ -101,7 +107,9 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
                             if k in record)
             echo(f"epoch {record['step'] // per_epoch:4d}  loss {record['loss']:.4f}{extra}")
 
-    cfg = TrainConfig(steps=net.epochs * per_epoch, lr=net.lr, clip_threshold=net.clip,
+    steps = net.epochs * per_epoch
+    cfg = TrainConfig(steps=steps, lr=net.lr, clip_threshold=net.clip,
+                      schedule=Schedule(net.schedule, total=steps),
                       val_every=per_epoch if val is not None else 0,
                       patience=net.patience if val is not None else 0,
                       checkpoint_every=report_every, keep_last=2, out_dir=str(out),
@@ -117,6 +125,7 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
     first = trainer.history[0]["step"] - 1 if trainer.history else trainer.step
     validated = [r for r in trainer.history if "val_loss" in r]
     summary = {"seconds": seconds, "epochs": net.epochs, "steps": trainer.step,
+               "stopped_early": last.get("stopped_early", False),
                "started_at_step": first,  # > 0 when resumed; seconds count this process only
                "train_loss": last["loss"],
                "best_val_loss": trainer.best if val is not None else None,
