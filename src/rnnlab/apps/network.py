@@ -18,7 +18,6 @@ from rnnlab._checks import check_option, check_positive_int
 from rnnlab.registry import layer_class
 
 
-
 @dataclass
 class NetworkConfig:
     cell: str = "lstm"  # 'rnn' (tanh), 'lstm' or 'gru'
