@@ -33,7 +33,7 @@ def test_poisoned_test_labels_give_the_same_model(tmp_path, model):
 
     train, test, poisoned = _files(tmp_path)
     cfg = clf.ClassifyConfig(model=model, members=2, baselines=False)
-    net = NetworkConfig(cell="rnn" if model == "esn" else model, hidden=12, epochs=5,
+    net = NetworkConfig(cell="rnn" if model == "esn" else model, hidden_size=12, epochs=5,
                         batch_size=8, pool="last+mean")
     quiet = {"echo": lambda s: None}
     a = clf.run(train, test, cfg, net, tmp_path / "a", **quiet)
@@ -54,7 +54,7 @@ def test_esn_default_command_learns_and_predicts(tmp_path):
     train, test, _ = _files(tmp_path, 60, 40)
     run = CliRunner().invoke
     r = run(app, ["classify", "train", str(train), "--test", str(test), "--members", "3",
-                  "--hidden", "50", "--out", str(tmp_path / "c")])
+                  "--hidden-size", "50", "--out", str(tmp_path / "c")])
     assert r.exit_code == 0, r.output
     assert "esn: chose chunk" in r.output
     report = json.loads((tmp_path / "c" / "report.json").read_text())
@@ -116,7 +116,7 @@ def test_early_stopping_keeps_the_best_weights(tmp_path):
     for i, s in enumerate(series):
         X[i, : len(s)] = s
     y = rng.integers(0, 2, 24)  # labels unrelated to the series: the net can only overfit
-    net = network.NetworkConfig(cell="gru", hidden=8, epochs=60, batch_size=4, lr=0.05,
+    net = network.NetworkConfig(cell="gru", hidden_size=8, epochs=60, batch_size=4, lr=0.05,
                                 patience=3, pool="mean")
     val = (X[16:], lengths[16:], y[16:])
     predictor, summary = network.fit_classifier(net, X[:16], lengths[:16], y[:16], 2, val,
@@ -173,7 +173,7 @@ def test_trained_bidirectional_members_predict_from_their_run_folder(tmp_path):
     train, test, _ = _files(tmp_path, 20, 10)
     r = CliRunner().invoke(app, ["classify", "train", str(train), "--test", str(test),
                                  "--model", "lstm", "--bidirectional", "--members", "2",
-                                 "--hidden", "6", "--epochs", "2", "--no-baselines",
+                                 "--hidden-size", "6", "--epochs", "2", "--no-baselines",
                                  "--out", str(tmp_path / "b")])
     assert r.exit_code == 0, r.output
     report = json.loads((tmp_path / "b" / "report.json").read_text())

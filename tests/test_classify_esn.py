@@ -77,7 +77,7 @@ def test_select_searches_chunk_then_radius_and_scale():
     t = np.arange(60)
     X = np.sin(t[None] * np.where(y, 0.5, 0.2)[:, None] + rng.uniform(0, 6, (30, 1)))[..., None]
     lengths = np.full(30, 60)
-    net = NetworkConfig(cell="rnn", hidden=20)
+    net = NetworkConfig(cell="rnn", hidden_size=20)
     assert reservoir.chunk_sizes(60) == [1, 3]
     messages = []
     best = reservoir.select(net, X, lengths, y, 2, messages.append)

@@ -78,7 +78,7 @@ def test_digits_command_row_by_row(tmp_path):
     from rnnlab.cli import app
 
     r = CliRunner().invoke(app, ["classify", "train", "digits", "--images", "rows",
-                                 "--members", "1", "--hidden", "100", "--no-baselines",
+                                 "--members", "1", "--hidden-size", "100", "--no-baselines",
                                  "--out", str(tmp_path / "d")])
     assert r.exit_code == 0, r.output
     report = json.loads((tmp_path / "d" / "report.json").read_text())

@@ -79,7 +79,7 @@ def test_covariates_let_the_network_beat_the_linear_ar_on_the_builtin_example(tm
     past cannot follow it, the hybrid's networks read x1 and x2 (seeded, deterministic)."""
     panel = fc.builtin_example()
     cfg = fc.ForecastConfig(HybridConfig(season=1, ensemble=1), statistical=False)
-    net = NetworkConfig(cell="gru", hidden=16, epochs=15, batch_size=32, lr=1e-2, patience=5)
+    net = NetworkConfig(cell="gru", hidden_size=16, epochs=15, batch_size=32, lr=1e-2, patience=5)
     report = fc.run(panel, cfg, net, tmp_path, echo=lambda s: None)
     test = report["total"]
     assert report["folds"][0]["choices"]["network"][0] is True

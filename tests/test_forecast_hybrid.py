@@ -13,7 +13,7 @@ from rnnlab.forecasting import baselines as bl
 from rnnlab.forecasting.hybrid import Hybrid, HybridConfig, fit_hybrid
 from rnnlab.forecasting.windows import Origins, input_windows, origins_between, window_scale
 
-TINY_NET = NetworkConfig(cell="gru", hidden=4, epochs=3, batch_size=16, patience=2)
+TINY_NET = NetworkConfig(cell="gru", hidden_size=4, epochs=3, batch_size=16, patience=2)
 
 
 def seasonal_series(T=240, m=12, noise=0.3, seed=0):

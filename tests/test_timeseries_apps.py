@@ -51,7 +51,7 @@ def test_scaling_uses_real_steps_only():
 def small_net(**kw):
     from rnnlab.apps.network import NetworkConfig
 
-    return NetworkConfig(**{"cell": "gru", "hidden": 16, "epochs": 20, "batch_size": 32,
+    return NetworkConfig(**{"cell": "gru", "hidden_size": 16, "epochs": 20, "batch_size": 32,
                             "lr": 1e-2, **kw})
 
 
@@ -87,7 +87,7 @@ def test_classify_commands(tmp_path):
     test = write_ts(tmp_path / "test.ts", *up_down(40, rng))
     run = CliRunner().invoke
     r = run(app, ["classify", "train", str(train), "--test", str(test), "--model", "gru",
-                  "--members", "2", "--hidden", "8", "--epochs", "30", "--lr", "0.02",
+                  "--members", "2", "--hidden-size", "8", "--epochs", "30", "--lr", "0.02",
                   "--no-baselines", "--out", str(tmp_path / "c")])
     assert r.exit_code == 0, r.output
     report = json.loads((tmp_path / "c" / "report.json").read_text())
@@ -124,7 +124,7 @@ def test_resumed_classifier_equals_an_uninterrupted_one(tmp_path):
     cfg = clf.ClassifyConfig(model="gru", members=1, val=0.2, baselines=False)
 
     def go(out, epochs, resume=False):
-        return clf.run(train, test, cfg, small_net(hidden=8, epochs=epochs, batch_size=8),
+        return clf.run(train, test, cfg, small_net(hidden_size=8, epochs=epochs, batch_size=8),
                        tmp_path / out, resume=resume, echo=lambda s: None)
 
     whole = go("a", 6)

@@ -141,7 +141,7 @@ def fit_esn(cfg: ClassifyConfig, net, X, lengths, y, K: int, out, meta: dict, ec
     for m in range(cfg.members):
         with loop_threads():
             model, score = reservoir.fit_member(net, choice, X, lengths, y, K, net.seed + m)
-        net_m = replace(net, cell="rnn", layers=1, bidirectional=False, pool=choice["pool"],
+        net_m = replace(net, cell="rnn", num_layers=1, bidirectional=False, pool=choice["pool"],
                         seed=net.seed + m)
         ensemble.save_member(ensemble.member_dir(out, m), model, net_m,
                              {**meta, "chunk": choice["chunk"]})

@@ -101,10 +101,7 @@ def _configs(data: ForecastData, method: ForecastMethod, network: ForecastNetwor
     from rnnlab.forecasting.hybrid import HybridConfig
 
     hybrid = HybridConfig(**asdict(method))
-    net = NetworkConfig(cell=network.cell, hidden=network.hidden_size,
-                        layers=network.num_layers, epochs=training.epochs,
-                        batch_size=training.batch_size, lr=training.lr, clip=training.clip_norm,
-                        seed=training.seed, patience=training.patience,
+    net = NetworkConfig(**asdict(network), **{k: v for k, v in asdict(training).items()},
                         overwrite=folder.overwrite)
     backtest = backtest or Backtest(folds=1, statistical=False)
     return fc.ForecastConfig(hybrid, data.horizon, backtest.test, backtest.folds,

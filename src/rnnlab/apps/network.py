@@ -21,13 +21,15 @@ from rnnlab.registry import layer_class
 @dataclass
 class NetworkConfig:
     cell: str = "lstm"  # 'rnn' (tanh), 'lstm' or 'gru'
-    hidden: int = 32  # hidden units per layer
-    layers: int = 1  # stacked recurrent layers
+    hidden_size: int = 32  # hidden units per layer
+    num_layers: int = 1  # stacked recurrent layers
     bidirectional: bool = False  # a reverse direction in every layer
+    dropout: float = 0.0  # between stacked layers, in training
     epochs: int = 100  # passes over the training set
     batch_size: int = 32  # sequences per update
-    lr: float = 3e-3  # Adam learning rate
-    clip: float = 1.0  # gradient clipping by global norm
+    optimizer: str = "adam"  # sgd | adagrad | rmsprop | adam
+    lr: float = 3e-3  # learning rate
+    clip_norm: float = 1.0  # gradient clipping by global norm (0: none)
     seed: int = 0  # initialisation and batch order
     pool: str = "last"  # what the readout reads: "last", "mean", "max" or several joined by "+"
     patience: int = 0  # stop after this many epochs without a better validation loss (0: never)
@@ -37,7 +39,7 @@ class NetworkConfig:
     def __post_init__(self):
         layer_class(self.cell)
         check_option("schedule", self.schedule, ("constant", "cosine"))
-        for name in ("hidden", "layers", "epochs", "batch_size"):
+        for name in ("hidden_size", "num_layers", "epochs", "batch_size"):
             check_positive_int(name, getattr(self, name))
         check_positive_int("patience", self.patience, minimum=0)
 
@@ -49,7 +51,8 @@ def build_model(net: NetworkConfig, input_size: int, output_size: int, loss: str
     """A SequenceModel(target="last") in float32 over the configured layer stack."""
     from rnnlab.spec import LayerSpec, ModelSpec
 
-    stack = LayerSpec(net.cell, input_size, net.hidden, net.layers, net.bidirectional)
+    stack = LayerSpec(net.cell, input_size, net.hidden_size, net.num_layers, net.bidirectional,
+                      net.dropout)
     return ModelSpec("many_to_one", stack, output_size, loss, pooling=net.pool,
                      seed=net.seed).build()
 
@@ -107,7 +110,8 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
             echo(f"epoch {record['step'] // per_epoch:4d}  loss {record['loss']:.4f}{extra}")
 
     steps = net.epochs * per_epoch
-    cfg = TrainConfig(steps=steps, lr=net.lr, clip_threshold=net.clip,
+    cfg = TrainConfig(steps=steps, optimizer=net.optimizer, lr=net.lr,
+                      clip="norm" if net.clip_norm else "none", clip_threshold=net.clip_norm or 1.0,
                       schedule=Schedule(net.schedule, total=steps),
                       val_every=per_epoch if val is not None else 0,
                       patience=net.patience if val is not None else 0,

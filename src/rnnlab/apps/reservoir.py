@@ -38,7 +38,7 @@ def build(net, input_size: int, num_classes: int, pool: str):
 
     from rnnlab.apps import network
 
-    return network.build_model(replace(net, cell="rnn", layers=1, bidirectional=False,
+    return network.build_model(replace(net, cell="rnn", num_layers=1, bidirectional=False,
                                        pool=pool), input_size, num_classes, "ce")
 
 
