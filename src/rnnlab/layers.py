@@ -19,6 +19,7 @@ between rnnlab and torch.nn.RNN/LSTM/GRU unchanged.
 from __future__ import annotations
 
 import inspect
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -166,6 +167,17 @@ def _backprop_loop(cell: Cell, cache: DirectionCache, dh_out, dstate_T: tuple, W
     return dXP, dHP, dH, dstate
 
 
+def _run_directions(jobs: list, fast: bool) -> list:
+    """The directions of a layer (independent): at once on the compiled path when
+    threads are allowed (rnnlab.kernels._threads), else one after the other."""
+    if fast and len(jobs) > 1:
+        from rnnlab.kernels._threads import run_parallel, workers
+
+        if workers() > 1:
+            return run_parallel(jobs)
+    return [job() for job in jobs]
+
+
 class _RecurrentLayer:
     """A stack of recurrent layers over one cell type; see the module docstring."""
 
@@ -311,13 +323,14 @@ class _RecurrentLayer:
                 keep_p = 1.0 - self.dropout
                 drop = (self.rng.random(inp.shape) < keep_p).astype(self.dtype) / keep_p
                 inp = inp * drop
-            outs, dir_caches = [], []
+            outs, dir_caches, jobs = [], [], []
             for d, suffix in enumerate(self._suffixes(layer)):
                 k = layer * self.num_directions + d
                 xin = inp if d == 0 else _gather(inp, rev)
-                h, final, dc = run_direction(
-                    self.cell, xin, tuple(s[k] for s in state), *self._layer_params(layer, suffix),
-                    mask, keep, fast)
+                jobs.append(partial(
+                    run_direction, self.cell, xin, tuple(s[k] for s in state),
+                    *self._layer_params(layer, suffix), mask, keep, fast))
+            for d, (h, final, dc) in enumerate(_run_directions(jobs, fast)):
                 outs.append(h if d == 0 else _gather(h, rev))
                 finals.append(final)
                 dir_caches.append(dc)
@@ -367,16 +380,19 @@ class _RecurrentLayer:
         fast = self._use_fast()
         for layer in range(self.num_layers - 1, -1, -1):
             lc = cache.layers[layer]
-            d_inp = None
+            d_inp, jobs = None, []
             for d, suffix in enumerate(self._suffixes(layer)):
                 k = layer * D + d
                 dh = dout[..., d * H : (d + 1) * H]
                 if d == 1:
                     dh = _gather(dh, cache.rev_index)
                 W_ih, W_hh, _, _ = self._layer_params(layer, suffix)
-                dx, d_init[k], g, *delta = backprop_direction(
-                    self.cell, lc.directions[d], dh, tuple(s[k] for s in d_state), W_ih, W_hh,
-                    keep_deltas=return_deltas, fast=fast)
+                jobs.append(partial(
+                    backprop_direction, self.cell, lc.directions[d], dh,
+                    tuple(s[k] for s in d_state), W_ih, W_hh, keep_deltas=return_deltas, fast=fast))
+            results = _run_directions(jobs, fast)
+            for d, suffix in enumerate(self._suffixes(layer)):
+                dx, d_init[layer * D + d], g, *delta = results[d]
                 if return_deltas:
                     deltas[suffix] = delta[0]
                 if d == 1:

@@ -9,15 +9,29 @@ projections and weight gradients of all steps) keep BLAS's own thread count.
 Measured on this project's 2-core machine (`benchmarks/README.md`): a training step
 of an LSTM with H = 128, B = 50, T = 100 took 73 ms with 2 threads everywhere and
 41 ms with one thread in the loop.
+
+The cores are used instead for independent work: the sequences of a batch never meet
+inside a layer, so a time loop runs as up to `workers()` blocks of rows on threads at
+once (the compiled loops release the GIL), and the two directions of a bidirectional
+layer run at once. No block waits for another inside the loop, so a busy core delays
+only its own block. `workers()` is BLAS's own thread count (OPENBLAS_NUM_THREADS,
+threadpoolctl, ...), so a sweep that limits BLAS limits rnnlab too; inside a job it is
+1 (no nesting).
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cache
+from itertools import pairwise
 
 ENV_VAR = "RNNLAB_STEP_THREADS"
+MIN_ROWS = 8  # sequences per block of a split time loop
+MIN_FLOPS = 4e6  # the recurrent products of a time loop worth splitting (≈ 0.2 ms)
 
 
 def step_threads() -> int:
@@ -69,3 +83,53 @@ def loop_threads():
     finally:
         for (_, put), k in zip(switches, before):
             put(k)
+
+
+_inside = threading.local()  # .job: True in a thread running one of run_parallel's jobs
+
+
+def workers() -> int:
+    """Threads a time loop may use: the fewest of every BLAS's thread count and of the
+    CPUs this process may run on; 1 inside a job of run_parallel."""
+    if getattr(_inside, "job", False):
+        return 1
+    counts = [get() for get, _ in _switches()] or [1]
+    return max(1, min(min(counts), len(os.sched_getaffinity(0))))
+
+
+@cache
+def _pool(n: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(n, thread_name_prefix="rnnlab")
+
+
+def _as_job(fn: Callable):
+    def job():
+        before, _inside.job = getattr(_inside, "job", False), True
+        try:
+            return fn()
+        finally:
+            _inside.job = before
+    return job
+
+
+def run_parallel(jobs: Sequence[Callable]) -> list:
+    """Run independent jobs, at once when there are several: the first in this thread,
+    the others on a pool, each with BLAS on step_threads() (loop_threads). Returns
+    their results in order; a job's exception is raised here."""
+    if len(jobs) == 1:
+        with loop_threads():
+            return [jobs[0]()]
+    with loop_threads():
+        futures = [_pool(len(jobs) - 1).submit(_as_job(fn)) for fn in jobs[1:]]
+        first = _as_job(jobs[0])()
+        return [first] + [f.result() for f in futures]
+
+
+def row_blocks(B: int, flops: float) -> list[tuple[int, int]]:
+    """Split the B sequences of a time loop whose recurrent products cost `flops` into
+    ranges (b0, b1), one per thread: as many as workers() allows with at least MIN_ROWS
+    sequences each, and one when the loop is too small to pay for a hand-off."""
+    n = min(workers(), B // MIN_ROWS) if flops >= MIN_FLOPS else 1
+    n = max(n, 1)
+    edges = [B * k // n for k in range(n + 1)]
+    return list(pairwise(edges))
