@@ -264,3 +264,59 @@ def test_split_loops_run_on_several_threads(monkeypatch):
     out2, _ = layer(x)
     assert len(names) == 2
     np.testing.assert_array_equal(out1, out2)
+
+
+def test_choice_tries_both_then_keeps_the_faster(monkeypatch):
+    monkeypatch.setattr(_threads, "EXPLORE", 2)
+    monkeypatch.setattr(_threads, "MAX_EXPLORE", 4)
+    choice = _threads.Choice()
+    picks = []
+    for k in range(16):
+        parallel = choice.pick()
+        picks.append(parallel)
+        faster = k < 8  # parallel is faster until call 8, then serial
+        choice.record(parallel, 1.0 if parallel == faster else 3.0)
+    # both first; then parallel, trying serial after 2 calls, then 4 (it lost: doubled,
+    # capped at 4); from k = 8 parallel costs 3: smoothed up, serial's next try wins
+    # (k = 10) and serial is kept, parallel tried after 2 calls, then 4
+    assert "".join("P" if p else "S" for p in picks) == "PSSPPPSPPPSSPSSS"
+
+
+def test_serial_or_parallel_sets_and_restores_threads(monkeypatch):
+    libs = _threads._switches()
+    before = [get() for get, _ in libs]
+    monkeypatch.setattr(_threads, "workers", lambda: getattr(_threads._inside, "n", None) or 2)
+    seen = []
+    key = object()
+    for _ in range(2):  # parallel first, then serial
+        with _threads.serial_or_parallel(key, 100):
+            seen.append((_threads._inside.n, [get() for get, _ in libs]))
+        assert [get() for get, _ in libs] == before
+        assert _threads._inside.n is None
+    assert seen == [(2, before), (1, [1] * len(libs))]
+    assert all(m is not None for m in _threads._choices[key].mean)
+
+
+@pytest.mark.parametrize("cls,opts,_id", CELLS[::2], ids=CELL_IDS[::2])
+def test_serial_and_parallel_give_identical_numbers(cls, opts, _id, monkeypatch):
+    """Split loops and BLAS threads do not change a bit of the result (so that the
+    adaptive choice never changes a training run)."""
+    from threadpoolctl import threadpool_limits
+
+    layer = cls(8, 32, 2, bidirectional=True, dtype=np.float64, seed=0, fast=True, **opts)
+    rng = np.random.default_rng(2)
+    x, s0, g_out, g_state = random_problem(layer, 9, 40, rng, rng.integers(1, 10, 40),
+                                           np.float64)
+    lengths = rng.integers(1, 10, 40)
+    results = []
+    for n in (1, 2):
+        monkeypatch.setattr(_threads, "workers", lambda n=n: 1 if getattr(
+            _threads._inside, "job", False) else n)
+        monkeypatch.setattr(_threads, "MIN_ROWS", 4)
+        monkeypatch.setattr(_threads, "MIN_FLOPS", 0)
+        with threadpool_limits(n):  # BLAS's threads too
+            out, st, cache = layer.forward(x, from_tuple(s0), lengths)
+            dx, ds, grads = layer.backward(cache, g_out, from_tuple(g_state))
+        results.append([out, *as_tuple(st), dx, *as_tuple(ds), *grads.values()])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)

@@ -34,6 +34,7 @@ from rnnlab._checks import (
 )
 from rnnlab.cells import Cell, GRUCell, LSTMCell, RNNCell
 from rnnlab.kernels import supports, use_fast
+from rnnlab.kernels._threads import adaptive_threads
 
 
 class DirectionCache(NamedTuple):
@@ -310,6 +311,7 @@ class _RecurrentLayer:
         out, final, _ = self._forward(x, state, lengths, False, keep=False)
         return out, final
 
+    @adaptive_threads("forward", lambda x, *args, **kwargs: np.size(x))
     def _forward(self, x, state, lengths, training, keep):
         x, state, lengths = self._check_inputs(x, state, lengths)
         T, B, _ = x.shape
@@ -349,6 +351,7 @@ class _RecurrentLayer:
 
     # ---- backward ---------------------------------------------------------------
 
+    @adaptive_threads("backward", lambda cache, d_output=None, *args, **kwargs: np.size(d_output))
     def backward(self, cache: Cache, d_output=None, d_state=None, *, return_deltas: bool = False):
         """BPTT through the stack.
 
