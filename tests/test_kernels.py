@@ -287,14 +287,14 @@ def test_serial_or_parallel_sets_and_restores_threads(monkeypatch):
     before = [get() for get, _ in libs]
     monkeypatch.setattr(_threads, "workers", lambda: getattr(_threads._inside, "n", None) or 2)
     seen = []
-    key = object()
+    choice = _threads.Choice()
     for _ in range(2):  # parallel first, then serial
-        with _threads.serial_or_parallel(key, 100):
+        with _threads.serial_or_parallel(choice, 100):
             seen.append((_threads._inside.n, [get() for get, _ in libs]))
         assert [get() for get, _ in libs] == before
         assert _threads._inside.n is None
     assert seen == [(2, before), (1, [1] * len(libs))]
-    assert all(m is not None for m in _threads._choices[key].mean)
+    assert all(m is not None for m in choice.mean)
 
 
 @pytest.mark.parametrize("cls,opts,_id", CELLS[::2], ids=CELL_IDS[::2])

@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -153,19 +154,18 @@ class Choice:
             self.mean[parallel] = SMOOTH * seconds_per_unit + (1 - SMOOTH) * old
 
 
-_choices: dict = {}
+_choices: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # object -> {name: Choice}
 
 
 @contextmanager
-def serial_or_parallel(key, work: float):
+def serial_or_parallel(choice: Choice, work: float):
     """Run the enclosed call serially (every BLAS on one thread, unsplit loops) or in
-    parallel (BLAS's own threads, split loops), as Choice `key` picks; record its time
-    per unit of work. Nested or with one worker: as it is."""
+    parallel (BLAS's own threads, split loops), as `choice` picks; record its time per
+    unit of work. Nested or with one worker: as it is."""
     n = workers()
     if n <= 1 or getattr(_inside, "n", None) is not None:
         yield
         return
-    choice = _choices.setdefault(key, Choice())
     parallel = choice.pick()
     switches = () if parallel else _switches()
     before = [get() for get, _ in switches]
@@ -188,7 +188,8 @@ def adaptive_threads(name: str, work: Callable):
     def decorate(method):
         @wraps(method)
         def wrapper(self, *args, **kwargs):
-            with serial_or_parallel((name, id(self)), float(work(*args, **kwargs))):
+            choice = _choices.setdefault(self, {}).setdefault(name, Choice())
+            with serial_or_parallel(choice, float(work(*args, **kwargs))):
                 return method(self, *args, **kwargs)
         return wrapper
     return decorate
