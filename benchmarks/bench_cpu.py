@@ -7,7 +7,9 @@ weights, at one thread and at the machine's default thread count (all the CPUs t
 process may use), the same count for torch (set_num_threads) and every BLAS
 (threadpoolctl), timed alternately (A B A B ...) in one run: the medians of each and
 the median of the per-pair ratios torch/rnnlab, in wall-clock time and (one thread)
-in CPU time, which other tenants of a shared machine disturb much less. Also: peak memory of one step of each (separate processes,
+in CPU time, which other tenants of a shared machine disturb much less; and rnnlab's
+own speed-up over one thread, from rounds of rnnlab alone at both counts (torch's
+idle threads, still spinning after its turn, slow whatever runs next). Also: peak memory of one step of each (separate processes,
 growth of the peak RSS over the set-up), rnnlab's GFLOP/s next to a large float32
 GEMM measured in the same run, first-call JIT compile time (empty cache) and the
 first call of a second process (cache on disk), and sampling speed (characters/s,
@@ -321,10 +323,10 @@ def target(shape: tuple) -> float:
 
 
 def scaling(rows: list[dict]) -> dict:
-    """(cell, shape, threads) -> rnnlab's time at 1 thread / its time at `threads`."""
-    one = {(r["cell"], r["shape"]): r["rnnlab_ms"] for r in rows if r["threads"] == 1}
-    return {(r["cell"], r["shape"], r["threads"]): one[(r["cell"], r["shape"])] / r["rnnlab_ms"]
-            for r in rows if (r["cell"], r["shape"]) in one}
+    """(cell, shape, threads) -> rnnlab's time at 1 thread / its time at `threads`: the
+    median of the pairs of its own rounds without torch (own_speedup_median_of_pairs)."""
+    return {(r["cell"], r["shape"], r["threads"]): r.get("own_speedup_median_of_pairs", 1.0)
+            for r in rows}
 
 
 def print_table(rows: list[dict], gemm: dict, sample: dict | None, compile_: dict | None):
@@ -348,7 +350,8 @@ def print_table(rows: list[dict], gemm: dict, sample: dict | None, compile_: dic
     print("large float32 GEMM (2048³, NumPy BLAS): " + ", ".join(
         f"{v:.1f} GFLOP/s at {n} thread(s)" for n, v in gemm.items()) + "; bound: the ratio "
         "rnnlab would reach running all its FLOPs at that rate; cpu: the ratio in CPU time "
-        "(one thread); vs 1thr: rnnlab's time at one thread / at this count")
+        "(one thread); vs 1thr: rnnlab's time at one thread / at this count, from rounds "
+        "of rnnlab alone at both counts")
     if sample:
         print("sampling (2-layer LSTM H=512, B=1): "
               f"rnnlab {sample['rnnlab_chars_per_s']:.0f} chars/s, "
@@ -412,6 +415,15 @@ def measure(cell: str, shape_name: str, n: int, gemm: float, args) -> dict:
            "rnnlab_times_s": ta, "torch_times_s": tb, "rnnlab_cpu_s": cpu[0], "torch_cpu_s": cpu[1]}
     if tr:
         row["reference_ms"] = 1e3 * float(np.median(tr[0]))
+    if n > 1:  # rnnlab alone, at one thread and at n in turn (torch's idle threads away)
+        from threadpoolctl import threadpool_limits
+
+        def one_thread():
+            with threadpool_limits(1):
+                a()
+
+        t1, tn = time_rounds([one_thread, a], args.reps, args.warmup)
+        row["own_speedup_median_of_pairs"] = float(np.median([x / y for x, y in zip(t1, tn)]))
     print(f"  {cell} {shape_name} ×{n}: rnnlab {row['rnnlab_ms']:.2f} ms, torch "
           f"{row['torch_ms']:.2f} ms, ratio {ratio:.2f} (CPU time "
           f"{row['cpu_ratio_median_of_pairs']:.2f}), load {os.getloadavg()[0]:.1f}", flush=True)
