@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import subprocess
@@ -325,7 +326,8 @@ def target(shape: tuple) -> float:
 def scaling(rows: list[dict]) -> dict:
     """(cell, shape, threads) -> rnnlab's time at 1 thread / its time at `threads`: the
     median of the pairs of its own rounds without torch (own_speedup_median_of_pairs)."""
-    return {(r["cell"], r["shape"], r["threads"]): r.get("own_speedup_median_of_pairs", 1.0)
+    return {(r["cell"], r["shape"], r["threads"]):
+            r.get("own_speedup_median_of_pairs", 1.0 if r["threads"] == 1 else math.nan)
             for r in rows}
 
 

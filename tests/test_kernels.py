@@ -216,6 +216,11 @@ def test_row_blocks(monkeypatch):
     assert _threads.row_blocks(64, big / 2) == [(0, 64)]  # too little work
     monkeypatch.setattr(_threads, "workers", lambda: 1)
     assert _threads.row_blocks(64, big) == [(0, 64)]
+    monkeypatch.setattr(_threads, "workers", lambda: 4)
+    monkeypatch.setenv("RNNLAB_STEP_THREADS", "2")  # 2 jobs of 2 BLAS threads each
+    assert _threads.row_blocks(64, big) == [(0, 32), (32, 64)]
+    monkeypatch.setenv("RNNLAB_STEP_THREADS", "0")  # BLAS left alone: no jobs at once
+    assert _threads.row_blocks(64, big) == [(0, 64)]
 
 
 def test_run_parallel_runs_jobs_at_once_and_restores_threads():

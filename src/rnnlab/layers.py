@@ -172,9 +172,9 @@ def _run_directions(jobs: list, fast: bool) -> list:
     """The directions of a layer (independent): at once on the compiled path when
     threads are allowed (rnnlab.kernels._threads), else one after the other."""
     if fast and len(jobs) > 1:
-        from rnnlab.kernels._threads import run_parallel, workers
+        from rnnlab.kernels._threads import jobs_at_once, run_parallel
 
-        if workers() > 1:
+        if jobs_at_once() > 1:
             return run_parallel(jobs)
     return [job() for job in jobs]
 

@@ -11,8 +11,8 @@ of an LSTM with H = 128, B = 50, T = 100 took 73 ms with 2 threads everywhere an
 41 ms with one thread in the loop.
 
 The cores are used instead for independent work: the sequences of a batch never meet
-inside a layer, so a time loop runs as up to `workers()` blocks of rows on threads at
-once (the compiled loops release the GIL), and the two directions of a bidirectional
+inside a layer, so a time loop runs as up to `jobs_at_once()` blocks of rows on threads
+at once (the compiled loops release the GIL), and the two directions of a bidirectional
 layer run at once. No block waits for another inside the loop, so a busy core delays
 only its own block. `workers()` is BLAS's own thread count (OPENBLAS_NUM_THREADS,
 threadpoolctl, ...), so a sweep that limits BLAS limits rnnlab too; inside a job it is
@@ -223,11 +223,18 @@ def run_parallel(jobs: Sequence[Callable]) -> list:
         return [first] + [f.result() for f in futures]
 
 
+def jobs_at_once() -> int:
+    """How many jobs may run at once, each with BLAS on step_threads() threads: workers()
+    shared among them; 1 when RNNLAB_STEP_THREADS is 0 (BLAS left as it is)."""
+    per = step_threads()
+    return max(1, workers() // per) if per else 1
+
+
 def row_blocks(B: int, flops: float) -> list[tuple[int, int]]:
     """Split the B sequences of a time loop whose recurrent products cost `flops` into
-    ranges (b0, b1), one per thread: as many as workers() allows with at least MIN_ROWS
-    sequences each, and one when the loop is too small to pay for a hand-off."""
-    n = min(workers(), B // MIN_ROWS) if flops >= MIN_FLOPS else 1
+    ranges (b0, b1), one per thread: as many as jobs_at_once() allows with at least
+    MIN_ROWS sequences each, and one when the loop is too small to pay for a hand-off."""
+    n = min(jobs_at_once(), B // MIN_ROWS) if flops >= MIN_FLOPS else 1
     n = max(n, 1)
     edges = [B * k // n for k in range(n + 1)]
     return list(pairwise(edges))
