@@ -351,7 +351,8 @@ class _RecurrentLayer:
 
     # ---- backward ---------------------------------------------------------------
 
-    @adaptive_threads("backward", lambda cache, d_output=None, *args, **kwargs: np.size(d_output))
+    @adaptive_threads("backward", lambda cache, *args, **kwargs: (
+        np.size(cache.layers[0].directions[0].x) if isinstance(cache, Cache) else 1))
     def backward(self, cache: Cache, d_output=None, d_state=None, *, return_deltas: bool = False):
         """BPTT through the stack.
 
