@@ -1,6 +1,7 @@
 """The compiled kernels (rnnlab.kernels) equal the reference loop, on every cell and
 option, and the one switch selects between them; the Stepper equals the layer."""
 
+import time
 import tracemalloc
 
 import numpy as np
@@ -246,6 +247,16 @@ def test_run_parallel_runs_jobs_at_once_and_restores_threads():
 
     with pytest.raises(RuntimeError, match="boom"):
         _threads.run_parallel([lambda: 1, fails])
+    assert [get() for get, _ in libs] == before
+    finished = []
+
+    def slow():
+        time.sleep(0.2)
+        finished.append(True)
+
+    with pytest.raises(RuntimeError, match="boom"):
+        _threads.run_parallel([fails, slow])  # the first fails: the others still finish first
+    assert finished == [True]
     assert [get() for get, _ in libs] == before
 
 

@@ -20,7 +20,7 @@ threadpoolctl, ...), so a sweep that limits BLAS limits rnnlab too; inside a job
 
 Whether threads pay depends on the work and on what else the machine runs: on this
 project's shared 2-core machine at load 9, two threads made every LSTM training step
-slower (BLAS threads waiting for a busy core; streaming shape 24 ms against 2.2 ms on
+slower (BLAS threads waiting for a busy core; streaming shape 20 ms against 2.2 ms on
 one thread), and faster when the other core was free. So a layer's forward and
 backward (`adaptive_threads`) choose per layer between serial (everything on one
 thread) and parallel (BLAS's own count, split loops) by the time each took per unit of
@@ -35,7 +35,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from functools import cache, wraps
 from itertools import pairwise
@@ -219,7 +219,10 @@ def run_parallel(jobs: Sequence[Callable]) -> list:
             return [jobs[0]()]
     with loop_threads():
         futures = [_pool(len(jobs) - 1).submit(_as_job(fn)) for fn in jobs[1:]]
-        first = _as_job(jobs[0])()
+        try:
+            first = _as_job(jobs[0])()
+        finally:
+            wait(futures)  # all done before BLAS's threads are restored, even on an error
         return [first] + [f.result() for f in futures]
 
 
