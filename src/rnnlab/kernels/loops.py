@@ -46,7 +46,7 @@ def b_hh_in_xp(cell, b_hh):
 def bind_forward(cell, xp, states: tuple, W_hh, b_hh, lengths):
     """Bind the compiled forward of `cell` to its buffers. xp: (T, B, G·H) input
     projection plus b_hh_in_xp, overwritten with the gates; states: (T+1, B, H) each,
-    the initial state at index 0. Return (run, aux): run() fills states; aux is the
+    the initial state at index 0. Return (run, aux): run(b0, b1) fills states; aux is the
     cache's aux (filled by run(b0, b1), which runs the sequences b0:b1)."""
     T, B, GH = xp.shape
     H = W_hh.shape[1]
