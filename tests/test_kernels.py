@@ -336,3 +336,25 @@ def test_serial_and_parallel_give_identical_numbers(cls, opts, _id, monkeypatch)
         results.append([out, *as_tuple(st), dx, *as_tuple(ds), *grads.values()])
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
+
+
+def test_warm_fills_the_cache_with_what_is_named(tmp_path):
+    """rnnlab.kernels.warm compiles the named cells into Numba's cache, and only them."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    code = ("import numpy as np; from rnnlab.kernels.warm import warm; "
+            "print(sorted(warm(['rnn'], [np.float32])))")
+    res = subprocess.run([sys.executable, "-c", code], check=False, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "['rnn float32']"
+    names = {p.name.split("-")[0] for p in tmp_path.rglob("*.nbi")}
+    assert {"rnn.forward", "rnn.backward"} <= names
+    assert not any(n.startswith(("lstm.", "gru.")) for n in names)
+    bad = subprocess.run([sys.executable, "-m", "rnnlab.kernels.warm", "lstn"], check=False, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == "cells: expected some of rnn, lstm, gru, got lstn"
