@@ -358,3 +358,22 @@ def test_warm_fills_the_cache_with_what_is_named(tmp_path):
                          capture_output=True, text=True, timeout=600)
     assert bad.returncode == 2
     assert bad.stderr.strip() == "cells: expected some of rnn, lstm, gru, got lstn"
+
+
+def test_layers_restore_blas_threads_after_every_call(monkeypatch):
+    """Serial and parallel calls of a layer (both get picked) leave BLAS as it was."""
+    libs = _threads._switches()
+    before = [get() for get, _ in libs]
+    monkeypatch.setattr(_threads, "EXPLORE", 2)
+    monkeypatch.setattr(_threads, "MIN_FLOPS", 0)
+    monkeypatch.setattr(_threads, "workers", lambda: getattr(_threads._inside, "n", None) or (
+        1 if getattr(_threads._inside, "job", False) else 2))
+    layer = LSTM(3, 8, bidirectional=True, seed=0, fast=True)
+    x = np.ones((4, 16, 3), np.float32)
+    for _ in range(6):
+        _, _, cache = layer.forward(x, training=True)
+        assert [get() for get, _ in libs] == before
+        layer.backward(cache, np.ones((4, 16, 16), np.float32))
+        assert [get() for get, _ in libs] == before
+    choices = _threads._choices[layer]
+    assert all(None not in c.mean for c in choices.values())  # both modes were run
