@@ -221,10 +221,17 @@ class _RecurrentLayer:
     # ---- parameters -------------------------------------------------------------
 
     @property
+    def cell_options(self) -> dict:
+        """The options the cell was built with (rebuilds the same layer)."""
+        return self.cell.options()
+
+    @property
     def num_directions(self) -> int:
         return 2 if self.bidirectional else 1
 
-    def _suffixes(self, layer: int) -> list[str]:
+    def suffixes(self, layer: int) -> list[str]:
+        """The parameter-name suffixes of layer `layer`'s directions: '_l0' (and
+        '_l0_reverse'), as PyTorch names them."""
         return [f"_l{layer}", f"_l{layer}_reverse"][: self.num_directions]
 
     def param_shapes(self) -> dict[str, tuple]:
@@ -233,7 +240,7 @@ class _RecurrentLayer:
         shapes = {}
         for layer in range(self.num_layers):
             I = self.input_size if layer == 0 else D * H
-            for s in self._suffixes(layer):
+            for s in self.suffixes(layer):
                 shapes.update({f"weight_ih{s}": (G * H, I), f"weight_hh{s}": (G * H, H),
                                f"bias_ih{s}": (G * H,), f"bias_hh{s}": (G * H,)})
         return shapes
@@ -326,7 +333,7 @@ class _RecurrentLayer:
                 drop = (self.rng.random(inp.shape) < keep_p).astype(self.dtype) / keep_p
                 inp = inp * drop
             outs, dir_caches, jobs = [], [], []
-            for d, suffix in enumerate(self._suffixes(layer)):
+            for d, suffix in enumerate(self.suffixes(layer)):
                 k = layer * self.num_directions + d
                 xin = inp if d == 0 else _gather(inp, rev)
                 jobs.append(partial(
@@ -385,7 +392,7 @@ class _RecurrentLayer:
         for layer in range(self.num_layers - 1, -1, -1):
             lc = cache.layers[layer]
             d_inp, jobs = None, []
-            for d, suffix in enumerate(self._suffixes(layer)):
+            for d, suffix in enumerate(self.suffixes(layer)):
                 k = layer * D + d
                 dh = dout[..., d * H : (d + 1) * H]
                 if d == 1:
@@ -395,7 +402,7 @@ class _RecurrentLayer:
                     backprop_direction, self.cell, lc.directions[d], dh,
                     tuple(s[k] for s in d_state), W_ih, W_hh, keep_deltas=return_deltas, fast=fast))
             results = _run_directions(jobs, fast)
-            for d, suffix in enumerate(self._suffixes(layer)):
+            for d, suffix in enumerate(self.suffixes(layer)):
                 dx, d_init[layer * D + d], g, *delta = results[d]
                 if return_deltas:
                     deltas[suffix] = delta[0]

@@ -11,7 +11,8 @@ gradient remedies rely on:
     model.evaluate(batch)         -> (loss, info): the same without gradients, dropout off
     model.rngs()                  every generator the model draws from (checkpoints save them)
     model.load_params(flat)       copy values into the live arrays (in place)
-    model.config()                a JSON-ready description
+    model.spec                    its rnnlab.spec.ModelSpec (Model.from_spec is the inverse)
+    model.save(path)              a weights-only checkpoint; rnnlab.load(path) reads it back
 
 Arrays are time-major. A `Batch` holds x, y, and optionally lengths (B,) and a mask
 over y's leading axes. The schemes (Karpathy's pictures; Cho et al. 2014):
@@ -30,13 +31,23 @@ The loss and its reduction are those of rnnlab.losses.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rnnlab import losses
 from rnnlab._checks import check_option, check_positive_int
 from rnnlab.readout import Embedding, OneHot, Readout
+
+if TYPE_CHECKING:
+    from rnnlab.layers import _RecurrentLayer
+    from rnnlab.spec import ModelSpec
+
+State = np.ndarray | tuple[np.ndarray, ...]  # a layer's state: h, or (h, c); (L·D, B, H) each
+Grads = dict[str, np.ndarray]  # gradients named as the parameters
 
 
 @dataclass
@@ -68,6 +79,7 @@ class Model:
 
     loss: str
     reduction: str
+    seed: int | None = None  # the spec's seed when built from one
 
     def components(self) -> dict:
         raise NotImplementedError
@@ -86,23 +98,40 @@ class Model:
         if missing or unexpected:
             raise KeyError(f"params: missing {missing}, unexpected {unexpected}")
         for n, p in own.items():
-            if flat[n].shape != p.shape:
-                raise ValueError(f"params[{n!r}]: expected shape {p.shape}, got {flat[n].shape}")
-            p[...] = flat[n]
+            a = np.asarray(flat[n])
+            if a.shape != p.shape:
+                raise ValueError(f"params[{n!r}]: expected shape {p.shape}, got {a.shape}")
+            if a.dtype.kind not in "fiu":
+                raise TypeError(f"params[{n!r}]: expected real numbers, got dtype {a.dtype}")
+            p[...] = a
 
     def rngs(self) -> dict[str, np.random.Generator]:
         return {p: c.rng for p, c in self.components().items() if hasattr(c, "rng")}
 
-    def loss_and_grads(self, batch: Batch):
+    def loss_and_grads(self, batch: Batch) -> tuple[float, Grads, dict]:
         raise NotImplementedError
 
-    def evaluate(self, batch: Batch):
+    def evaluate(self, batch: Batch) -> tuple[float, dict]:
         raise NotImplementedError
 
-    def config(self) -> dict:
+    @property
+    def spec(self) -> ModelSpec:
+        """The rnnlab.spec.ModelSpec that rebuilds this model (weights aside)."""
         raise NotImplementedError
 
-    def score(self, z, y, mask):
+    @classmethod
+    def from_spec(cls, spec: ModelSpec) -> Model:
+        raise NotImplementedError
+
+    def save(self, path: str | os.PathLike, meta: dict | None = None) -> Path:
+        """Write the spec and the weights (and `meta`, JSON-ready) to one checkpoint file,
+        atomically; rnnlab.load(path) returns the model."""
+        from rnnlab.checkpoint import save_model
+
+        return save_model(self, path, meta)
+
+    def score(self, z: np.ndarray, y: np.ndarray,
+              mask: np.ndarray | None) -> tuple[float, np.ndarray, dict]:
         """(L, ∂L/∂z, info) of outputs z against targets y where mask is set, with this
         model's loss and reduction; info as loss_and_grads'."""
         loss, dz = losses.get_loss(self.loss)(z, y, mask, self.reduction)
@@ -112,23 +141,6 @@ class Model:
             info["correct"] = int(np.sum(losses.correct(z, y, self.loss) & real))
             info["count"] = int(real.sum())
         return loss, dz, info
-
-
-def _layer_config(rnn) -> dict:
-    return {"type": type(rnn).__name__, "input_size": rnn.input_size,
-            "hidden_size": rnn.hidden_size, "num_layers": rnn.num_layers,
-            "bidirectional": rnn.bidirectional, "dropout": rnn.dropout,
-            "dtype": str(rnn.dtype), "cell_options": _cell_options(rnn.cell)}
-
-
-def _cell_options(cell) -> dict:
-    """The cell options the layer was built with (so a checkpoint can rebuild it)."""
-    if hasattr(cell, "act"):  # Elman
-        return {"nonlinearity": cell.act.name, "negative_slope": cell.act.negative_slope,
-                "alpha": cell.act.alpha}
-    if hasattr(cell, "reset_after"):  # GRU
-        return {"reset_after": cell.reset_after}
-    return {}
 
 
 def _check_time_major(rnn, name: str = "rnn"):
@@ -161,7 +173,8 @@ class SequenceModel(Model):
     The loss picks the readout's non-linearity F (rnnlab.losses.OUTPUT_ACTIVATION).
     """
 
-    def __init__(self, rnn, output_size: int, *, loss: str = "mse", target: str = "each",
+    def __init__(self, rnn: _RecurrentLayer, output_size: int, *, loss: str = "mse",
+                 target: str = "each",
                  embedding: Embedding | OneHot | None = None, reduction: str = "sum",
                  seed: int | None = None):
         _check_time_major(rnn)
@@ -183,18 +196,39 @@ class SequenceModel(Model):
             comps["embedding"] = self.embedding
         return comps
 
-    def config(self) -> dict:
+    @property
+    def spec(self) -> ModelSpec:
+        from rnnlab.spec import LayerSpec, ModelSpec
+
         emb = self.embedding
-        return {"scheme": "many_to_one" if self.target == "last" else "many_to_many",
-                "rnn": _layer_config(self.rnn), "output_size": self.readout.output_size,
-                "loss": self.loss, "reduction": self.reduction,
-                "embedding": None if emb is None else {"type": type(emb).__name__,
-                                                       "vocab_size": emb.vocab_size,
-                                                       "dim": emb.dim}}
+        return ModelSpec("many_to_one" if self.target == "last" else "many_to_many",
+                         LayerSpec.of(self.rnn), self.readout.output_size, self.loss,
+                         self.reduction,
+                         embedding=None if emb is None else _EMBEDDING_NAMES[type(emb)],
+                         vocab_size=None if emb is None else emb.vocab_size,
+                         dtype=str(self.rnn.dtype), seed=self.seed)
+
+    @classmethod
+    def from_spec(cls, spec: ModelSpec) -> Model:
+        _check_unused(spec, ("cond_size", "decoder"))
+        dtype, seed = spec.dtype, spec.seed
+        embedding = None
+        if spec.embedding == "onehot":
+            embedding = OneHot(spec.vocab_size, dtype=dtype)
+        elif spec.embedding == "embedding":
+            embedding = Embedding(spec.vocab_size, spec.rnn.input_size, dtype=dtype,
+                                  seed=_offset(seed, 2))
+        model = cls(spec.rnn.build(dtype, seed), spec.output_size, loss=spec.loss,
+                    target="last" if spec.scheme == "many_to_one" else "each",
+                    embedding=embedding, reduction=spec.reduction, seed=_offset(seed, 1))
+        model.seed = seed
+        return model
 
     # ---- the pieces (truncated BPTT runs them chunk by chunk) --------------------
 
-    def forward(self, x, state=None, lengths=None, training: bool = False):
+    def forward(self, x: np.ndarray, state: State | None = None,
+                lengths: np.ndarray | None = None,
+                training: bool = False) -> tuple[np.ndarray, State, tuple]:
         """Return (z, final state, cache); z (T, B, K) for "each", (B, K) for "last"."""
         ecache = None
         if self.embedding is not None:
@@ -204,7 +238,8 @@ class SequenceModel(Model):
         z, hcache = self.readout.forward(h)
         return z, final, (ecache, rcache, hcache)
 
-    def backward(self, cache, dz=None, d_state=None, *, return_deltas: bool = False):
+    def backward(self, cache: tuple, dz: np.ndarray | None = None, d_state: State | None = None,
+                 *, return_deltas: bool = False) -> tuple:
         """Return (∂L/∂(initial state), grads) from ∂L/∂z (None: no loss on these
         outputs) and ∂L/∂(final state); with return_deltas, a third value: the
         stack's per-step errors (layer.backward's, for rnnlab.diagnostics)."""
@@ -232,7 +267,8 @@ class SequenceModel(Model):
             mask = real if mask is None else np.asarray(mask, bool) & real
         return mask
 
-    def loss_and_grads(self, batch: Batch, *, keep_pass: bool = False):
+    def loss_and_grads(self, batch: Batch, *,
+                       keep_pass: bool = False) -> tuple[float, Grads, dict]:
         """keep_pass: info["pass"] = (cache, dz, deltas) of this forward/backward, what
         the temporal diagnostics and remedies (rnnlab.remedies) are built from."""
         z, _, cache = self.forward(batch.x, None, batch.lengths, training=True)
@@ -242,12 +278,12 @@ class SequenceModel(Model):
             info["pass"] = (cache, dz, deltas[0])
         return loss, grads, info
 
-    def evaluate(self, batch: Batch):
+    def evaluate(self, batch: Batch) -> tuple[float, dict]:
         z, _, _ = self.forward(batch.x, None, batch.lengths)
         loss, _, info = self.score(z, batch.y, self._mask(batch, len(batch.x)))
         return loss, info
 
-    def predict(self, x, lengths=None) -> np.ndarray:
+    def predict(self, x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
         """y = F(z), the readout's output."""
         return losses.output(self.forward(x, None, lengths)[0], self.loss)
 
@@ -282,7 +318,8 @@ class OneToMany(Model):
     f_{t-1} is the target y_{t-1} (teacher forcing); `generate` feeds back its own
     output (rnnlab.models._feedback)."""
 
-    def __init__(self, rnn, cond_size: int, output_size: int, *, loss: str = "mse",
+    def __init__(self, rnn: _RecurrentLayer, cond_size: int, output_size: int, *,
+                 loss: str = "mse",
                  feedback: bool = False, reduction: str = "sum", seed: int | None = None):
         _check_time_major(rnn)
         if rnn.bidirectional:
@@ -300,10 +337,24 @@ class OneToMany(Model):
     def components(self) -> dict:
         return {"rnn": self.rnn, "readout": self.readout}
 
-    def config(self) -> dict:
-        return {"scheme": "one_to_many", "rnn": _layer_config(self.rnn),
-                "cond_size": self.cond_size, "output_size": self.readout.output_size,
-                "feedback": self.feedback, "loss": self.loss, "reduction": self.reduction}
+    @property
+    def spec(self) -> ModelSpec:
+        from rnnlab.spec import LayerSpec, ModelSpec
+
+        return ModelSpec("one_to_many", LayerSpec.of(self.rnn), self.readout.output_size,
+                         self.loss, self.reduction, cond_size=self.cond_size,
+                         feedback=self.feedback, dtype=str(self.rnn.dtype), seed=self.seed)
+
+    @classmethod
+    def from_spec(cls, spec: ModelSpec) -> Model:
+        _check_unused(spec, ("embedding", "decoder"))
+        if spec.cond_size is None:
+            raise ValueError("model spec: one_to_many needs cond_size")
+        model = cls(spec.rnn.build(spec.dtype, spec.seed), spec.cond_size, spec.output_size,
+                    loss=spec.loss, feedback=spec.feedback, reduction=spec.reduction,
+                    seed=_offset(spec.seed, 1))
+        model.seed = spec.seed
+        return model
 
     def _inputs(self, x, y) -> np.ndarray:
         T, B = y.shape[0], x.shape[0]
@@ -319,17 +370,17 @@ class OneToMany(Model):
         z, h = self.readout.forward(out)  # (T, B, K)
         return (*self.score(z, batch.y, batch.mask), cache, h)
 
-    def loss_and_grads(self, batch: Batch):
+    def loss_and_grads(self, batch: Batch) -> tuple[float, Grads, dict]:
         loss, dz, info, cache, h = self._run(batch, training=True)
         dh, g = self.readout.backward(h, dz)
         _, _, g_rnn = self.rnn.backward(cache, dh)
         return loss, {**_prefixed("rnn", g_rnn), **_prefixed("readout", g)}, info
 
-    def evaluate(self, batch: Batch):
+    def evaluate(self, batch: Batch) -> tuple[float, dict]:
         loss, _, info, _, _ = self._run(batch, training=False)
         return loss, info
 
-    def generate(self, x, steps: int) -> np.ndarray:
+    def generate(self, x: np.ndarray, steps: int) -> np.ndarray:
         """z (steps, B, K): the net run on its own outputs from x (B, C)."""
         B = x.shape[0]
         inp = np.zeros((1, B, self.rnn.input_size), self.rnn.dtype)
@@ -352,7 +403,8 @@ class EncoderDecoder(Model):
     a softmax readout (cross-entropy). Batch: x (S, B) source ids, lengths (B,), y (T, B)
     target ids, mask (T, B) where targets exist (padding may be any id, e.g. -1)."""
 
-    def __init__(self, encoder, decoder, src_vocab: int, tgt_vocab: int, *, bos: int = 0,
+    def __init__(self, encoder: _RecurrentLayer, decoder: _RecurrentLayer, src_vocab: int,
+                 tgt_vocab: int, *, bos: int = 0,
                  reduction: str = "sum", seed: int | None = None):
         for name, r in (("encoder", encoder), ("decoder", decoder)):
             _check_time_major(r, name)
@@ -377,11 +429,28 @@ class EncoderDecoder(Model):
         return {"encoder": self.encoder, "decoder": self.decoder, "src_embedding": self.src_embedding,
                 "tgt_embedding": self.tgt_embedding, "readout": self.readout}
 
-    def config(self) -> dict:
-        return {"scheme": "encoder_decoder", "encoder": _layer_config(self.encoder),
-                "decoder": _layer_config(self.decoder), "bos": self.bos,
-                "src_vocab": self.src_embedding.vocab_size,
-                "tgt_vocab": self.tgt_embedding.vocab_size, "reduction": self.reduction}
+    @property
+    def spec(self) -> ModelSpec:
+        from rnnlab.spec import LayerSpec, ModelSpec
+
+        return ModelSpec("encoder_decoder", LayerSpec.of(self.encoder),
+                         self.tgt_embedding.vocab_size, "ce", self.reduction,
+                         embedding="embedding", vocab_size=self.src_embedding.vocab_size,
+                         decoder=LayerSpec.of(self.decoder), bos=self.bos,
+                         dtype=str(self.encoder.dtype), seed=self.seed)
+
+    @classmethod
+    def from_spec(cls, spec: ModelSpec) -> Model:
+        _check_unused(spec, ("cond_size",))
+        if spec.decoder is None or spec.vocab_size is None or spec.loss != "ce":
+            raise ValueError("model spec: encoder_decoder needs decoder, vocab_size (the "
+                             "source vocabulary) and loss 'ce'")
+        dtype, seed = spec.dtype, spec.seed
+        model = cls(spec.rnn.build(dtype, seed), spec.decoder.build(dtype, _offset(seed, 3)),
+                    spec.vocab_size, spec.output_size, bos=spec.bos, reduction=spec.reduction,
+                    seed=_offset(seed, 2))
+        model.seed = seed
+        return model
 
     def _run(self, batch: Batch, training: bool):
         y = np.asarray(batch.y)
@@ -395,7 +464,7 @@ class EncoderDecoder(Model):
         loss, dz, info = self.score(z, y, batch.mask)
         return loss, dz, info, (ecache, enc_cache, tcache, dec_cache, h)
 
-    def loss_and_grads(self, batch: Batch):
+    def loss_and_grads(self, batch: Batch) -> tuple[float, Grads, dict]:
         loss, dz, info, (ecache, enc_cache, tcache, dec_cache, h) = self._run(batch, True)
         dh, g_out = self.readout.backward(h, dz)
         dxt, d_state, g_dec = self.decoder.backward(dec_cache, dh)
@@ -406,11 +475,12 @@ class EncoderDecoder(Model):
                  **_prefixed("readout", g_out)}
         return loss, grads, info
 
-    def evaluate(self, batch: Batch):
+    def evaluate(self, batch: Batch) -> tuple[float, dict]:
         loss, _, info, _ = self._run(batch, False)
         return loss, info
 
-    def greedy_decode(self, x, lengths=None, steps: int = 10) -> np.ndarray:
+    def greedy_decode(self, x: np.ndarray, lengths: np.ndarray | None = None,
+                      steps: int = 10) -> np.ndarray:
         """Token ids (steps, B): at each step the argmax of the softmax is fed back."""
         xs, _ = self.src_embedding.forward(x)
         _, state = self.encoder(xs, None, lengths)
@@ -422,3 +492,21 @@ class EncoderDecoder(Model):
             tok = self.readout.forward(out)[0].argmax(-1)  # (1, B)
             out_tokens.append(tok[0])
         return np.stack(out_tokens)
+
+
+_EMBEDDING_NAMES = {Embedding: "embedding", OneHot: "onehot"}
+
+
+def _offset(seed: int | None, k: int) -> int | None:
+    return None if seed is None else seed + k
+
+
+def _check_unused(spec, names: tuple[str, ...]) -> None:
+    """Fields another scheme uses must be unset (a spec says one thing only)."""
+    for name in names:
+        if getattr(spec, name) not in (None, False):
+            raise ValueError(f"model spec: {name} does not apply to scheme {spec.scheme!r}")
+
+
+SCHEMES = {"many_to_one": SequenceModel, "many_to_many": SequenceModel,
+           "one_to_many": OneToMany, "encoder_decoder": EncoderDecoder}
