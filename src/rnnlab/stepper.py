@@ -61,7 +61,7 @@ class _LayerStep:
                 for b, k in enumerate(index):  # one-hot input: the row k of W_ihᵀ
                     xp[b] = self.W_ihT[k]
             xp += self.bias
-            self.run()
+            self.run(0, self.xp.shape[1])  # every row, on this thread
             for s in self.states:
                 s[0] = s[1]
         else:
