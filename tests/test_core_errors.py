@@ -96,3 +96,37 @@ def test_load_state_dict_is_strict():
     sd["weight_hh_l0"] = np.zeros((16, 5))
     with pytest.raises(ValueError, match=r"state_dict\['weight_hh_l0'\]: expected shape \(16, 4\), got \(16, 5\)"):
         layer.load_state_dict(sd)
+
+
+def test_backward_refuses_another_layers_cache_changed_weights_and_extra_state():
+    layer, other = LSTM(3, 4), LSTM(3, 5)
+    out, _, cache = layer.forward(X)
+    with pytest.raises(ValueError, match="cache: made by another layer's forward"):
+        other.backward(cache, np.zeros((5, 2, 5), np.float32))
+    twin = LSTM(3, 4)  # the same sizes: still not the layer that made the cache
+    with pytest.raises(ValueError, match="cache: made by another layer's forward"):
+        twin.backward(cache, out)
+    zeros = np.zeros((1, 2, 4), np.float32)
+    with pytest.raises(ValueError, match=r"d_state: expected \(h, c\), got 3 arrays"):
+        layer.backward(cache, out, (zeros, zeros, zeros))
+    layer.params["weight_hh_l0"][0, 0] += 0.5  # an update after the forward
+    with pytest.raises(ValueError, match="the weights changed since the forward"):
+        layer.backward(cache, out)
+    layer.load_state_dict(layer.state_dict())  # new arrays, same values: also a change
+    with pytest.raises(ValueError, match="the weights changed since the forward"):
+        layer.backward(cache, out)
+    out, _, cache = layer.forward(X)
+    layer.backward(cache, out)  # a fresh forward: fine
+
+
+def test_complex_parameters_are_refused():
+    from rnnlab import SequenceModel
+
+    model = SequenceModel(LSTM(3, 4), 2)
+    params = {n: p.astype(np.complex64) for n, p in model.params.items()}
+    with pytest.raises(TypeError, match="expected real numbers, got dtype complex64"):
+        model.load_params(params)
+    with pytest.raises(TypeError, match="state_dict.*expected real numbers, got dtype complex"):
+        model.rnn.load_state_dict({n: p.astype(complex) for n, p in model.rnn.params.items()})
+    with pytest.raises(TypeError, match="expected dtype float32, got complex"):
+        model.rnn.forward(X.astype(np.complex64))

@@ -64,6 +64,9 @@ class Cache(NamedTuple):
     layers: tuple  # LayerCache per layer
     rev_index: np.ndarray | None  # (T, B) time index that reverses each sequence in place
     batch_first: bool
+    # (layer id, the weights' fingerprint) at forward, which backward checks; None: not
+    # checked (truncated BPTT's stored windows run with the current weights by design)
+    stamp: tuple | None = None
 
 
 def reverse_index(lengths: np.ndarray | None, T: int, B: int) -> np.ndarray | None:
@@ -266,6 +269,8 @@ class _RecurrentLayer:
             a = np.asarray(state[n])
             if a.shape != shape:
                 raise ValueError(f"state_dict[{n!r}]: expected shape {shape}, got {a.shape}")
+            if a.dtype.kind not in "fiu":
+                raise TypeError(f"state_dict[{n!r}]: expected real numbers, got dtype {a.dtype}")
             check_finite(f"state_dict[{n!r}]", a)
             new[n] = a.astype(self.dtype, copy=True)
         self.params = new
@@ -347,7 +352,7 @@ class _RecurrentLayer:
             layer_caches.append(LayerCache(drop, tuple(dir_caches)))
         final_state = tuple(np.stack(s) for s in zip(*finals))  # each (L·D, B, H)
         out = inp.transpose(1, 0, 2) if self.batch_first else inp
-        cache = Cache(tuple(layer_caches), rev, self.batch_first) if keep else None
+        cache = Cache(tuple(layer_caches), rev, self.batch_first, self._stamp()) if keep else None
         return out, (final_state[0] if len(final_state) == 1 else final_state), cache
 
     def stepper(self, batch_size: int = 1, state=None):
@@ -357,6 +362,26 @@ class _RecurrentLayer:
         return Stepper(self, batch_size, state)
 
     # ---- backward ---------------------------------------------------------------
+
+    def _stamp(self) -> tuple:
+        """(this layer, its weights' fingerprint): the identity of every parameter array
+        and its sum, so that a cache is back-propagated only through the weights that
+        made it."""
+        return id(self), tuple((id(p), float(np.sum(p, dtype=np.float64)))
+                               for p in self.params.values())
+
+    def _check_cache(self, cache) -> None:
+        if not isinstance(cache, Cache):
+            raise TypeError(f"cache: expected the Cache returned by forward, got "
+                            f"{type(cache).__name__}")
+        shape = (len(cache.layers), len(cache.layers[0].directions))
+        if shape != (self.num_layers, self.num_directions) or (
+                cache.stamp is not None and cache.stamp[0] != id(self)):
+            raise ValueError("cache: made by another layer's forward; back-propagate a cache "
+                             "through the layer that made it")
+        if cache.stamp is not None and cache.stamp != self._stamp():
+            raise ValueError("cache: the weights changed since the forward that made it; "
+                             "run forward again before backward")
 
     @adaptive_threads("backward", lambda cache, *args, **kwargs: (
         np.size(cache.layers[0].directions[0].x) if isinstance(cache, Cache) else 1))
@@ -369,8 +394,7 @@ class _RecurrentLayer:
         {suffix ('_l0', '_l0_reverse', ...): StepDeltas}, each in its direction's
         processing order (as the cache), for rnnlab.diagnostics.
         """
-        if not isinstance(cache, Cache):
-            raise TypeError(f"cache: expected the Cache returned by forward, got {type(cache).__name__}")
+        self._check_cache(cache)
         first = cache.layers[0].directions[0]
         T, B = first.x.shape[:2]
         H, D, names = self.hidden_size, self.num_directions, self.cell.state_names
@@ -385,6 +409,9 @@ class _RecurrentLayer:
             d_state = tuple(np.zeros(state_shape, self.dtype) for _ in names)
         else:
             d_state = (d_state,) if len(names) == 1 else tuple(d_state)
+            if len(d_state) != len(names):
+                raise ValueError(f"d_state: expected ({', '.join(names)}), got "
+                                 f"{len(d_state)} arrays")
             d_state = tuple(check_array(f"d_state {n}", s, state_shape, self.dtype)
                             for n, s in zip(names, d_state))
         grads, d_init, deltas = {}, [None] * (self.num_layers * D), {}
