@@ -39,6 +39,12 @@ class Cell:
         """Return (dxp, dhp, dstate_prev) from ∂L/∂state_t."""
         raise NotImplementedError
 
+    def step_rop(self, rxp, rstate_prev, aux, state_prev, state, W_hh, V_hh, V_bhh):
+        """The R-operator of `step` (a forward-mode directional derivative): R{state_t}
+        from rxp = R{xp} (B, G·H), R{state_{t-1}}, and the direction (V_hh, V_bhh) of
+        (W_hh, b_hh); aux, state_prev and state as the forward computed them."""
+        raise NotImplementedError
+
     def grad_W_hh(self, dhp, aux, h_prev) -> np.ndarray:
         """∂L/∂W_hh summed over all leading axes (steps and batch): Σ dhp u_tᵀ."""
         H = h_prev.shape[-1]

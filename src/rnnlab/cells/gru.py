@@ -28,6 +28,15 @@ Backward, from ∂L/∂h_t:
                   ∂L/∂h_{t-1} += ∂L/∂(r⊙h) ⊙ r;  ∂L/∂W_hn = Σ_t δ_n (r ⊙ h_{t-1})ᵀ
     δ_r = ∂L/∂r ⊙ r(1-r),  δ_z = ∂L/∂z ⊙ z(1-z)
     ∂L/∂h_{t-1} += W_hr ᵀ δ_r + W_hzᵀ δ_z  (+ W_hnᵀ (δ_n ⊙ r) for reset-after)
+
+R-operator (R{·} the derivative along a direction V of the weights; R{xp} from the layer;
+R{hp_k} = W_hk R{h_{t-1}} + V_hk h_{t-1} + V_bhk for each block k):
+
+    R{r} = r(1-r) ⊙ (R{xp_r} + R{hp_r}),   R{z} = z(1-z) ⊙ (R{xp_z} + R{hp_z})
+    reset-after:  R{n} = (1-n²) ⊙ (R{xp_n} + R{r} ⊙ (W_hn h_{t-1} + b_hn) + r ⊙ R{hp_n})
+    reset-before: R{r⊙h} = R{r} ⊙ h_{t-1} + r ⊙ R{h_{t-1}}
+                  R{n} = (1-n²) ⊙ (R{xp_n} + W_hn R{r⊙h} + V_hn (r ⊙ h_{t-1}) + V_bhn)
+    R{h_t} = (1 - z) ⊙ R{n} + R{z} ⊙ (h_{t-1} - n) + z ⊙ R{h_{t-1}}
 """
 
 from __future__ import annotations
@@ -90,6 +99,25 @@ class GRUCell(Cell):
             dxp = dhp = np.concatenate([dar, daz, dan], axis=1)  # (B, 3H)
             dh_prev += dhp[:, : 2 * H] @ W_hh[: 2 * H]
         return dxp, dhp, (dh_prev,)
+
+    def step_rop(self, rxp, rstate_prev, aux, state_prev, state, W_hh, V_hh, V_bhh):
+        (rh_prev,), (h_prev,) = rstate_prev, state_prev
+        gates = aux[0]
+        H = h_prev.shape[-1]
+        r, z, n = np.split(gates, 3, axis=1)
+        rhp_rz = rh_prev @ W_hh[: 2 * H].T + h_prev @ V_hh[: 2 * H].T + V_bhh[: 2 * H]  # (B, 2H)
+        ra_rz = rxp[:, : 2 * H] + rhp_rz
+        rr = ra_rz[:, :H] * r * (1 - r)
+        rz = ra_rz[:, H:] * z * (1 - z)
+        if self.reset_after:
+            hn = aux[1]
+            rhn = rh_prev @ W_hh[2 * H :].T + h_prev @ V_hh[2 * H :].T + V_bhh[2 * H :]  # (B, H)
+            ran = rxp[:, 2 * H :] + rr * hn + r * rhn
+        else:
+            rhr = rr * h_prev + r * rh_prev
+            ran = rxp[:, 2 * H :] + rhr @ W_hh[2 * H :].T + (r * h_prev) @ V_hh[2 * H :].T + V_bhh[2 * H :]
+        rn = (1 - n * n) * ran
+        return ((1 - z) * rn + rz * (h_prev - n) + z * rh_prev,)
 
     def grad_W_hh(self, dhp, aux, h_prev):
         if self.reset_after:

@@ -10,6 +10,12 @@ Backward, δ_t = ∂L/∂a_t:
     δ_t         = ∂L/∂h_t ⊙ σ'(a_t)          (σ' from the output h_t)
     ∂L/∂h_{t-1} = W_hhᵀ δ_t
     ∂L/∂W_hh    = Σ_t δ_t h_{t-1}ᵀ,  ∂L/∂b_hh = Σ_t δ_t   (and the same δ_t for W_ih, b_ih, x_t)
+
+R-operator (R{·} the derivative along a direction V of the weights and R{x} of the
+input; R{xp} = W_ih R{x_t} + V_ih x_t + V_bih comes from the layer):
+
+    R{a_t} = R{xp} + W_hh R{h_{t-1}} + V_hh h_{t-1} + V_bhh
+    R{h_t} = σ'(a_t) ⊙ R{a_t}
 """
 
 from __future__ import annotations
@@ -35,3 +41,8 @@ class RNNCell(Cell):
         da = dh * self.act.grad_from_output(h)  # (B, H)
         dh_prev = da @ W_hh  # (B, H)
         return da, da, (dh_prev,)
+
+    def step_rop(self, rxp, rstate_prev, aux, state_prev, state, W_hh, V_hh, V_bhh):
+        (rh_prev,), (h_prev,), (h,) = rstate_prev, state_prev, state
+        ra = rxp + rh_prev @ W_hh.T + h_prev @ V_hh.T + V_bhh  # (B, H)
+        return (self.act.grad_from_output(h) * ra,)

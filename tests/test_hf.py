@@ -1,0 +1,197 @@
+"""Gauss-Newton products, conjugate gradient and the Hessian-free optimizer.
+
+Oracles: PyTorch (torch.func: a Jacobian-vector product, the loss Hessian by
+forward-over-reverse, a vector-Jacobian product) for G v; finite differences in
+float64 for the R-operator and the structural-damping term; a direct solve for CG.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnlab import GRU, LSTM, RNN
+from rnnlab.gauss_newton import GaussNewton
+from rnnlab.models import Batch, SequenceModel
+from rnnlab.rop import model_rforward
+
+torch = pytest.importorskip("torch")
+from torch.func import functional_call, jvp, vjp
+
+T, B, I, H, K = 6, 3, 2, 4, 3
+LENGTHS = np.array([6, 2, 4])
+
+
+def _model(cls, opts, loss, target="each", num_layers=2, bidirectional=False, seed=0):
+    rnn = cls(I, H, num_layers, bidirectional=bidirectional, dtype=np.float64, seed=seed, **opts)
+    return SequenceModel(rnn, K, loss=loss, target=target, reduction="mean", seed=seed + 1)
+
+
+def _batch(model, loss, rng, lengths=LENGTHS):
+    x = rng.standard_normal((T, B, I))
+    lead = (T, B) if model.target == "each" else (B,)
+    if loss == "ce":
+        y = rng.integers(0, K, lead)
+    elif loss == "bce":
+        y = rng.integers(0, 2, lead + (K,)).astype(np.float64)
+    else:
+        y = rng.standard_normal(lead + (K,))
+    return Batch(x, y, lengths=lengths)
+
+
+def _torch_module(model):
+    rnn = model.rnn
+    kind = {RNN: torch.nn.RNN, LSTM: torch.nn.LSTM, GRU: torch.nn.GRU}[type(rnn)]
+    kw = {"nonlinearity": rnn.cell.act.name} if isinstance(rnn, RNN) else {}
+    return kind(I, H, rnn.num_layers, bidirectional=rnn.bidirectional, dtype=torch.float64, **kw)
+
+
+def _torch_outputs(model, batch):
+    """z(p) in PyTorch: each sequence run on its own real steps (packed semantics),
+    outputs past its length zero, then the readout."""
+    module = _torch_module(model)
+    x = torch.tensor(batch.x)
+    lengths = batch.lengths if batch.lengths is not None else np.full(B, T)
+
+    def f(p):
+        rp = {k[4:]: a for k, a in p.items() if k.startswith("rnn.")}
+        outs, tops = [], []
+        for b, n in enumerate(lengths):
+            out, state = functional_call(module, rp, (x[:n, b : b + 1],))
+            outs.append(torch.nn.functional.pad(out, (0, 0, 0, 0, 0, T - n)))
+            h_n = state[0] if isinstance(state, tuple) else state  # (L·D, 1, H)
+            D = model.rnn.num_directions
+            tops.append(torch.cat(list(h_n[-D:]), -1))  # (1, D·H)
+        h = torch.cat(outs, 1) if model.target == "each" else torch.cat(tops, 0)
+        return h @ p["readout.weight"].T + p["readout.bias"]
+
+    return f
+
+
+def _torch_loss(model, batch):
+    y = torch.tensor(batch.y)
+    mask = model._mask(batch, T)
+    lead = (T, B) if model.target == "each" else (B,)
+    m = torch.tensor(np.ones(lead) if mask is None else np.asarray(mask, float))
+
+    def loss(z):
+        if model.loss == "mse":
+            ell = ((z - y) ** 2).sum(-1)
+        elif model.loss == "bce":
+            ell = (torch.nn.functional.softplus(z) - y * z).sum(-1)
+        else:
+            ell = -torch.log_softmax(z, -1).gather(-1, y.clamp(min=0)[..., None])[..., 0]
+        return (m * ell).sum() / m.sum()
+
+    return loss
+
+
+def _torch_gv(model, batch, v: dict) -> dict:
+    p = {n: torch.tensor(a) for n, a in model.params.items()}
+    tv = {n: torch.tensor(v[n]) for n in p}
+    f, loss = _torch_outputs(model, batch), _torch_loss(model, batch)
+    z, jv = jvp(f, (p,), (tv,))  # J v
+    _, hjv = jvp(torch.func.grad(loss), (z,), (jv,))  # H_L J v
+    _, pull = vjp(f, p)
+    return {n: a.numpy() for n, a in pull(hjv)[0].items()}  # Jᵀ H_L J v
+
+
+TORCH_CASES = [  # (layer, options, loss, target, bidirectional)
+    (RNN, {"nonlinearity": "tanh"}, "mse", "each", False),
+    (RNN, {"nonlinearity": "tanh"}, "ce", "last", False),
+    (LSTM, {}, "ce", "each", False),
+    (LSTM, {}, "bce", "last", True),
+    (GRU, {"reset_after": True}, "mse", "each", True),
+    (GRU, {"reset_after": True}, "ce", "last", False),
+]
+
+
+@pytest.mark.parametrize("cls,opts,loss,target,bidir", TORCH_CASES,
+                         ids=[f"{c[0].__name__}-{c[2]}-{c[3]}-{'bi' if c[4] else 'uni'}"
+                              for c in TORCH_CASES])
+@pytest.mark.parametrize("fast", [False, True], ids=["reference", "fast"])
+def test_gauss_newton_product_equals_torch(cls, opts, loss, target, bidir, fast):
+    rng = np.random.default_rng(0)
+    model = _model(cls, opts, loss, target, bidirectional=bidir)
+    model.rnn.fast = fast
+    batch = _batch(model, loss, rng)
+    gn = GaussNewton(model, batch)
+    v = {n: rng.standard_normal(a.shape) for n, a in model.params.items()}
+    ours = gn.layout.unflatten(gn.product(gn.layout.flatten(v)))
+    ref = _torch_gv(model, batch, v)
+    for n in ref:
+        np.testing.assert_allclose(ours[n], ref[n], rtol=1e-10, atol=1e-10, err_msg=n)
+
+
+ALL_CELLS = [(RNN, {"nonlinearity": a}) for a in ("tanh", "sigmoid", "elu")]
+ALL_CELLS += [(LSTM, {}), (GRU, {"reset_after": True}), (GRU, {"reset_after": False})]
+CELL_IDS = ["rnn-tanh", "rnn-sigmoid", "rnn-elu", "lstm", "gru-after", "gru-before"]
+
+
+@pytest.mark.parametrize("cls,opts", ALL_CELLS, ids=CELL_IDS)
+@pytest.mark.parametrize("target", ["each", "last"])
+def test_rop_equals_finite_differences(cls, opts, target):
+    """R{z} and R{h} = central differences of z and of the top layer's output along v."""
+    rng = np.random.default_rng(1)
+    model = _model(cls, opts, "mse", target, bidirectional=cls is GRU)
+    batch = _batch(model, "mse", rng)
+    v = {n: rng.standard_normal(a.shape) for n, a in model.params.items()}
+    _, _, cache = model.forward(batch.x, None, batch.lengths)
+    rz, rh = model_rforward(model, cache, v)
+
+    def at(eps):
+        for n, p in model.params.items():
+            p += eps * v[n]
+        z = model.forward(batch.x, None, batch.lengths)[0]
+        out, _ = model.rnn(batch.x, None, batch.lengths)
+        for n, p in model.params.items():
+            p -= eps * v[n]
+        return z, out
+
+    eps = 1e-6
+    (zp, hp), (zm, hm) = at(eps), at(-eps)
+    np.testing.assert_allclose(rz, (zp - zm) / (2 * eps), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(rh, (hp - hm) / (2 * eps), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("cls,opts", ALL_CELLS, ids=CELL_IDS)
+@pytest.mark.parametrize("loss", ["mse", "ce", "bce"])
+def test_gauss_newton_is_symmetric_psd(cls, opts, loss):
+    """uᵀ G v = vᵀ G u and vᵀ G v >= 0 on random probes; the structural term too."""
+    rng = np.random.default_rng(2)
+    model = _model(cls, opts, loss)
+    gn = GaussNewton(model, _batch(model, loss, rng))
+    for _ in range(3):
+        u, v = rng.standard_normal((2, gn.layout.size))
+        for mu in (0.0, 0.7):
+            gu, gv = gn.product(u, mu), gn.product(v, mu)
+            assert abs(u @ gv - v @ gu) <= 1e-10 * max(1.0, abs(u @ gv))
+            assert v @ gv >= -1e-12 * np.linalg.norm(v) * np.linalg.norm(gv)
+
+
+@pytest.mark.parametrize("cls,opts", ALL_CELLS, ids=CELL_IDS)
+def test_structural_damping_term_equals_its_definition(cls, opts):
+    """S v = d/dε ∇S(θ + εv) at ε = 0, S(θ) = ½ Σ_{t,b} ‖h(θ) - h(θ_k)‖² / B, by central
+    differences of ∇S (computed by the layer's own BPTT)."""
+    rng = np.random.default_rng(3)
+    model = _model(cls, opts, "mse")
+    batch = _batch(model, "mse", rng)
+    gn = GaussNewton(model, batch)
+    v = rng.standard_normal(gn.layout.size)
+    sv = gn.product(v, 1.0) - gn.product(v, 0.0)
+    h_k, _ = model.rnn(batch.x, None, batch.lengths)
+    vd = gn.layout.unflatten(v)
+
+    def grad_s(eps):
+        for n, p in model.params.items():
+            p += eps * vd[n]
+        out, _, cache = model.rnn.forward(batch.x, None, batch.lengths)
+        g = model.rnn.backward(cache, (out - h_k) / B)[2]
+        for n, p in model.params.items():
+            p -= eps * vd[n]
+        return gn.layout.flatten({f"rnn.{n}": a for n, a in g.items()})
+
+    eps = 1e-6
+    fd = (grad_s(eps) - grad_s(-eps)) / (2 * eps)
+    np.testing.assert_allclose(sv, fd, rtol=1e-6, atol=1e-8)
+    assert np.linalg.norm(sv) > 1e-3  # the term is not trivially zero
