@@ -195,3 +195,75 @@ def test_structural_damping_term_equals_its_definition(cls, opts):
     fd = (grad_s(eps) - grad_s(-eps)) / (2 * eps)
     np.testing.assert_allclose(sv, fd, rtol=1e-6, atol=1e-8)
     assert np.linalg.norm(sv) > 1e-3  # the term is not trivially zero
+
+
+# ---- conjugate gradient -------------------------------------------------------------
+
+def _spd(n, rng, cond=100.0):
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    return (q * np.geomspace(1, cond, n)) @ q.T
+
+
+def test_cg_matches_a_direct_solve():
+    from rnnlab.cg import conjugate_gradient
+
+    rng = np.random.default_rng(4)
+    A, b = _spd(20, rng), rng.standard_normal(20)
+    x_star = np.linalg.solve(A, b)
+    for x0 in (None, rng.standard_normal(20)):
+        res = conjugate_gradient(lambda v: A @ v, b, x0, max_iters=60, tol=0.0)
+        np.testing.assert_allclose(res.x, x_star, rtol=1e-8, atol=1e-10)
+        assert res.phi == pytest.approx(0.5 * x_star @ A @ x_star - b @ x_star, rel=1e-10)
+
+
+def test_cg_phi_decreases_and_iterates_are_kept_at_powers_of_gamma():
+    from rnnlab.cg import conjugate_gradient
+
+    rng = np.random.default_rng(5)
+    A, b = _spd(50, rng, cond=1e4), rng.standard_normal(50)
+    res = conjugate_gradient(lambda v: A @ v, b, max_iters=30, tol=0.0)
+    its = [i for i, _, _ in res.saved]
+    assert its == [1, 2, 3, 4, 5, 7, 9, 11, 14, 18, 24, 30]  # ⌈1.3^j⌉ <= 30, and the last
+    phis = [p for _, _, p in res.saved]
+    assert np.all(np.diff(phis) < 0)
+    for _, x, phi in res.saved:  # φ from the residual equals φ from its definition
+        assert phi == pytest.approx(0.5 * x @ A @ x - b @ x, rel=1e-9)
+
+
+def test_cg_stops_by_relative_progress():
+    from rnnlab.cg import conjugate_gradient
+
+    rng = np.random.default_rng(6)
+    A, b = _spd(400, rng, cond=1e6), rng.standard_normal(400)
+    loose = conjugate_gradient(lambda v: A @ v, b, max_iters=400, tol=1e-2)
+    tight = conjugate_gradient(lambda v: A @ v, b, max_iters=400, tol=1e-6)
+    assert 10 < loose.iterations < tight.iterations
+
+
+# ---- the Hessian-free optimizer ---------------------------------------------------
+
+def _adding_batch(n, rng, T_=20):
+    from rnnlab.tasks.problems import adding
+
+    b = adding(T_, n, rng, dtype=np.float64)
+    return Batch(b.x, b.y, mask=b.mask)
+
+
+def test_hf_updates_follow_martens_rules_and_lower_the_loss():
+    from rnnlab.hf import HessianFree, HFConfig
+
+    rnn = RNN(2, 16, dtype=np.float64, seed=0)
+    model = SequenceModel(rnn, 1, loss="mse", target="each", reduction="mean", seed=0)
+    hf = HessianFree(model, HFConfig(damping=1.0, max_cg_iters=40, curvature_batch_size=20))
+    rng = np.random.default_rng(7)
+    batch = _adding_batch(100, rng)
+    first = model.evaluate(batch)[0]
+    for _ in range(6):
+        lam = hf.damping
+        info = hf.step(batch)
+        assert info["new_loss"] <= info["loss"]  # the line search never accepts a rise
+        assert info["new_loss"] == pytest.approx(model.evaluate(batch)[0], rel=1e-12)
+        expected = lam * 1.5 if info["rho"] < 0.25 else lam * 2 / 3 if info["rho"] > 0.75 else lam
+        assert hf.damping == pytest.approx(expected)
+        assert 1 <= info["cg_iters"] <= 40
+    assert model.evaluate(batch)[0] < 0.5 * first  # 0.248 -> 0.043 when written
