@@ -45,11 +45,13 @@ def _options(text: str | None) -> dict:
 @app.command("run")
 def run_task(
     task: str = typer.Option("adding", help="the problem (rnnlab tasks list)"),
-    T: int = typer.Option(100, "--T", min=1, help="sequence length"),
+    T: int = typer.Option(100, "--T", min=1, help="sequence length (the shortest with --T-max)"),
+    t_max: Annotated[int | None, typer.Option(
+        "--T-max", help="draw each batch's length in [T, T_max) (Pascanu et al.)")] = None,
     cell: str = typer.Option("lstm", help="rnn | lstm | gru"),
     nonlinearity: str = typer.Option("tanh", help="the Elman RNN's non-linearity"),
     hidden: int = typer.Option(50, min=1, help="hidden units"),
-    optimizer: str = typer.Option("adam", help="sgd | adagrad | rmsprop | adam"),
+    optimizer: str = typer.Option("adam", help="sgd | adagrad | rmsprop | adam | hf"),
     lr: float = typer.Option(1e-3, help="learning rate"),
     momentum: float = typer.Option(0.0, help="momentum (sgd, rmsprop)"),
     batch_size: int = typer.Option(20, min=1, help="sequences per update"),
@@ -57,11 +59,18 @@ def run_task(
     remedy: str = typer.Option("clip", help="none | clip | omega | simplex"),
     clip_threshold: float = typer.Option(1.0, help="global-norm clipping threshold"),
     init: str = typer.Option(
-        "default", help="default | spectral | orthogonal | sparse | identity | chrono"),
+        "default",
+        help="default | spectral | orthogonal | sparse | identity | chrono | smart_tanh"),
     spectral_radius: float = typer.Option(0.95, help="the radius of init 'spectral'"),
     chrono_t: Annotated[float | None, typer.Option(
         "--chrono-T", help="init 'chrono': the longest dependency (default: T)")] = None,
     forget_bias: float = typer.Option(None, help="LSTM forget-gate bias"),
+    hf_damping: float = typer.Option(1.0, help="hf: initial Levenberg-Marquardt damping λ"),
+    hf_structural: float = typer.Option(1 / 30, help="hf: structural damping μ"),
+    hf_curvature_batch: Annotated[int | None, typer.Option(
+        help="hf: sequences for the curvature (default: batch_size / 5)")] = None,
+    hf_max_cg: int = typer.Option(300, min=1, help="hf: CG iterations per update at most"),
+    criterion: str = typer.Option("paper", help="paper (< 1 % wrong) | code (none wrong)"),
     eval_every: int = typer.Option(100, min=1, help="updates between quick checks"),
     seeds: int = typer.Option(1, min=1, help="seeds 0..n-1, one run each"),
     first_seed: int = typer.Option(0, help="the first seed"),
@@ -75,12 +84,14 @@ def run_task(
     from rnnlab.tasks.run import RunConfig, run
     from rnnlab.tasks.sweep import append_result, guarded_run
 
-    base = {"task": task, "T": T, "cell": cell, "nonlinearity": nonlinearity, "hidden": hidden,
+    base = {"task": task, "T": T, "T_max": t_max, "cell": cell, "nonlinearity": nonlinearity,
+            "hidden": hidden,
             "optimizer": optimizer, "lr": lr, "momentum": momentum, "batch_size": batch_size,
             "max_steps": max_steps, "remedy": remedy, "clip_threshold": clip_threshold,
             "init": init, "spectral_radius": spectral_radius, "chrono_T": chrono_t,
-            "forget_bias": forget_bias,
-            "eval_every": eval_every, "task_options": _options(task_options)}
+            "forget_bias": forget_bias, "hf_damping": hf_damping, "hf_structural": hf_structural,
+            "hf_curvature_batch": hf_curvature_batch, "hf_max_cg": hf_max_cg,
+            "criterion": criterion, "eval_every": eval_every, "task_options": _options(task_options)}
     try:
         RunConfig.from_dict(base)
     except (ValueError, TypeError) as e:
@@ -102,6 +113,8 @@ def run_task(
         r = record["result"]
         verdict = f"solved in {r['steps']} updates" if r["solved"] else \
             f"not solved in {r['steps_done']} updates"
+        if "cg_iters" in r:
+            verdict += f" ({r['cg_iters']} CG iterations)"
         typer.echo(f"seed {seed}: {verdict}; error rate {r['error_rate']:.2%} on "
                    f"{RunConfig.eval_n} sequences (chance {r['chance_error']:.2%}); "
                    f"{r['wall_s']:.1f} s")

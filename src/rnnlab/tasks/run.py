@@ -2,10 +2,13 @@
 is spent, judging it with Pascanu et al.'s criterion as it goes.
 
 The training is rnnlab.train.Trainer's (full BPTT on fresh batches; batch n is drawn
-from default_rng([seed, n]), so a run is a function of its configuration). Every
-`eval_every` updates the net is scored on `quick_n` fresh sequences; when that
-looks solved, the full test of `eval_n` = 10,000 fresh sequences decides. The run
-stops at the first full test it passes.
+from default_rng([seed, n]), so a run is a function of its configuration), or with
+optimizer 'hf' rnnlab.hf.HessianFree's (one Hessian-free update per batch). Each
+batch's length is drawn in [T, T_max) when T_max is given (Pascanu et al.'s script).
+Every `eval_every` updates the net is scored on `quick_n` fresh sequences; when that
+looks solved, the full test of `eval_n` = 10,000 fresh sequences decides, by the
+chosen criterion ('paper': under 1 % wrong; 'code': none wrong). The run stops at
+the first full test it passes.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from rnnlab._checks import check_option, check_positive_int
-from rnnlab.tasks.criteria import N_EVAL, evaluate
+from rnnlab.optim import OPTIMIZERS
+from rnnlab.tasks.criteria import CRITERIA, N_EVAL, evaluate
+from rnnlab.tasks.problems import draw_length
 from rnnlab.tasks.registry import make_task
 
 CELLS = ("rnn", "lstm", "gru")
 REMEDIES = ("none", "clip", "omega", "simplex")
-INITS = ("default", "spectral", "orthogonal", "sparse", "identity", "chrono")
+INITS = ("default", "spectral", "orthogonal", "sparse", "identity", "chrono", "smart_tanh")
 
 
 @dataclass
@@ -31,12 +36,13 @@ class RunConfig:
     """A benchmark run; the `rnnlab tasks run` options and a sweep's grid keys map onto it."""
 
     task: str = "adding"  # one of rnnlab.tasks.TASKS
-    T: int = 100  # sequence length (the task's own T)
+    T: int = 100  # sequence length (the task's own T); the shortest with T_max
+    T_max: int | None = None  # lengths drawn per batch in [T, T_max) (None: T only)
     cell: str = "lstm"  # rnn | lstm | gru
     nonlinearity: str = "tanh"  # the Elman RNN's σ
     hidden: int = 50  # hidden units H
     layers: int = 1  # stacked layers
-    optimizer: str = "adam"  # sgd | adagrad | rmsprop | adam
+    optimizer: str = "adam"  # sgd | adagrad | rmsprop | adam | hf (Hessian-free)
     lr: float = 1e-3  # learning rate η
     momentum: float = 0.0  # sgd, rmsprop
     batch_size: int = 20  # sequences per update
@@ -44,10 +50,16 @@ class RunConfig:
     remedy: str = "clip"  # none | clip (global norm) | omega (clip + Pascanu's Ω) | simplex
     clip_threshold: float = 1.0  # the global-norm threshold of 'clip' and 'omega'
     omega_alpha: float = 2.0  # weight of Ω for remedy 'omega'
-    init: str = "default"  # default (PyTorch's), spectral, orthogonal, sparse, identity, chrono
+    init: str = "default"  # default (PyTorch's), spectral, orthogonal, sparse, identity, chrono,
+    # smart_tanh (Pascanu et al.'s: sparse W_hh at radius 0.95, N(0, 0.01²) elsewhere)
     spectral_radius: float = 0.95  # 'spectral': W_hh ~ N(0, 0.1²) rescaled to this radius
     chrono_T: float | None = None  # 'chrono' (LSTM, GRU): the longest dependency (None: T)
     forget_bias: float | None = None  # LSTM forget-gate bias (None: the init's own)
+    hf_damping: float = 1.0  # hf: initial Levenberg-Marquardt λ
+    hf_structural: float = 1 / 30  # hf: structural damping μ (Martens & Sutskever)
+    hf_curvature_batch: int | None = None  # hf: sequences for G (None: batch_size / 5)
+    hf_max_cg: int = 300  # hf: CG iterations per update at most
+    criterion: str = "paper"  # paper (< 1 % wrong) | code (none wrong)
     eval_every: int = 100  # updates between quick checks
     quick_n: int = 1000  # sequences of the quick check
     eval_n: int = N_EVAL  # sequences of the full test
@@ -58,6 +70,10 @@ class RunConfig:
         check_option("cell", self.cell, CELLS)
         check_option("remedy", self.remedy, REMEDIES)
         check_option("init", self.init, INITS)
+        check_option("optimizer", self.optimizer, (*OPTIMIZERS, "hf"))
+        check_option("criterion", self.criterion, CRITERIA)
+        if self.T_max is not None and self.T_max < self.T:
+            raise ValueError(f"T_max: expected at least T = {self.T}, got {self.T_max}")
         for name in ("T", "hidden", "layers", "batch_size", "max_steps", "eval_every",
                      "quick_n", "eval_n"):
             check_positive_int(name, getattr(self, name))
@@ -82,7 +98,7 @@ def build_model(cfg: RunConfig):
     """The network: a layer stack with a readout at every step (the task's mask picks
     the steps that carry a loss)."""
     from rnnlab import GRU, LSTM, RNN
-    from rnnlab.init import InitConfig, initialize, set_forget_bias
+    from rnnlab.init import InitConfig, initialize, set_forget_bias, smart_tanh
     from rnnlab.models import SequenceModel
 
     task = make_task(cfg.task, **cfg.task_options)
@@ -95,12 +111,14 @@ def build_model(cfg: RunConfig):
                "sparse": {"recurrent": "sparse", "input": "gaussian", "std": 0.1},
                "identity": {"recurrent": "identity", "input": "gaussian", "std": 0.1},
                "chrono": {"chrono": cfg.chrono_T or cfg.T}}  # PyTorch's weights, chrono biases
-    if cfg.init != "default":
+    if cfg.init not in ("default", "smart_tanh"):
         initialize(rnn, InitConfig(**schemes[cfg.init], seed=cfg.seed))
     if cfg.forget_bias is not None:
         set_forget_bias(rnn, cfg.forget_bias)
     model = SequenceModel(rnn, task.n_out, loss=task.loss, target="each", reduction="mean",
                           seed=cfg.seed)
+    if cfg.init == "smart_tanh":
+        smart_tanh(rnn, model.readout, seed=cfg.seed)
     return task, model
 
 
@@ -116,20 +134,9 @@ def _transforms(cfg: RunConfig) -> list:
     return []
 
 
-def run(cfg: RunConfig, on_step: Callable[[int, dict], None] | None = None) -> dict:
-    """Train and judge; return {"solved", "steps" (updates to solve, or None),
-    "error_rate" (last full test), "chance_error", "loss", "steps_done", "wall_s"}.
-    on_step(step, record) is called after every update (progress bars)."""
-    from rnnlab.models import Batch
+def _sgd_updates(cfg: RunConfig, model, data, on_step):
+    """rnnlab.train.Trainer's updates: (advance(until) -> last loss, steps done, extras)."""
     from rnnlab.train import FullBPTT, TrainConfig, Trainer
-
-    t0 = time.perf_counter()
-    task, model = build_model(cfg)
-    dtype = model.rnn.dtype
-
-    def data(n: int) -> Batch:
-        b = task.sample(cfg.T, cfg.batch_size, np.random.default_rng([cfg.seed, n]), dtype=dtype)
-        return Batch(b.x, b.y, mask=b.mask)
 
     source = FullBPTT(model, data, keep_pass=cfg.remedy in ("omega", "simplex"))  # Ω, simplex
     train = TrainConfig(steps=cfg.eval_every, optimizer=cfg.optimizer, lr=cfg.lr,
@@ -137,29 +144,78 @@ def run(cfg: RunConfig, on_step: Callable[[int, dict], None] | None = None) -> d
                         clip_threshold=cfg.clip_threshold)
     callbacks = [] if on_step is None else [lambda tr, rec: on_step(tr.step, rec)]
     trainer = Trainer(model, source, train, transforms=_transforms(cfg), callbacks=callbacks)
+
+    def advance(until: int) -> float:
+        train.steps = until
+        return trainer.fit().get("loss", math.nan)
+
+    return advance, lambda: trainer.step, dict
+
+
+def _hf_updates(cfg: RunConfig, model, data, on_step):
+    """rnnlab.hf.HessianFree's updates, one per batch; extras: the CG iterations."""
+    from rnnlab.hf import HessianFree, HFConfig
+
+    hf = HessianFree(model, HFConfig(damping=cfg.hf_damping, structural=cfg.hf_structural,
+                                     curvature_batch_size=cfg.hf_curvature_batch,
+                                     max_cg_iters=cfg.hf_max_cg))
+    done = [0]
+
+    def advance(until: int) -> float:
+        loss = math.nan
+        while done[0] < until:
+            info = hf.step(data(done[0]))
+            done[0] += 1
+            loss = info["new_loss"]
+            if on_step is not None:
+                on_step(done[0], info)
+        return loss
+
+    return advance, lambda: done[0], lambda: {"cg_iters": hf.total_cg_iters,
+                                              "damping": hf.damping}
+
+
+def run(cfg: RunConfig, on_step: Callable[[int, dict], None] | None = None) -> dict:
+    """Train and judge; return {"solved", "steps" (updates to solve, or None),
+    "error_rate" (last full test), "chance_error", "loss", "steps_done", "wall_s"}
+    (and for optimizer 'hf' "cg_iters", the CG iterations in all, and "damping").
+    on_step(step, record) is called after every update (progress bars)."""
+    from rnnlab.models import Batch
+
+    t0 = time.perf_counter()
+    task, model = build_model(cfg)
+    dtype = model.rnn.dtype
+
+    def data(n: int) -> Batch:
+        rng = np.random.default_rng([cfg.seed, n])
+        b = task.sample(draw_length(cfg.T, cfg.T_max, rng), cfg.batch_size, rng, dtype=dtype)
+        return Batch(b.x, b.y, mask=b.mask)
+
+    updates = _hf_updates if cfg.optimizer == "hf" else _sgd_updates
+    advance, steps_done, extras = updates(cfg, model, data, on_step)
     test_rng = np.random.default_rng([cfg.seed, 2**31 - 1])  # never the training stream
 
     def predict(x):
         return model.forward(x)[0]  # (L, B, K) logits
 
     def score(n):
-        return evaluate(predict, task, cfg.T, test_rng, n=n, dtype=dtype)
+        return evaluate(predict, task, cfg.T, test_rng, n=n, dtype=dtype,
+                        criterion=cfg.criterion, T_max=cfg.T_max)
 
     solved_at, full, last_loss = None, None, math.nan
-    while trainer.step < cfg.max_steps:
-        train.steps = min(trainer.step + cfg.eval_every, cfg.max_steps)
-        last_loss = trainer.fit().get("loss", math.nan)
+    while steps_done() < cfg.max_steps:
+        last_loss = advance(min(steps_done() + cfg.eval_every, cfg.max_steps))
         if score(cfg.quick_n).solved:
             full = score(cfg.eval_n)
             if full.solved:
-                solved_at = trainer.step
+                solved_at = steps_done()
                 break
     if solved_at is None:
         full = score(cfg.eval_n)  # the final error rate, on a fresh full test
     return {"solved": solved_at is not None, "steps": solved_at,
             "error_rate": full.error_rate, "chance_error": full.chance_error,
             "test_loss": full.loss, "chance_loss": full.chance_loss, "loss": last_loss,
-            "steps_done": trainer.step, "wall_s": time.perf_counter() - t0}
+            "steps_done": steps_done(), "wall_s": time.perf_counter() - t0, **extras()}
 
 
 def run_spec(spec: dict) -> dict:
