@@ -70,6 +70,10 @@ def run_task(
     hf_curvature_batch: Annotated[int | None, typer.Option(
         help="hf: sequences for the curvature (default: batch_size / 5)")] = None,
     hf_max_cg: int = typer.Option(300, min=1, help="hf: CG iterations per update at most"),
+    averaging: str = typer.Option(
+        "none", help="none | polyak | ema: evaluate on averaged weights (not with hf)"),
+    averaging_decay: float = typer.Option(0.999, help="ema: the decay β"),
+    averaging_start: int = typer.Option(0, min=0, help="polyak: updates before averaging"),
     criterion: str = typer.Option("paper", help="paper (< 1 % wrong) | code (none wrong)"),
     eval_every: int = typer.Option(100, min=1, help="updates between quick checks"),
     seeds: int = typer.Option(1, min=1, help="seeds 0..n-1, one run each"),
@@ -91,7 +95,8 @@ def run_task(
             "init": init, "spectral_radius": spectral_radius, "chrono_T": chrono_t,
             "forget_bias": forget_bias, "hf_damping": hf_damping, "hf_structural": hf_structural,
             "hf_curvature_batch": hf_curvature_batch, "hf_max_cg": hf_max_cg,
-            "criterion": criterion, "eval_every": eval_every, "task_options": _options(task_options)}
+            "averaging": averaging, "averaging_decay": averaging_decay,
+            "averaging_start": averaging_start, "criterion": criterion, "eval_every": eval_every, "task_options": _options(task_options)}
     try:
         RunConfig.from_dict(base)
     except (ValueError, TypeError) as e:

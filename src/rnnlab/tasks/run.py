@@ -13,10 +13,12 @@ the first full test it passes.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from functools import partial
 
 import numpy as np
 
@@ -59,6 +61,9 @@ class RunConfig:
     hf_structural: float = 1 / 30  # hf: structural damping μ (Martens & Sutskever)
     hf_curvature_batch: int | None = None  # hf: sequences for G (None: batch_size / 5)
     hf_max_cg: int = 300  # hf: CG iterations per update at most
+    averaging: str = "none"  # none | polyak | ema: evaluate on averaged weights (not with hf)
+    averaging_decay: float = 0.999  # ema: β
+    averaging_start: int = 0  # polyak: average the iterates after this many updates
     criterion: str = "paper"  # paper (< 1 % wrong) | code (none wrong)
     eval_every: int = 100  # updates between quick checks
     quick_n: int = 1000  # sequences of the quick check
@@ -72,6 +77,10 @@ class RunConfig:
         check_option("init", self.init, INITS)
         check_option("optimizer", self.optimizer, (*OPTIMIZERS, "hf"))
         check_option("criterion", self.criterion, CRITERIA)
+        check_option("averaging", self.averaging, ("none", "polyak", "ema"))
+        if self.averaging != "none" and self.optimizer == "hf":
+            raise ValueError("averaging: wraps a gradient optimizer (sgd, adagrad, rmsprop, "
+                             "adam), not hf")
         if self.T_max is not None and self.T_max < self.T:
             raise ValueError(f"T_max: expected at least T = {self.T}, got {self.T_max}")
         for name in ("T", "hidden", "layers", "batch_size", "max_steps", "eval_every",
@@ -135,7 +144,9 @@ def _transforms(cfg: RunConfig) -> list:
 
 
 def _sgd_updates(cfg: RunConfig, model, data, on_step):
-    """rnnlab.train.Trainer's updates: (advance(until) -> last loss, steps done, extras)."""
+    """rnnlab.train.Trainer's updates: (advance(until) -> last loss, steps done, extras,
+    the weights to evaluate: a context manager)."""
+    from rnnlab.averaging import Averaged
     from rnnlab.train import FullBPTT, TrainConfig, Trainer
 
     source = FullBPTT(model, data, keep_pass=cfg.remedy in ("omega", "simplex"))  # Ω, simplex
@@ -144,12 +155,17 @@ def _sgd_updates(cfg: RunConfig, model, data, on_step):
                         clip_threshold=cfg.clip_threshold)
     callbacks = [] if on_step is None else [lambda tr, rec: on_step(tr.step, rec)]
     trainer = Trainer(model, source, train, transforms=_transforms(cfg), callbacks=callbacks)
+    weights = contextlib.nullcontext
+    if cfg.averaging != "none":
+        trainer.optimizer = Averaged(trainer.optimizer, cfg.averaging, decay=cfg.averaging_decay,
+                                     start=cfg.averaging_start)
+        weights = partial(trainer.optimizer.averaged, model.params)
 
     def advance(until: int) -> float:
         train.steps = until
         return trainer.fit().get("loss", math.nan)
 
-    return advance, lambda: trainer.step, dict
+    return advance, lambda: trainer.step, dict, weights
 
 
 def _hf_updates(cfg: RunConfig, model, data, on_step):
@@ -171,8 +187,10 @@ def _hf_updates(cfg: RunConfig, model, data, on_step):
                 on_step(done[0], info)
         return loss
 
-    return advance, lambda: done[0], lambda: {"cg_iters": hf.total_cg_iters,
-                                              "damping": hf.damping}
+    def extras() -> dict:
+        return {"cg_iters": hf.total_cg_iters, "damping": hf.damping}
+
+    return advance, lambda: done[0], extras, contextlib.nullcontext
 
 
 def run(cfg: RunConfig, on_step: Callable[[int, dict], None] | None = None) -> dict:
@@ -192,11 +210,12 @@ def run(cfg: RunConfig, on_step: Callable[[int, dict], None] | None = None) -> d
         return Batch(b.x, b.y, mask=b.mask)
 
     updates = _hf_updates if cfg.optimizer == "hf" else _sgd_updates
-    advance, steps_done, extras = updates(cfg, model, data, on_step)
+    advance, steps_done, extras, weights = updates(cfg, model, data, on_step)
     test_rng = np.random.default_rng([cfg.seed, 2**31 - 1])  # never the training stream
 
     def predict(x):
-        return model.forward(x)[0]  # (L, B, K) logits
+        with weights():  # the averaged weights with averaging
+            return model.forward(x)[0]  # (L, B, K) logits
 
     def score(n):
         return evaluate(predict, task, cfg.T, test_rng, n=n, dtype=dtype,
