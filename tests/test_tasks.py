@@ -399,6 +399,7 @@ def test_run_with_hf_lengths_and_code_criterion():
     ({"criterion": "strict"}, "criterion: expected one of"),
     ({"T": 100, "T_max": 50}, "T_max: expected at least T = 100"),
     ({"init": "smart"}, "init: expected one of"),
+    ({"optimizer": "hf", "remedy": "omega"}, "remedy: 'omega' changes gradient updates"),
 ])
 def test_run_config_rejects_bad_options(options, match):
     from rnnlab.tasks.run import RunConfig

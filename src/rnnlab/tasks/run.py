@@ -44,7 +44,8 @@ class RunConfig:
     nonlinearity: str = "tanh"  # the Elman RNN's σ
     hidden: int = 50  # hidden units H
     layers: int = 1  # stacked layers
-    optimizer: str = "adam"  # sgd | adagrad | rmsprop | adam | hf (Hessian-free)
+    optimizer: str = "adam"  # sgd | adagrad | rmsprop | adam | hf (Hessian-free: no lr,
+    # momentum or clipping; its options are the hf_* ones)
     lr: float = 1e-3  # learning rate η
     momentum: float = 0.0  # sgd, rmsprop
     batch_size: int = 20  # sequences per update
@@ -78,6 +79,9 @@ class RunConfig:
         check_option("optimizer", self.optimizer, (*OPTIMIZERS, "hf"))
         check_option("criterion", self.criterion, CRITERIA)
         check_option("averaging", self.averaging, ("none", "polyak", "ema"))
+        if self.optimizer == "hf" and self.remedy in ("omega", "simplex"):
+            raise ValueError(f"remedy: '{self.remedy}' changes gradient updates; optimizer "
+                             "'hf' takes none (use remedy 'none')")
         if self.averaging != "none" and self.optimizer == "hf":
             raise ValueError("averaging: wraps a gradient optimizer (sgd, adagrad, rmsprop, "
                              "adam), not hf")
