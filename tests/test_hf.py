@@ -267,3 +267,35 @@ def test_hf_updates_follow_martens_rules_and_lower_the_loss():
         assert hf.damping == pytest.approx(expected)
         assert 1 <= info["cg_iters"] <= 40
     assert model.evaluate(batch)[0] < 0.5 * first  # 0.248 -> 0.043 when written
+
+
+def test_hf_rejects_a_non_finite_step_and_keeps_the_weights(monkeypatch):
+    """A curvature product gone non-finite: no step, ρ = -∞ so λ is raised, the warm start
+    reset; then a product that makes CG's step explode: the line search rejects it (η = 0)."""
+    from rnnlab.gauss_newton import GaussNewton as GN
+    from rnnlab.hf import HessianFree, HFConfig
+
+    model = SequenceModel(RNN(2, 8, dtype=np.float64, seed=0), 1, loss="mse", reduction="mean")
+    hf = HessianFree(model, HFConfig(max_cg_iters=5, line_search_tries=5))
+    before = {n: p.copy() for n, p in model.params.items()}
+    monkeypatch.setattr(GN, "product", lambda self, v, structural=0.0: np.full_like(v, np.nan))
+    info = hf.step(_adding_batch(20, np.random.default_rng(8)))
+    assert info["rho"] == -np.inf and hf.damping == pytest.approx(1.5)
+    assert info["new_loss"] == info["loss"] and not hf.p_prev.any()
+    for n, p in model.params.items():
+        np.testing.assert_array_equal(p, before[n])
+    hf.damping = 1e-30  # A ≈ 1e-30 I: p ≈ -1e30 g, f(θ + η p) overflows for every η tried
+    monkeypatch.setattr(GN, "product", lambda self, v, structural=0.0: 0.0 * v)
+    with np.errstate(all="ignore"):
+        info = hf.step(_adding_batch(20, np.random.default_rng(9)))
+    assert info["rate"] == 0.0 and info["new_loss"] == info["loss"]
+    for n, p in model.params.items():
+        np.testing.assert_array_equal(p, before[n])
+
+
+def test_hf_refuses_dropout():
+    from rnnlab.hf import HessianFree
+
+    model = SequenceModel(RNN(2, 8, 2, dropout=0.2, seed=0), 1, loss="mse")
+    with pytest.raises(ValueError, match="without dropout, got dropout=0.2"):
+        HessianFree(model)

@@ -15,7 +15,8 @@ One update from θ on a gradient batch (and a curvature batch, its first
     η = the largest of 1, 0.8, 0.8², ... with f(θ + η p) <= f(θ) + c η gᵀp  (0 if none)
     θ ← θ + η p
 
-f is evaluated on the gradient batch with dropout off.
+f is evaluated on the gradient batch; a non-finite f counts as +∞ (a rejected step,
+ρ = -∞). The model must have no dropout (G and f are those of one fixed network).
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ class HessianFree:
     """
 
     def __init__(self, model, config: HFConfig | None = None):
+        if getattr(model.rnn, "dropout", 0.0) > 0:
+            raise ValueError(f"model: Hessian-free needs a network without dropout, got "
+                             f"dropout={model.rnn.dropout}")
         self.model = model
         self.config = config or HFConfig()
         self.damping = self.config.damping
@@ -83,8 +87,10 @@ class HessianFree:
         self.total_cg_iters = 0
 
     def _loss_at(self, theta: np.ndarray, batch: Batch) -> float:
+        """f(θ) on the batch; +∞ when not finite."""
         self.model.load_params(self.layout.unflatten(theta))
-        return self.model.evaluate(batch)[0]
+        f = self.model.evaluate(batch)[0]
+        return f if np.isfinite(f) else np.inf
 
     def step(self, batch: Batch) -> dict:
         cfg, m = self.config, self.model
@@ -101,7 +107,7 @@ class HessianFree:
 
         res = conjugate_gradient(A, -g, cfg.cg_decay * self.p_prev, max_iters=cfg.max_cg_iters,
                                  tol=cfg.cg_tol)
-        self.p_prev = res.x
+        self.p_prev = res.x if np.all(np.isfinite(res.x)) else np.zeros_like(res.x)
         self.total_cg_iters += res.iterations
         # backtracking over the saved iterates, from the last
         k = len(res.saved) - 1
@@ -112,7 +118,7 @@ class HessianFree:
                 break
             k, f_k = k - 1, f_prev
         i_chosen, p, phi = res.saved[k]
-        rho = (f_k - f0) / phi if phi < 0 else -np.inf
+        rho = (f_k - f0) / phi if phi < 0 and np.isfinite(f_k) else -np.inf
         if rho < 0.25:
             self.damping = lam * 1.5
         elif rho > 0.75:
@@ -120,7 +126,7 @@ class HessianFree:
         # line search on η
         rate, f_new, slope = 1.0, f_k, float(g @ p)
         for _ in range(cfg.line_search_tries):
-            if np.isfinite(f_new) and f_new <= f0 + cfg.line_search_c * rate * slope:
+            if f_new <= f0 + cfg.line_search_c * rate * slope:
                 break
             rate *= cfg.line_search_shrink
             f_new = self._loss_at(theta0 + rate * p, batch)
