@@ -299,3 +299,19 @@ def test_hf_refuses_dropout():
     model = SequenceModel(RNN(2, 8, 2, dropout=0.2, seed=0), 1, loss="mse")
     with pytest.raises(ValueError, match="without dropout, got dropout=0.2"):
         HessianFree(model)
+
+
+@pytest.mark.parametrize("target", ["each", "last"])
+def test_curvature_batch_is_the_first_sequences(target):
+    from rnnlab.hf import batch_subset
+
+    rng = np.random.default_rng(10)
+    model = _model(RNN, {}, "ce", target)
+    batch = _batch(model, "ce", rng)
+    sub = batch_subset(batch, 2, target)
+    full = GaussNewton(model, batch)
+    part = GaussNewton(model, sub)
+    np.testing.assert_array_equal(part.z, full.z[..., :2, :])  # the same sequences' outputs
+    np.testing.assert_array_equal(sub.lengths, LENGTHS[:2])
+    v = rng.standard_normal(full.layout.size)
+    assert not np.allclose(part.product(v), full.product(v))  # ... and a different G
