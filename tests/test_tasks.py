@@ -385,8 +385,8 @@ def test_run_with_hf_lengths_and_code_criterion():
     from rnnlab.tasks.run import RunConfig, run
 
     cfg = RunConfig(task="adding", T=10, T_max=14, cell="rnn", init="smart_tanh",
-                    optimizer="hf", batch_size=40, hf_max_cg=8, max_steps=2, eval_every=1,
-                    quick_n=50, eval_n=100, criterion="code")
+                    optimizer="hf", batch_size=40, hf_max_cg_iters=8, max_steps=2,
+                    eval_every=1, quick_n=50, eval_n=100, criterion="code")
     steps = []
     r = run(cfg, on_step=lambda step, rec: steps.append((step, rec["loss"])))
     assert [s for s, _ in steps] == [1, 2] and r["steps_done"] == 2
@@ -400,6 +400,8 @@ def test_run_with_hf_lengths_and_code_criterion():
     ({"T": 100, "T_max": 50}, "T_max: expected at least T = 100"),
     ({"init": "smart"}, "init: expected one of"),
     ({"optimizer": "hf", "remedy": "omega"}, "remedy: 'omega' changes gradient updates"),
+    ({"optimizer": "hf", "hf_max_cg_iters": 0}, "^hf_max_cg_iters: expected an integer >= 1"),
+    ({"optimizer": "hf", "hf_damping": -1.0}, "^hf_damping: expected a value in"),
 ])
 def test_run_config_rejects_bad_options(options, match):
     from rnnlab.tasks.run import RunConfig

@@ -67,9 +67,9 @@ def run_task(
     forget_bias: float = typer.Option(None, help="LSTM forget-gate bias"),
     hf_damping: float = typer.Option(1.0, help="hf: initial Levenberg-Marquardt damping λ"),
     hf_structural: float = typer.Option(1 / 30, help="hf: structural damping μ"),
-    hf_curvature_batch: Annotated[int | None, typer.Option(
+    hf_curvature_batch_size: Annotated[int | None, typer.Option(
         help="hf: sequences for the curvature (default: batch_size / 5)")] = None,
-    hf_max_cg: int = typer.Option(300, min=1, help="hf: CG iterations per update at most"),
+    hf_max_cg_iters: int = typer.Option(300, min=1, help="hf: CG iterations per update"),
     averaging: str = typer.Option(
         "none", help="none | polyak | ema: evaluate on averaged weights (not with hf)"),
     averaging_decay: float = typer.Option(0.999, help="ema: the decay β"),
@@ -94,7 +94,8 @@ def run_task(
             "max_steps": max_steps, "remedy": remedy, "clip_threshold": clip_threshold,
             "init": init, "spectral_radius": spectral_radius, "chrono_T": chrono_t,
             "forget_bias": forget_bias, "hf_damping": hf_damping, "hf_structural": hf_structural,
-            "hf_curvature_batch": hf_curvature_batch, "hf_max_cg": hf_max_cg,
+            "hf_curvature_batch_size": hf_curvature_batch_size,
+            "hf_max_cg_iters": hf_max_cg_iters,
             "averaging": averaging, "averaging_decay": averaging_decay,
             "averaging_start": averaging_start, "criterion": criterion, "eval_every": eval_every, "task_options": _options(task_options)}
     try:

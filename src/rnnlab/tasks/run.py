@@ -60,8 +60,8 @@ class RunConfig:
     forget_bias: float | None = None  # LSTM forget-gate bias (None: the init's own)
     hf_damping: float = 1.0  # hf: initial Levenberg-Marquardt λ
     hf_structural: float = 1 / 30  # hf: structural damping μ (Martens & Sutskever)
-    hf_curvature_batch: int | None = None  # hf: sequences for G (None: batch_size / 5)
-    hf_max_cg: int = 300  # hf: CG iterations per update at most
+    hf_curvature_batch_size: int | None = None  # hf: sequences for G (None: batch_size / 5)
+    hf_max_cg_iters: int = 300  # hf: CG iterations per update at most
     averaging: str = "none"  # none | polyak | ema: evaluate on averaged weights (not with hf)
     averaging_decay: float = 0.999  # ema: β
     averaging_start: int = 0  # polyak: average the iterates after this many updates
@@ -85,6 +85,8 @@ class RunConfig:
         if self.averaging != "none" and self.optimizer == "hf":
             raise ValueError("averaging: wraps a gradient optimizer (sgd, adagrad, rmsprop, "
                              "adam), not hf")
+        if self.optimizer == "hf":
+            self.hf_config()  # validates the hf_* options
         if self.T_max is not None and self.T_max < self.T:
             raise ValueError(f"T_max: expected at least T = {self.T}, got {self.T_max}")
         for name in ("T", "hidden", "layers", "batch_size", "max_steps", "eval_every",
@@ -97,6 +99,16 @@ class RunConfig:
         if self.init == "chrono" and self.forget_bias is not None:
             raise ValueError("forget_bias: init 'chrono' sets the forget-gate biases itself; "
                              f"got forget_bias={self.forget_bias}")
+
+    def hf_config(self):
+        """The rnnlab.hf.HFConfig of the hf_* options (hf_x is its field x)."""
+        from rnnlab.hf import HFConfig
+
+        names = ("damping", "structural", "curvature_batch_size", "max_cg_iters")
+        try:
+            return HFConfig(**{n: getattr(self, f"hf_{n}") for n in names})
+        except ValueError as e:
+            raise ValueError(f"hf_{e}") from None
 
     @classmethod
     def from_dict(cls, d: dict) -> RunConfig:
@@ -174,11 +186,9 @@ def _sgd_updates(cfg: RunConfig, model, data, on_step):
 
 def _hf_updates(cfg: RunConfig, model, data, on_step):
     """rnnlab.hf.HessianFree's updates, one per batch; extras: the CG iterations."""
-    from rnnlab.hf import HessianFree, HFConfig
+    from rnnlab.hf import HessianFree
 
-    hf = HessianFree(model, HFConfig(damping=cfg.hf_damping, structural=cfg.hf_structural,
-                                     curvature_batch_size=cfg.hf_curvature_batch,
-                                     max_cg_iters=cfg.hf_max_cg))
+    hf = HessianFree(model, cfg.hf_config())
     done = [0]
 
     def advance(until: int) -> float:
