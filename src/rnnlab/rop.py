@@ -5,7 +5,9 @@ along a direction V of the weights (a dict named as the parameters; missing name
 are zero). It runs beside the forward pass's cache, one cell `step_rop` per step:
 
     R{xp_t}  = W_ih R{x_t} + V_ih x_t + V_bih            all steps in one product
-    R{s_t}   = cell.step_rop(R{xp_t}, R{s_{t-1}}, ...)   s the cell's state, R{s_0} = 0
+    v_t      = V_hh u_t + V_bhh                          all steps in one product
+                                                         (cell.direction_products)
+    R{s_t}   = cell.step_rop(R{xp_t}, v_t, R{s_{t-1}}, ...)   s the state, R{s_0} = 0
 
 with lengths as in the forward (past its end a sequence's R-state stays), reversal
 for the reverse direction, the dropout mask of the cache on each layer's R-input,
@@ -33,12 +35,12 @@ def rforward_direction(cell, cache: DirectionCache, rx, params: tuple, vparams: 
     T, B, I = x.shape
     rxp = (rx.reshape(T * B, I) @ W_ih.T + x.reshape(T * B, I) @ V_ih.T).reshape(T, B, -1)
     rxp += V_bih  # (T, B, G·H)
+    rvp = cell.direction_products(V_hh, V_bhh, aux, states[0][:-1])  # (T, B, G·H)
     rstate = tuple(np.zeros_like(s[0]) for s in states)
     rh = np.empty(x.shape[:2] + (W_hh.shape[1],), x.dtype)  # (T, B, H)
     for t in range(T):
-        new = cell.step_rop(rxp[t], rstate, tuple(a[t] for a in aux),
-                            tuple(s[t] for s in states), tuple(s[t + 1] for s in states),
-                            W_hh, V_hh, V_bhh)
+        new = cell.step_rop(rxp[t], rvp[t], rstate, tuple(a[t] for a in aux),
+                            tuple(s[t] for s in states), tuple(s[t + 1] for s in states), W_hh)
         rstate = new if mask is None else _select(mask[t], new, rstate)
         rh[t] = rstate[0]
     if mask is not None:

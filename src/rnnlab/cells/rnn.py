@@ -12,9 +12,10 @@ Backward, δ_t = ∂L/∂a_t:
     ∂L/∂W_hh    = Σ_t δ_t h_{t-1}ᵀ,  ∂L/∂b_hh = Σ_t δ_t   (and the same δ_t for W_ih, b_ih, x_t)
 
 R-operator (R{·} the derivative along a direction V of the weights and R{x} of the
-input; R{xp} = W_ih R{x_t} + V_ih x_t + V_bih comes from the layer):
+input; R{xp} = W_ih R{x_t} + V_ih x_t + V_bih and V_hh h_{t-1} + V_bhh come from the
+layer, all steps in one product each):
 
-    R{a_t} = R{xp} + W_hh R{h_{t-1}} + V_hh h_{t-1} + V_bhh
+    R{a_t} = R{xp} + V_hh h_{t-1} + V_bhh + W_hh R{h_{t-1}}
     R{h_t} = σ'(a_t) ⊙ R{a_t}
 """
 
@@ -42,7 +43,7 @@ class RNNCell(Cell):
         dh_prev = da @ W_hh  # (B, H)
         return da, da, (dh_prev,)
 
-    def step_rop(self, rxp, rstate_prev, aux, state_prev, state, W_hh, V_hh, V_bhh):
-        (rh_prev,), (h_prev,), (h,) = rstate_prev, state_prev, state
-        ra = rxp + rh_prev @ W_hh.T + h_prev @ V_hh.T + V_bhh  # (B, H)
+    def step_rop(self, rxp, rvp, rstate_prev, aux, state_prev, state, W_hh):
+        (rh_prev,), (h,) = rstate_prev, state
+        ra = rxp + rvp + rh_prev @ W_hh.T  # (B, H)
         return (self.act.grad_from_output(h) * ra,)
