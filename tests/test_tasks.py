@@ -408,3 +408,19 @@ def test_run_config_rejects_bad_options(options, match):
 
     with pytest.raises(ValueError, match=match):
         RunConfig(**options)
+
+
+def test_summary_reports_cg_iterations_of_solved_hf_runs():
+    from rnnlab.tasks.summary import summarize
+
+    def rec(seed, solved, cg):
+        spec = {"task": "adding", "T": 50, "optimizer": "hf", "seed": seed}
+        result = {"solved": solved, "steps": 10 if solved else None, "error_rate": 0.0,
+                  "cg_iters": cg}
+        return {"id": str(seed), "status": "ok", "spec": spec, "result": result, "wall_s": 1.0}
+
+    (row,) = summarize([rec(0, True, 300), rec(1, True, 500), rec(2, False, 9000)])
+    assert row["median_cg_iters"] == 400 and row["median_steps"] == 10
+    sgd = {"id": "s", "status": "ok", "spec": {"task": "adding", "T": 50, "seed": 0},
+           "result": {"solved": True, "steps": 5, "error_rate": 0.0}, "wall_s": 1.0}
+    assert summarize([sgd])[0]["median_cg_iters"] is None
