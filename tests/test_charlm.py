@@ -13,15 +13,20 @@ from rnnlab.data.text import Vocab, default_corpus, read_corpus, read_text_file,
 TEXT = ("the quick brown fox jumps over the lazy dog. " * 5)[:200]
 
 
+NET = ("cell", "hidden_size", "num_layers", "embedding_dim")
+
+
 def tiny(**kw):
-    base = {"hidden": 64, "layers": 1, "seq_len": 20, "batch_size": 1, "steps": 300,
-            "lr": 1e-2, "val_fraction": 0.0, "eval_every": 1000}
-    return charlm.CharLMConfig(**{**base, **kw})
+    """(network, training) options of a tiny char-LM."""
+    base = {"hidden_size": 64, "num_layers": 1, "seq_len": 20, "batch_size": 1, "steps": 300,
+            "lr": 1e-2, "val_fraction": 0.0, "eval_every": 1000, **kw}
+    return (charlm.CharLMNetwork(**{k: v for k, v in base.items() if k in NET}),
+            charlm.CharLMTraining(**{k: v for k, v in base.items() if k not in NET}))
 
 
 @pytest.fixture(scope="module")
 def overfit():
-    trainer = charlm.make_trainer(TEXT, tiny(), None)
+    trainer = charlm.make_trainer(TEXT, *tiny(), None)
     trainer.fit()
     return trainer.model, Vocab.from_text(TEXT)
 
@@ -56,9 +61,9 @@ def test_bad_inputs(tmp_path):
     with pytest.raises(ValueError, match="empty"):
         read_corpus([tmp_path / "empty.txt"])
     with pytest.raises(ValueError, match="too few for one window"):
-        charlm.make_trainer("short text", tiny(), None)
+        charlm.make_trainer("short text", *tiny(), None)
     with pytest.raises(ValueError, match="corpus: the text is empty"):
-        charlm.make_trainer("", tiny(), None)
+        charlm.make_trainer("", *tiny(), None)
     with pytest.raises(ValueError, match="cell"):
         tiny(cell="cnn")
 
@@ -91,12 +96,14 @@ def test_sampling_seeded_argmax_and_top_k(overfit):
 
 
 def test_resume_equals_uninterrupted(tmp_path):
+    from rnnlab.apps.options import RunOptions
+
     text = TEXT * 2
-    cfg = tiny(steps=12, eval_every=5, val_fraction=0.1, seq_len=8, batch_size=2, hidden=16)
-    full = charlm.make_trainer(text, cfg, tmp_path / "a")
+    kw = {"eval_every": 5, "val_fraction": 0.1, "seq_len": 8, "batch_size": 2, "hidden_size": 16}
+    full = charlm.make_trainer(text, *tiny(steps=12, **kw), RunOptions(tmp_path / "a"))
     full.fit()
-    charlm.make_trainer(text, tiny(**{**cfg.__dict__, "steps": 5}), tmp_path / "b").fit()
-    resumed = charlm.make_trainer(text, cfg, tmp_path / "b")
+    charlm.make_trainer(text, *tiny(steps=5, **kw), RunOptions(tmp_path / "b")).fit()
+    resumed = charlm.make_trainer(text, *tiny(steps=12, **kw), RunOptions(tmp_path / "b"))
     resumed.fit(resume=True)
     for name, p in full.model.params.items():
         np.testing.assert_array_equal(p, resumed.model.params[name], err_msg=name)
@@ -105,8 +112,8 @@ def test_resume_equals_uninterrupted(tmp_path):
 def test_checkpoint_sample_and_eval_commands(tmp_path):
     text_file = tmp_path / "t.txt"
     text_file.write_text(TEXT * 2)
-    run = CliRunner().invoke(app, ["charlm", "train", str(text_file), "--hidden", "8",
-                                   "--layers", "1", "--seq-len", "8", "--batch-size", "2",
+    run = CliRunner().invoke(app, ["charlm", "train", str(text_file), "--hidden-size", "8",
+                                   "--num-layers", "1", "--seq-len", "8", "--batch-size", "2",
                                    "--steps", "4", "--eval-every", "2",
                                    "--out", str(tmp_path / "run")])
     assert run.exit_code == 0, run.output

@@ -29,7 +29,8 @@ def generated(n, seed):
 def test_word_level_sentiment_learns():
     texts, labels = generated(240, 0)
     tokens = ct.tokenize(texts, words=True)
-    model, vocab, classes = ct.fit(tokens[:200], labels[:200], steps=200, seed=0)
+    model, vocab, classes = ct.fit(tokens[:200], labels[:200], ct.TextNetwork(),
+                                   ct.TextTraining(steps=200, seed=0))
     assert ct.accuracy(model, vocab, classes, tokens[200:], labels[200:]) >= 0.95
 
 

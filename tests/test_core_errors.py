@@ -67,9 +67,9 @@ def test_lengths_out_of_range_or_not_matching_the_batch():
 def test_unknown_activation_and_options_out_of_range():
     with pytest.raises(ValueError, match="nonlinearity: expected one of 'tanh'.*got 'softsign'"):
         RNN(3, 4, nonlinearity="softsign")
-    with pytest.raises(ValueError, match=r"negative_slope: expected a value in \(0.0, inf\], got -1"):
+    with pytest.raises(ValueError, match=r"negative_slope: expected a finite number in \(0, ∞\), got -1"):
         Activation("leaky_relu", negative_slope=-1)
-    with pytest.raises(ValueError, match=r"dropout: expected a value in \[0.0, 1.0\), got 1.5"):
+    with pytest.raises(ValueError, match=r"dropout: expected a finite number in \[0, 1\), got 1.5"):
         LSTM(3, 4, dropout=1.5)
     with pytest.raises(ValueError, match="hidden_size: expected an integer >= 1, got 0"):
         LSTM(3, 0)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from rnnlab.apps.diagnose import app
+from rnnlab.cli import app
 
-SMALL = ["--T", "12", "--batch", "3", "--hidden", "6"]
+SMALL = ["diagnose", "--T", "12", "--batch-size", "3", "--hidden-size", "6"]
 
 
 def test_fresh_network_on_a_task(tmp_path):
@@ -38,7 +38,7 @@ def test_checkpoint_and_npz_batch(tmp_path):
     ckpt = max((run / "checkpoints").glob("*.safetensors"))
     np.savez(tmp_path / "batch.npz", x=x, y=y)
     out = tmp_path / "out"
-    res = CliRunner().invoke(app, ["--checkpoint", str(ckpt), "--data", str(tmp_path / "batch.npz"),
+    res = CliRunner().invoke(app, ["diagnose", "--checkpoint", str(ckpt), "--data", str(tmp_path / "batch.npz"),
                                    "--out", str(out)])
     assert res.exit_code == 0, res.output
     report = json.loads((out / "report.json").read_text())

@@ -12,8 +12,9 @@ from rnnlab.data.numbers import number_pairs, number_words
 @pytest.fixture(scope="module")
 def trained():
     train, test = number_pairs(2, 0.1, seed=0)
-    cfg = seq2seq.Seq2SeqConfig(cell="lstm", hidden=64, steps=1000, batch_size=16)
-    model, vocab = seq2seq.train_model(train, cfg)
+    net = seq2seq.Seq2SeqNetwork(cell="lstm", hidden_size=64)
+    model, vocab = seq2seq.train_model(train, net, seq2seq.Seq2SeqTraining(steps=1000,
+                                                                           batch_size=16))
     return model, vocab, test
 
 

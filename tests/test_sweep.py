@@ -4,11 +4,9 @@ table from local workers and from a local Ray cluster, and the CLI commands."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 
 import numpy as np
@@ -31,7 +29,7 @@ from rnnlab.tasks.sweep import (
 )
 
 # A run small enough for the test suite: real training, a few updates.
-TINY = {"hidden": 8, "batch_size": 8, "max_steps": 20, "eval_every": 10, "quick_n": 50,
+TINY = {"hidden_size": 8, "batch_size": 8, "max_steps": 20, "eval_every": 10, "quick_n": 50,
         "eval_n": 100, "lr": 0.01}
 
 
@@ -77,13 +75,33 @@ def test_config_file(tmp_path):
     f = tmp_path / "s.toml"
     f.write_text('[grid]\ntask = ["adding"]\nseeds = 2\n[sweep]\nworkers = 3\n')
     cfg = SweepConfig.load(f)
-    assert cfg.workers == 3 and cfg.results == tmp_path / "s.jsonl"
+    assert cfg.workers == 3 and cfg.run == "tasks"
     f.write_text("[grid\n")
     with pytest.raises(ValueError, match="not valid TOML"):
         SweepConfig.load(f)
     f.write_text("[sweep]\nworkers = 1\n")
     with pytest.raises(ValueError, match="no \\[grid\\] table"):
         SweepConfig.load(f)
+    f.write_text('[grid]\ntask = ["adding"]\n[sweep]\nresults = "../../x.jsonl"\n')
+    with pytest.raises(ValueError, match="unknown keys \\['results'\\].*results go to --out"):
+        SweepConfig.load(f)
+
+
+def test_a_sweep_file_never_names_code_to_run(tmp_path, monkeypatch):
+    """`run` names a registered runner; a module path is refused before anything is
+    imported (a sweep file is data)."""
+    (tmp_path / "evil.py").write_text("import pathlib\npathlib.Path('PWNED').write_text('x')\n"
+                                      "def run(spec):\n    return {}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    for run in ("evil:run", "subprocess:run", "os:system"):
+        f = tmp_path / "s.toml"
+        f.write_text(f'[grid]\ntask = ["adding"]\n[sweep]\nrun = "{run}"\n')
+        with pytest.raises(ValueError, match="not a registered runner"):
+            SweepConfig.load(f)
+        out = CliRunner().invoke(app, ["sweep", str(f), "--out", str(tmp_path / "o")])
+        assert out.exit_code == 2 and "not a registered runner" in out.output
+    assert not (tmp_path / "PWNED").exists() and "evil" not in sys.modules
 
 
 # ---- results and resume ---------------------------------------------------------------
@@ -137,28 +155,26 @@ def test_torn_last_line_is_ignored(tmp_path):
 
 
 def test_killed_sweep_process_resumes(tmp_path):
-    """SIGKILL the real command once its first run is on disk; the restart runs the rest."""
-    (tmp_path / "slowfake.py").write_text(textwrap.dedent("""
-        import time
-        def run(spec):
-            time.sleep(0.4)
-            return {"solved": True, "steps": spec["T"], "error_rate": 0.0}
-    """))
+    """SIGKILL the real command once its first run is on disk; --resume runs the rest."""
     cfg = tmp_path / "s.toml"
+    grid = {**TINY, "max_steps": 300, "eval_every": 100}
     cfg.write_text('[grid]\ntask = ["adding", "xor"]\nT = [10]\nseeds = 2\n'
-                   '[sweep]\nworkers = 1\nrun = "slowfake:run"\n')
-    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    cmd = [sys.executable, "-m", "rnnlab.cli", "sweep", str(cfg)]
-    results = tmp_path / "s.jsonl"
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.time() + 30
+                   + "".join(f"{k} = {v}\n" for k, v in grid.items())
+                   + '[sweep]\nworkers = 1\nrun = "tasks"\n')
+    out_dir = tmp_path / "out"
+    cmd = [sys.executable, "-m", "rnnlab.cli", "sweep", str(cfg), "--out", str(out_dir)]
+    results = out_dir / "results.jsonl"
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.time() + 120
     while not (results.is_file() and read_results(results)) and time.time() < deadline:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     first = read_results(results)
     assert 1 <= len(first) < 4
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+    refused = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    assert refused.returncode == 2 and "--resume" in refused.stderr  # never overwritten
+    out = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, check=True).stdout
     assert f"{4 - len(first)} runs done now" in out
     ids = [r["id"] for r in read_results(results)]
     assert len(ids) == len(set(ids)) == 4
@@ -246,27 +262,39 @@ def test_tasks_list_and_run_commands(tmp_path):
     runner = CliRunner()
     out = runner.invoke(app, ["tasks", "list"], terminal_width=200)
     assert out.exit_code == 0 and "temporal_order3" in out.output
-    args = ["tasks", "run", "--task", "adding", "--T", "10", "--seeds", "2", "--hidden", "8",
-            "--max-steps", "20", "--eval-every", "10", "--out", str(tmp_path / "r.jsonl")]
+    bad = runner.invoke(app, ["tasks", "list", "--T", "-5"])
+    assert bad.exit_code == 2 and "--T" in bad.output and "Traceback" not in bad.output
+    args = ["tasks", "run", "--task", "adding", "--T", "10", "--seeds", "2", "--hidden-size", "8",
+            "--max-steps", "20", "--eval-every", "10", "--out", str(tmp_path / "r")]
     out = runner.invoke(app, args)
     assert out.exit_code == 0, out.output
     assert "seed 0:" in out.output and "seed 1:" in out.output and "error rate" in out.output
-    lines = read_results(tmp_path / "r.jsonl")
+    lines = read_results(tmp_path / "r" / "results.jsonl")
     assert [r["spec"]["seed"] for r in lines] == [0, 1]
     assert all(r["result"]["steps_done"] <= 20 for r in lines)
+    again = runner.invoke(app, [*args, "--resume"])  # both seeds done: nothing runs
+    assert again.exit_code == 0 and "seed" not in again.output
     bad = runner.invoke(app, ["tasks", "run", "--cell", "transformer"])
-    assert bad.exit_code != 0 and "cell: expected one of" in bad.output
+    assert bad.exit_code == 2 and "cell: expected one of" in bad.output
+    nan = runner.invoke(app, ["tasks", "run", "--lr", "nan", "--out", str(tmp_path / "n")])
+    assert nan.exit_code != 0 and "Traceback" not in nan.output
 
 
-def test_sweep_command_writes_summary(tmp_path):
+def test_sweep_command_writes_summary_and_fails_on_failed_runs(tmp_path):
     cfg = tmp_path / "s.toml"
-    cfg.write_text('[grid]\ntask = ["adding"]\nT = [10]\nseeds = 2\n'
-                   f'[sweep]\nworkers = 1\nrun = "{__name__}:fake_run"\n')
-    out = CliRunner().invoke(app, ["sweep", str(cfg)])
+    grid = "".join(f"{k} = {v}\n" for k, v in TINY.items())
+    cfg.write_text(f'[grid]\ntask = ["adding"]\nT = [10]\nseeds = 2\n{grid}'
+                   '[sweep]\nworkers = 1\nrun = "tasks"\n')
+    out = CliRunner().invoke(app, ["sweep", str(cfg), "--out", str(tmp_path / "o")])
     assert out.exit_code == 0, out.output
     assert "2 runs done now" in out.output and "| adding | 10 |" in out.output
-    assert (tmp_path / "s_summary.md").is_file() and (tmp_path / "s_summary.csv").is_file()
-    assert json.loads((tmp_path / "s.jsonl").read_text().splitlines()[0])["status"] == "ok"
+    assert (tmp_path / "o" / "summary.md").is_file() and (tmp_path / "o" / "summary.csv").is_file()
+    line = json.loads((tmp_path / "o" / "results.jsonl").read_text().splitlines()[0])
+    assert line["status"] == "ok"
+    grid = "".join(f"{k} = {v}\n" for k, v in {**TINY, "lr": 1e9}.items())
+    cfg.write_text(f'[grid]\ntask = ["adding"]\nT = [10]\nseeds = 1\n{grid}[sweep]\nworkers = 1\n')
+    out = CliRunner().invoke(app, ["sweep", str(cfg), "--out", str(tmp_path / "bad")])
+    assert out.exit_code == 1 and "FAILED" in out.output and "diverged" in out.output
 
 
 def test_run_config_rejects_unknown_and_bad_options():
@@ -287,16 +315,16 @@ def test_run_initialisations():
     from rnnlab.tasks.run import build_model
 
     for chrono_T, longest in ((None, 40), (500, 500)):  # default: the task's T
-        _, model = build_model(RunConfig(task="adding", T=40, hidden=30, init="chrono",
+        _, model = build_model(RunConfig(task="adding", T=40, hidden_size=30, init="chrono",
                                          chrono_T=chrono_T))
         memory = np.exp(model.rnn.params["bias_ih_l0"][30:60])  # u of every unit
         assert memory.min() >= 1 and memory.max() <= longest - 1
         assert memory.max() > 0.6 * longest  # spread up to the longest dependency
-    _, model = build_model(RunConfig(task="temporal_order", cell="rnn", hidden=12,
+    _, model = build_model(RunConfig(task="temporal_order", cell="rnn", hidden_size=12,
                                      init="spectral", spectral_radius=0.9))
     assert spectral_radius(model.rnn.params["weight_hh_l0"]) == pytest.approx(0.9)
-    _, default = build_model(RunConfig(task="temporal_order", hidden=12, seed=3))
-    _, biased = build_model(RunConfig(task="temporal_order", hidden=12, seed=3, forget_bias=2.0))
+    _, default = build_model(RunConfig(task="temporal_order", hidden_size=12, seed=3))
+    _, biased = build_model(RunConfig(task="temporal_order", hidden_size=12, seed=3, forget_bias=2.0))
     assert np.all(biased.rnn.params["bias_ih_l0"][12:24] == 2.0)
     np.testing.assert_array_equal(default.rnn.params["weight_hh_l0"],
                                   biased.rnn.params["weight_hh_l0"])

@@ -2,11 +2,13 @@
 
 from rnnlab.activations import ACTIVATIONS, Activation
 from rnnlab.cells import Cell, GRUCell, LSTMCell, RNNCell
+from rnnlab.checkpoint import load
 from rnnlab.interop import from_torch, from_torch_state_dict, to_torch, to_torch_state_dict
 from rnnlab.layers import GRU, LSTM, RNN
 from rnnlab.models import Batch, EncoderDecoder, Model, OneToMany, SequenceModel
 from rnnlab.optim import SGD, Adagrad, Adam, RMSprop, Schedule
 from rnnlab.readout import Embedding, OneHot, Readout
+from rnnlab.spec import LayerSpec, ModelSpec
 from rnnlab.stepper import Stepper
 
 __version__ = "0.1.0"
@@ -26,7 +28,9 @@ __all__ = [
     "EncoderDecoder",
     "GRUCell",
     "LSTMCell",
+    "LayerSpec",
     "Model",
+    "ModelSpec",
     "OneHot",
     "OneToMany",
     "RMSprop",
@@ -37,6 +41,7 @@ __all__ = [
     "Stepper",
     "from_torch",
     "from_torch_state_dict",
+    "load",
     "to_torch",
     "to_torch_state_dict",
 ]

@@ -41,9 +41,16 @@ def check_range(name: str, value, lo: float, hi: float, *, lo_open=False, hi_ope
         raise ValueError(f"{name}: expected a number, got {value!r}") from e
     ok = (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
     if not (np.isfinite(v) and ok):
-        left, right = "(" if lo_open else "[", ")" if hi_open else "]"
-        raise ValueError(f"{name}: expected a value in {left}{lo}, {hi}{right}, got {value!r}")
+        left = "(" if lo_open or lo == -np.inf else "["
+        right = ")" if hi_open or hi == np.inf else "]"
+        span = f"{left}{_bound(lo)}, {_bound(hi)}{right}"
+        kind = "a finite number" if np.isfinite(lo) or np.isfinite(hi) else "a number"
+        raise ValueError(f"{name}: expected {kind} in {span}, got {value!r}")
     return v
+
+
+def _bound(x: float) -> str:
+    return "∞" if x == np.inf else "-∞" if x == -np.inf else f"{x:g}"
 
 
 def check_array(name: str, a, shape: tuple, dtype: np.dtype | None = None) -> np.ndarray:

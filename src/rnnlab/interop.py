@@ -1,5 +1,16 @@
-"""Weights to and from PyTorch. Names, shapes and gate order are already PyTorch's,
-so conversion is only a change of array type; torch is imported on use."""
+"""Weights and whole models to and from PyTorch. Names, shapes and gate order are
+already PyTorch's, so conversion is only a change of array type; torch is imported on
+use.
+
+`to_torch(layer)` gives torch.nn.RNN/LSTM/GRU; `to_torch(model)` gives a torch.nn.Module
+of the whole model (embedding, recurrent stack, readout) whose forward returns the same
+z (the readout's output before F, i.e. logits for "ce") as rnnlab's:
+
+    SequenceModel   forward(x, lengths=None)   x (T, B, I) floats or (T, B) token ids;
+                                               lengths through pack_padded_sequence
+    OneToMany       forward(x, y)              x (B, C); y the targets fed back (teacher forcing)
+    EncoderDecoder  forward(x, lengths, y)     source ids (S, B), target ids (T, B) (teacher forcing)
+"""
 
 from __future__ import annotations
 
@@ -41,8 +52,19 @@ def from_torch(module, dtype=None) -> _RecurrentLayer:
     return layer
 
 
-def to_torch(layer: _RecurrentLayer):
-    """A torch.nn.RNN/LSTM/GRU with the configuration and weights of an rnnlab layer."""
+def to_torch(obj):
+    """A torch.nn.Module with the configuration and weights of an rnnlab layer or model
+    (see the module docstring)."""
+    from rnnlab.models import Model
+
+    if isinstance(obj, Model):
+        from rnnlab._torch_models import torch_model
+
+        return torch_model(obj)
+    return _torch_layer(obj)
+
+
+def _torch_layer(layer: _RecurrentLayer):
     import torch
 
     kind = type(layer).__name__

@@ -208,10 +208,17 @@ class _RecurrentLayer:
     # ---- parameters -------------------------------------------------------------
 
     @property
+    def cell_options(self) -> dict:
+        """The options the cell was built with (rebuilds the same layer)."""
+        return self.cell.options()
+
+    @property
     def num_directions(self) -> int:
         return 2 if self.bidirectional else 1
 
-    def _suffixes(self, layer: int) -> list[str]:
+    def suffixes(self, layer: int) -> list[str]:
+        """The parameter-name suffixes of layer `layer`'s directions: '_l0' (and
+        '_l0_reverse'), as PyTorch names them."""
         return [f"_l{layer}", f"_l{layer}_reverse"][: self.num_directions]
 
     def param_shapes(self) -> dict[str, tuple]:
@@ -220,7 +227,7 @@ class _RecurrentLayer:
         shapes = {}
         for layer in range(self.num_layers):
             I = self.input_size if layer == 0 else D * H
-            for s in self._suffixes(layer):
+            for s in self.suffixes(layer):
                 shapes.update({f"weight_ih{s}": (G * H, I), f"weight_hh{s}": (G * H, H),
                                f"bias_ih{s}": (G * H,), f"bias_hh{s}": (G * H,)})
         return shapes
@@ -312,7 +319,7 @@ class _RecurrentLayer:
                 drop = (self.rng.random(inp.shape) < keep_p).astype(self.dtype) / keep_p
                 inp = inp * drop
             outs, dir_caches = [], []
-            for d, suffix in enumerate(self._suffixes(layer)):
+            for d, suffix in enumerate(self.suffixes(layer)):
                 k = layer * self.num_directions + d
                 xin = inp if d == 0 else _gather(inp, rev)
                 h, final, dc = run_direction(
@@ -368,7 +375,7 @@ class _RecurrentLayer:
         for layer in range(self.num_layers - 1, -1, -1):
             lc = cache.layers[layer]
             d_inp = None
-            for d, suffix in enumerate(self._suffixes(layer)):
+            for d, suffix in enumerate(self.suffixes(layer)):
                 k = layer * D + d
                 dh = dout[..., d * H : (d + 1) * H]
                 if d == 1:

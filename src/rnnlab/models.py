@@ -11,7 +11,8 @@ gradient remedies rely on:
     model.evaluate(batch)         -> (loss, info): the same without gradients, dropout off
     model.rngs()                  every generator the model draws from (checkpoints save them)
     model.load_params(flat)       copy values into the live arrays (in place)
-    model.config()                a JSON-ready description
+    model.spec                    its rnnlab.spec.ModelSpec (Model.from_spec is the inverse)
+    model.save(path)              a weights-only checkpoint; rnnlab.load(path) reads it back
 
 Arrays are time-major. A `Batch` holds x, y, and optionally lengths (B,) and a mask
 over y's leading axes. The schemes (Karpathy's pictures; Cho et al. 2014):
@@ -68,6 +69,7 @@ class Model:
 
     loss: str
     reduction: str
+    seed: int | None = None  # the spec's seed when built from one
 
     def components(self) -> dict:
         raise NotImplementedError
@@ -99,8 +101,21 @@ class Model:
     def evaluate(self, batch: Batch):
         raise NotImplementedError
 
-    def config(self) -> dict:
+    @property
+    def spec(self):
+        """The rnnlab.spec.ModelSpec that rebuilds this model (weights aside)."""
         raise NotImplementedError
+
+    @classmethod
+    def from_spec(cls, spec):
+        raise NotImplementedError
+
+    def save(self, path, meta: dict | None = None):
+        """Write the spec and the weights (and `meta`, JSON-ready) to one checkpoint file,
+        atomically; rnnlab.load(path) returns the model."""
+        from rnnlab.checkpoint import save_model
+
+        return save_model(self, path, meta)
 
     def score(self, z, y, mask):
         """(L, ∂L/∂z, info) of outputs z against targets y where mask is set, with this
@@ -112,23 +127,6 @@ class Model:
             info["correct"] = int(np.sum(losses.correct(z, y, self.loss) & real))
             info["count"] = int(real.sum())
         return loss, dz, info
-
-
-def _layer_config(rnn) -> dict:
-    return {"type": type(rnn).__name__, "input_size": rnn.input_size,
-            "hidden_size": rnn.hidden_size, "num_layers": rnn.num_layers,
-            "bidirectional": rnn.bidirectional, "dropout": rnn.dropout,
-            "dtype": str(rnn.dtype), "cell_options": _cell_options(rnn.cell)}
-
-
-def _cell_options(cell) -> dict:
-    """The cell options the layer was built with (so a checkpoint can rebuild it)."""
-    if hasattr(cell, "act"):  # Elman
-        return {"nonlinearity": cell.act.name, "negative_slope": cell.act.negative_slope,
-                "alpha": cell.act.alpha}
-    if hasattr(cell, "reset_after"):  # GRU
-        return {"reset_after": cell.reset_after}
-    return {}
 
 
 def _check_time_major(rnn, name: str = "rnn"):
@@ -183,14 +181,33 @@ class SequenceModel(Model):
             comps["embedding"] = self.embedding
         return comps
 
-    def config(self) -> dict:
+    @property
+    def spec(self):
+        from rnnlab.spec import LayerSpec, ModelSpec
+
         emb = self.embedding
-        return {"scheme": "many_to_one" if self.target == "last" else "many_to_many",
-                "rnn": _layer_config(self.rnn), "output_size": self.readout.output_size,
-                "loss": self.loss, "reduction": self.reduction,
-                "embedding": None if emb is None else {"type": type(emb).__name__,
-                                                       "vocab_size": emb.vocab_size,
-                                                       "dim": emb.dim}}
+        return ModelSpec("many_to_one" if self.target == "last" else "many_to_many",
+                         LayerSpec.of(self.rnn), self.readout.output_size, self.loss,
+                         self.reduction,
+                         embedding=None if emb is None else _EMBEDDING_NAMES[type(emb)],
+                         vocab_size=None if emb is None else emb.vocab_size,
+                         dtype=str(self.rnn.dtype), seed=self.seed)
+
+    @classmethod
+    def from_spec(cls, spec):
+        _check_unused(spec, ("cond_size", "decoder"))
+        dtype, seed = spec.dtype, spec.seed
+        embedding = None
+        if spec.embedding == "onehot":
+            embedding = OneHot(spec.vocab_size, dtype=dtype)
+        elif spec.embedding == "embedding":
+            embedding = Embedding(spec.vocab_size, spec.rnn.input_size, dtype=dtype,
+                                  seed=_offset(seed, 2))
+        model = cls(spec.rnn.build(dtype, seed), spec.output_size, loss=spec.loss,
+                    target="last" if spec.scheme == "many_to_one" else "each",
+                    embedding=embedding, reduction=spec.reduction, seed=_offset(seed, 1))
+        model.seed = seed
+        return model
 
     # ---- the pieces (truncated BPTT runs them chunk by chunk) --------------------
 
@@ -300,10 +317,24 @@ class OneToMany(Model):
     def components(self) -> dict:
         return {"rnn": self.rnn, "readout": self.readout}
 
-    def config(self) -> dict:
-        return {"scheme": "one_to_many", "rnn": _layer_config(self.rnn),
-                "cond_size": self.cond_size, "output_size": self.readout.output_size,
-                "feedback": self.feedback, "loss": self.loss, "reduction": self.reduction}
+    @property
+    def spec(self):
+        from rnnlab.spec import LayerSpec, ModelSpec
+
+        return ModelSpec("one_to_many", LayerSpec.of(self.rnn), self.readout.output_size,
+                         self.loss, self.reduction, cond_size=self.cond_size,
+                         feedback=self.feedback, dtype=str(self.rnn.dtype), seed=self.seed)
+
+    @classmethod
+    def from_spec(cls, spec):
+        _check_unused(spec, ("embedding", "decoder"))
+        if spec.cond_size is None:
+            raise ValueError("model spec: one_to_many needs cond_size")
+        model = cls(spec.rnn.build(spec.dtype, spec.seed), spec.cond_size, spec.output_size,
+                    loss=spec.loss, feedback=spec.feedback, reduction=spec.reduction,
+                    seed=_offset(spec.seed, 1))
+        model.seed = spec.seed
+        return model
 
     def _inputs(self, x, y) -> np.ndarray:
         T, B = y.shape[0], x.shape[0]
@@ -377,11 +408,28 @@ class EncoderDecoder(Model):
         return {"encoder": self.encoder, "decoder": self.decoder, "src_embedding": self.src_embedding,
                 "tgt_embedding": self.tgt_embedding, "readout": self.readout}
 
-    def config(self) -> dict:
-        return {"scheme": "encoder_decoder", "encoder": _layer_config(self.encoder),
-                "decoder": _layer_config(self.decoder), "bos": self.bos,
-                "src_vocab": self.src_embedding.vocab_size,
-                "tgt_vocab": self.tgt_embedding.vocab_size, "reduction": self.reduction}
+    @property
+    def spec(self):
+        from rnnlab.spec import LayerSpec, ModelSpec
+
+        return ModelSpec("encoder_decoder", LayerSpec.of(self.encoder),
+                         self.tgt_embedding.vocab_size, "ce", self.reduction,
+                         embedding="embedding", vocab_size=self.src_embedding.vocab_size,
+                         decoder=LayerSpec.of(self.decoder), bos=self.bos,
+                         dtype=str(self.encoder.dtype), seed=self.seed)
+
+    @classmethod
+    def from_spec(cls, spec):
+        _check_unused(spec, ("cond_size",))
+        if spec.decoder is None or spec.vocab_size is None or spec.loss != "ce":
+            raise ValueError("model spec: encoder_decoder needs decoder, vocab_size (the "
+                             "source vocabulary) and loss 'ce'")
+        dtype, seed = spec.dtype, spec.seed
+        model = cls(spec.rnn.build(dtype, seed), spec.decoder.build(dtype, _offset(seed, 3)),
+                    spec.vocab_size, spec.output_size, bos=spec.bos, reduction=spec.reduction,
+                    seed=_offset(seed, 2))
+        model.seed = seed
+        return model
 
     def _run(self, batch: Batch, training: bool):
         y = np.asarray(batch.y)
@@ -422,3 +470,21 @@ class EncoderDecoder(Model):
             tok = self.readout.forward(out)[0].argmax(-1)  # (1, B)
             out_tokens.append(tok[0])
         return np.stack(out_tokens)
+
+
+_EMBEDDING_NAMES = {Embedding: "embedding", OneHot: "onehot"}
+
+
+def _offset(seed: int | None, k: int) -> int | None:
+    return None if seed is None else seed + k
+
+
+def _check_unused(spec, names: tuple[str, ...]) -> None:
+    """Fields another scheme uses must be unset (a spec says one thing only)."""
+    for name in names:
+        if getattr(spec, name) not in (None, False):
+            raise ValueError(f"model spec: {name} does not apply to scheme {spec.scheme!r}")
+
+
+SCHEMES = {"many_to_one": SequenceModel, "many_to_many": SequenceModel,
+           "one_to_many": OneToMany, "encoder_decoder": EncoderDecoder}

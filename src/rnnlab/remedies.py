@@ -68,7 +68,7 @@ def pascanu_omega(layer, cache: Cache, deltas: dict,
     act = layer.cell.act
     terms = []
     for li, lc in enumerate(cache.layers):
-        for d, suffix in enumerate(layer._suffixes(li)):
+        for d, suffix in enumerate(layer.suffixes(li)):
             dc, dH = lc.directions[d], deltas[suffix].dH  # (T, B, H)
             W = layer.params[f"weight_hh{suffix}"]
             v = dH * act.grad_from_output(dc.states[0][1:])  # (T, B, H)

@@ -61,7 +61,7 @@ def rforward(layer, cache: Cache, v: dict, rx=None):
         if lc.dropout_mask is not None:
             rinp = rinp * lc.dropout_mask
         outs = []
-        for d, suffix in enumerate(layer._suffixes(layer_i)):
+        for d, suffix in enumerate(layer.suffixes(layer_i)):
             params = tuple(layer.params[f"{n}{suffix}"] for n in _NAMES)
             vparams = tuple(v.get(f"{n}{suffix}", np.zeros_like(p)) for n, p in zip(_NAMES, params))
             rxd = rinp if d == 0 else _gather(rinp, cache.rev_index)

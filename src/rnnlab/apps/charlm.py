@@ -1,6 +1,7 @@
 """`rnnlab charlm`: a character-level language model (char-rnn) on rnnlab.train.
 
-Training: one-hot characters -> a stacked LSTM/GRU/RNN -> softmax over the vocabulary,
+Training: characters -> a learned embedding (or one-hot, --embedding-dim 0) -> a stacked
+LSTM/GRU/RNN -> softmax over the vocabulary,
 trained with stateful truncated BPTT over B parallel streams of the training text
 (rnnlab.train.TokenStreams, StreamTBPTT; windows of seq_len, the state carried across
 windows and reset every epoch). Loss: mean cross-entropy in nats per character
@@ -13,129 +14,123 @@ the state is first warmed on the prime text; one rnnlab.Stepper step per charact
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import numpy as np
 import typer
 
-from rnnlab._checks import check_option, check_positive_int, check_range
-from rnnlab.apps.errors import user_errors
+from rnnlab._checks import check_positive_int, check_range
+from rnnlab.apps.options import NetworkOptions, OptimizerOptions, RunOptions
+from rnnlab.config import command, resolved_options
 
 app = typer.Typer(no_args_is_help=True, help=__doc__)
-CELLS = ("rnn", "lstm", "gru")
 
 
 @dataclass
-class CharLMConfig:
-    cell: str = "lstm"  # rnn | lstm | gru
-    hidden: int = 128  # units per layer
-    layers: int = 2  # stacked layers
-    dropout: float = 0.0  # between layers
-    seq_len: int = 64  # truncation window k1 = k2 (characters)
-    batch_size: int = 32  # parallel streams
-    steps: int = 1000  # optimizer updates
-    optimizer: str = "adam"  # adam | rmsprop
-    lr: float = 2e-3  # base learning rate
-    decay: float = 1.0  # lr factor every decay_every updates (1: constant)
-    decay_every: int = 1000  # updates between decays
-    clip: float = 5.0  # clipping by global norm
-    val_fraction: float = 0.1  # the last part of the text, by position
-    eval_every: int = 200  # validate (and print a sample) every N updates
-    seed: int = 0  # initialisation and dropout
+class CharLMNetwork(NetworkOptions):
+    hidden_size: int = 128  # units per layer
+    num_layers: int = 2  # stacked layers
+    embedding_dim: int = 64  # learned character embedding size (0: one-hot input)
 
     def __post_init__(self):
-        check_option("cell", self.cell, CELLS)
-        check_option("optimizer", self.optimizer, ("adam", "rmsprop"))
-        for name in ("hidden", "layers", "seq_len", "batch_size", "steps", "decay_every"):
+        super().__post_init__()
+        check_positive_int("embedding_dim", self.embedding_dim, minimum=0)
+
+
+@dataclass
+class CharLMTraining(OptimizerOptions):
+    lr: float = 2e-3  # learning rate
+    clip_norm: float = 5.0  # clip the gradient to this global norm (0: no clipping)
+    steps: int = 1000  # optimizer updates
+    seq_len: int = 64  # truncation window k1 = k2 (characters)
+    decay: float = 1.0  # lr factor every decay_every updates (1: constant)
+    decay_every: int = 1000  # updates between decays
+    val_fraction: float = 0.1  # the last part of the text, by position, for validation
+    eval_every: int = 200  # validate (and print a sample) every N updates
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("steps", "seq_len", "decay_every", "eval_every"):
             check_positive_int(name, getattr(self, name))
-        check_range("dropout", self.dropout, 0.0, 1.0, hi_open=True)
+        check_range("decay", self.decay, 0.0, math.inf, lo_open=True, hi_open=True)
         check_range("val_fraction", self.val_fraction, 0.0, 1.0, hi_open=True)
 
 
-def build_model(cfg: CharLMConfig, V: int):
-    """One-hot inputs, the layer stack, a V-way softmax readout (float32)."""
-    from rnnlab import GRU, LSTM, RNN
-    from rnnlab.models import SequenceModel
-    from rnnlab.readout import OneHot
+def model_spec(net: CharLMNetwork, V: int, seed: int):
+    """Characters (ids) -> embedding or one-hot -> the stack -> a V-way softmax (float32)."""
+    from rnnlab.spec import ModelSpec
 
-    layer = {"rnn": RNN, "lstm": LSTM, "gru": GRU}[cfg.cell]
-    rnn = layer(V, cfg.hidden, cfg.layers, dropout=cfg.dropout, dtype=np.float32,
-                seed=cfg.seed)
-    return SequenceModel(rnn, V, loss="ce", target="each", embedding=OneHot(V),
-                         reduction="mean", seed=cfg.seed + 1)
+    E = net.embedding_dim
+    return ModelSpec("many_to_many", net.layer(E or V), V, "ce",
+                     embedding="embedding" if E else "onehot", vocab_size=V, seed=seed)
 
 
-def _streams(ids, cfg: CharLMConfig, what: str):
+def _streams(ids, batch_size: int, seq_len: int, what: str):
     from rnnlab.train import TokenStreams
 
     try:
-        return TokenStreams(ids, cfg.batch_size, cfg.seq_len)
+        return TokenStreams(ids, batch_size, seq_len)
     except ValueError:
         raise ValueError(f"{what}: {len(ids)} characters are too few for one window of "
-                         f"{cfg.seq_len} + 1 in each of {cfg.batch_size} streams; use a "
+                         f"{seq_len} + 1 in each of {batch_size} streams; use a "
                          f"longer text or smaller --seq-len/--batch-size") from None
 
 
-def make_trainer(text: str, cfg: CharLMConfig, out: Path | None, echo=None, progress=False):
-    """The Trainer of a char-LM on `text` (split by position), ready to fit."""
+def make_trainer(text: str, net: CharLMNetwork, opt: CharLMTraining, run: RunOptions | None,
+                 echo: bool = False, progress: bool = False, callbacks=()):
+    """The Trainer of a char-LM on `text` (split by position), ready to fit; echo: print
+    the validation loss and a sample at every validation."""
     from rnnlab.data.text import Vocab, split_text
     from rnnlab.optim import Schedule
-    from rnnlab.train import StreamTBPTT, TrainConfig, Trainer, TruncatedBPTT, evaluate_stream
+    from rnnlab.train import StreamTBPTT, Trainer, TruncatedBPTT, evaluate_stream
 
     if not text:
         raise ValueError("corpus: the text is empty")
     vocab = Vocab.from_text(text)
-    train_text, val_text = split_text(text, cfg.val_fraction)
-    streams = _streams(vocab.encode(train_text), cfg, "training text")
-    val = _streams(vocab.encode(val_text), cfg, "validation text") if val_text else None
-    model = build_model(cfg, len(vocab))
-    source = StreamTBPTT(TruncatedBPTT(model, cfg.seq_len, stateful=True), streams,
+    train_text, val_text = split_text(text, opt.val_fraction)
+    streams = _streams(vocab.encode(train_text), opt.batch_size, opt.seq_len, "training text")
+    val = (_streams(vocab.encode(val_text), opt.batch_size, opt.seq_len, "validation text")
+           if val_text else None)
+    model = model_spec(net, len(vocab), opt.seed).build()
+    source = StreamTBPTT(TruncatedBPTT(model, opt.seq_len, stateful=True), streams,
                          reset_every=streams.per_epoch)
-    tc = TrainConfig(steps=cfg.steps, optimizer=cfg.optimizer, lr=cfg.lr, clip="norm",
-                     clip_threshold=cfg.clip,
-                     schedule=Schedule("step", gamma=cfg.decay, step_size=cfg.decay_every),
-                     val_every=cfg.eval_every if val else 0,
-                     checkpoint_every=cfg.eval_every if out else 0,
-                     out_dir=None if out is None else str(out), progress=progress,
-                     unit="chars")
+    tc = opt.train_config(run, steps=opt.steps, progress=progress, unit="chars",
+                          schedule=Schedule("step", gamma=opt.decay, step_size=opt.decay_every),
+                          val_every=opt.eval_every if val else 0,
+                          checkpoint_every=opt.eval_every if run else 0)
 
     class StreamTrainer(Trainer):
         def validate(self):  # the state carried across the validation windows
             return evaluate_stream(self.model, (val(b) for b in range(val.per_epoch)))
 
-    callbacks = [] if echo is None else [_sampler(vocab, echo)]
+    callbacks = [*callbacks, _sampler(vocab)] if echo else list(callbacks)
+    options = resolved_options({"network": net, "training": opt})
     return StreamTrainer(model, source, tc, val_data=[] if val else None, callbacks=callbacks,
-                         meta={"charlm": asdict(cfg)}, vocab=vocab.symbols)
+                         meta={"command": "charlm", "options": options},
+                         vocab=vocab.symbols)
 
 
-def _sampler(vocab, echo):
+def _sampler(vocab):
     def callback(trainer, record):
         if "val_loss" in record:
             nats = record["val_loss"]
-            echo(f"step {trainer.step}: val {nats:.4f} nats/char, "
-                 f"{nats / math.log(2):.4f} bits/char")
-            echo(sample(trainer.model, vocab, 200, temperature=0.8, seed=trainer.step))
+            trainer.print(f"step {trainer.step}: val {nats:.4f} nats/char, "
+                          f"{nats / math.log(2):.4f} bits/char")
+            trainer.print(sample(trainer.model, vocab, 200, temperature=0.8, seed=trainer.step))
     return callback
 
 
 def load_model(checkpoint):
-    """(model, vocab) from a checkpoint written by `charlm train`."""
+    """(model, vocab) from a checkpoint file or run folder of `charlm train`."""
+    from rnnlab.checkpoint import read_model
     from rnnlab.data.text import Vocab
-    from rnnlab.train import load_checkpoint
-    from rnnlab.train.checkpoint import split_prefix
 
-    checkpoint = Path(checkpoint)
-    if not checkpoint.is_file():
-        raise FileNotFoundError(f"CHECKPOINT: {checkpoint} does not exist")
-    arrays, meta = load_checkpoint(checkpoint)
-    if "charlm" not in meta.get("config", {}) or not meta.get("vocab"):
-        raise ValueError(f"CHECKPOINT: {checkpoint} was not written by `rnnlab charlm train`")
-    vocab = Vocab(meta["vocab"])
-    model = build_model(CharLMConfig(**meta["config"]["charlm"]), len(vocab))
-    model.load_params(split_prefix(arrays, "param"))
-    return model, vocab
+    model, meta, file = read_model(checkpoint)
+    if meta.get("config", {}).get("command") != "charlm" or not meta.get("vocab"):
+        raise ValueError(f"CHECKPOINT: {file} was not written by `rnnlab charlm train`")
+    return model, Vocab(meta["vocab"])
 
 
 def next_token(z: np.ndarray, temperature: float, top_k: int, rng) -> int:
@@ -158,13 +153,18 @@ def generate(model, vocab, length: int, *, temperature: float = 1.0, top_k: int 
     rng = np.random.default_rng(seed)
     W, b = model.readout.params["weight"], model.readout.params["bias"]
     stepper = model.rnn.stepper()
+    E = model.embedding.params.get("weight")  # (V, D), or None for one-hot inputs
+
+    def step(k: int):
+        return stepper.step_index([k]) if E is None else stepper.step(E[k])  # (1, H)
+
     ids = vocab.encode(prime, "--prime") if prime else [rng.integers(len(vocab))]
     for k in ids:
-        h = stepper.step_index([int(k)])  # (1, H)
+        h = step(int(k))
     for _ in range(length):
         k = next_token((h @ W.T + b)[0], temperature, top_k, rng)
         yield vocab.symbols[k]
-        h = stepper.step_index([k])
+        h = step(k)
 
 
 def sample(model, vocab, length: int, **kw) -> str:
@@ -175,8 +175,7 @@ def evaluate_text(model, vocab, text: str, seq_len: int = 256) -> dict:
     """Mean loss over the text as one stream (state carried): nats and bits per char."""
     from rnnlab.train import evaluate_stream
 
-    streams = _streams(vocab.encode(text, "FILE"), CharLMConfig(seq_len=seq_len,
-                                                                 batch_size=1), "FILE")
+    streams = _streams(vocab.encode(text, "FILE"), 1, seq_len, "FILE")
     nats = evaluate_stream(model, (streams(b) for b in range(streams.per_epoch)))["loss"]
     return {"nats_per_char": nats, "bits_per_char": nats / math.log(2),
             "chars": streams.per_epoch * seq_len}
@@ -184,47 +183,31 @@ def evaluate_text(model, vocab, text: str, seq_len: int = 256) -> dict:
 
 # ---- the commands -------------------------------------------------------------------
 
-@app.command()
+@command(app, network=CharLMNetwork, training=CharLMTraining, run=RunOptions)
 def train(
     files: Annotated[list[Path] | None, typer.Argument(
         metavar="[FILE]...", help="UTF-8 text files (none: the Python standard library's "
         "source)")] = None,
-    cell: str = typer.Option("lstm", help="rnn, lstm or gru"),
-    hidden: int = typer.Option(128, help="units per layer"),
-    layers: int = typer.Option(2, help="stacked layers"),
-    dropout: float = typer.Option(0.0, help="dropout between layers"),
-    seq_len: int = typer.Option(64, help="window of truncated BPTT (characters)"),
-    batch_size: int = typer.Option(32, help="parallel streams"),
-    steps: int = typer.Option(1000, help="optimizer updates"),
-    optimizer: str = typer.Option("adam", help="adam or rmsprop"),
-    lr: float = typer.Option(2e-3, help="learning rate"),
-    decay: float = typer.Option(1.0, help="lr factor every --decay-every updates"),
-    decay_every: int = typer.Option(1000, help="updates between lr decays"),
-    clip: float = typer.Option(5.0, help="clip gradients to this global norm"),
-    eval_every: int = typer.Option(200, help="validate and print a sample every N updates"),
-    seed: int = typer.Option(0, help="random seed"),
-    out: Annotated[Path, typer.Option(help="run folder: checkpoints, log")] = Path(
-        "runs/charlm"),
-    resume: bool = typer.Option(False, help="continue the run in --out exactly"),
+    *, network: CharLMNetwork, training: CharLMTraining, run: RunOptions,
 ):
-    """Train a character-level language model; checkpoints in OUT (best and last)."""
+    """Train a character-level language model; checkpoints in the run folder."""
+    from rnnlab.apps.plots import LearningCurve
     from rnnlab.data.text import read_corpus
 
-    with user_errors():
-        cfg = CharLMConfig(cell=cell, hidden=hidden, layers=layers, dropout=dropout,
-                           seq_len=seq_len, batch_size=batch_size, steps=steps,
-                           optimizer=optimizer, lr=lr, decay=decay, decay_every=decay_every,
-                           clip=clip, eval_every=eval_every, seed=seed)
-        text = read_corpus(files or ())
-        typer.echo(f"corpus: {len(text):,} characters, {len(set(text))} distinct")
-        trainer = make_trainer(text, cfg, out, echo=typer.echo, progress=True)
-        trainer.fit(resume=resume)
-    typer.echo(f"best val {trainer.best:.4f} nats/char; checkpoints in {out}")
+    run.folder("charlm")
+    text = read_corpus(files or ())
+    typer.echo(f"corpus: {len(text):,} characters, {len(set(text))} distinct; run folder "
+               f"{run.out}")
+    trainer = make_trainer(text, network, training, run, echo=True, progress=True,
+                           callbacks=[LearningCurve(run.out, "nats/char")])
+    trainer.fit(resume=run.resume)
+    typer.echo(f"best val {trainer.best:.4f} nats/char; model in {run.out} "
+               f"(rnnlab.load('{run.out}'))")
 
 
 @app.command("sample")
 def sample_command(
-    checkpoint: Annotated[Path, typer.Argument(help="a checkpoint of `charlm train`")],
+    checkpoint: Annotated[Path, typer.Argument(help="a checkpoint or run folder of `charlm train`")],
     length: int = typer.Option(500, help="characters to generate"),
     temperature: float = typer.Option(1.0, help="logits divided by it; 0: arg max"),
     top_k: int = typer.Option(0, help="sample among the k most likely (0: all)"),
@@ -232,25 +215,23 @@ def sample_command(
     seed: int = typer.Option(None, help="seed for a reproducible sample"),
 ):
     """Stream generated text to the terminal."""
-    with user_errors():
-        model, vocab = load_model(checkpoint)
-        typer.echo(prime, nl=False)
-        for ch in generate(model, vocab, length, temperature=temperature, top_k=top_k,
-                           prime=prime, seed=seed):
-            typer.echo(ch, nl=False)
+    model, vocab = load_model(checkpoint)
+    typer.echo(prime, nl=False)
+    for ch in generate(model, vocab, length, temperature=temperature, top_k=top_k,
+                       prime=prime, seed=seed):
+        typer.echo(ch, nl=False)
     typer.echo()
 
 
 @app.command("eval")
 def eval_command(
-    checkpoint: Annotated[Path, typer.Argument(help="a checkpoint of `charlm train`")],
+    checkpoint: Annotated[Path, typer.Argument(help="a checkpoint or run folder of `charlm train`")],
     file: Annotated[Path, typer.Argument(help="UTF-8 text")],
 ):
     """Loss in nats and bits per character on a text."""
     from rnnlab.data.text import read_text_file
 
-    with user_errors():
-        model, vocab = load_model(checkpoint)
-        r = evaluate_text(model, vocab, read_text_file(file))
+    model, vocab = load_model(checkpoint)
+    r = evaluate_text(model, vocab, read_text_file(file))
     typer.echo(f"{r['nats_per_char']:.4f} nats/char  {r['bits_per_char']:.4f} bits/char  "
                f"({r['chars']} characters)")

@@ -41,13 +41,10 @@ class NetworkConfig:
 
 def build_model(net: NetworkConfig, input_size: int, output_size: int, loss: str):
     """A SequenceModel(target="last") in float32 over the configured layer stack."""
-    from rnnlab import GRU, LSTM, RNN
-    from rnnlab.models import SequenceModel
+    from rnnlab.spec import LayerSpec, ModelSpec
 
-    layer = {"rnn": RNN, "lstm": LSTM, "gru": GRU}[net.cell]
-    rnn = layer(input_size, net.hidden, net.layers, dtype=np.float32, seed=net.seed)
-    return SequenceModel(rnn, output_size, loss=loss, target="last", reduction="mean",
-                         seed=net.seed + 1)
+    stack = LayerSpec(net.cell, input_size, net.hidden, net.layers)
+    return ModelSpec("many_to_one", stack, output_size, loss, seed=net.seed).build()
 
 
 class Predictor:
@@ -83,8 +80,8 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
     Checkpoints (and `resume`) in out/; returns (the predictor, a summary of the run)."""
     import time
 
-    from rnnlab.train import FullBPTT, TrainConfig, Trainer, epoch_batches, load_checkpoint
-    from rnnlab.train.checkpoint import split_prefix
+    from rnnlab.checkpoint import load_checkpoint, split_prefix
+    from rnnlab.train import FullBPTT, TrainConfig, Trainer, epoch_batches
 
     cast = model.rnn.dtype
     X, lengths, Y = train[0].astype(cast), train[1], train[2]
@@ -136,30 +133,18 @@ def fit_classifier(net: NetworkConfig, X, lengths, y, num_classes: int, val, out
 
 
 def resolve_checkpoint(path) -> Path:
-    """A checkpoint file, or a run folder: its best.safetensors, else its latest step."""
-    path = Path(path)
-    if path.is_dir():
-        steps = sorted((path / "checkpoints").glob("step-*.safetensors"), reverse=True)
-        found = [p for p in (path / "best.safetensors", *steps) if p.is_file()]
-        if not found:
-            raise FileNotFoundError(f"CHECKPOINT: no checkpoint in the folder {path}")
-        return found[0]
-    return path
+    from rnnlab.checkpoint import resolve
+
+    return resolve(path)
 
 
 def load(checkpoint, app: str) -> tuple[Predictor, dict]:
     """The trained predictor and the app's metadata from a checkpoint written by `fit`."""
-    from rnnlab.train import load_checkpoint
-    from rnnlab.train.checkpoint import split_prefix
+    from rnnlab.checkpoint import read_model
 
-    path = resolve_checkpoint(checkpoint)
-    arrays, meta = load_checkpoint(path)
-    saved = meta["config"]
+    model, meta, path = read_model(checkpoint)
+    saved = meta.get("config", {})
     if saved.get("app") != app:
         raise ValueError(f"CHECKPOINT: {path} was written by {saved.get('app')!r}, "
                          f"expected a `{app} train` checkpoint")
-    m = saved["model"]
-    model = build_model(NetworkConfig(**saved["network"]), m["rnn"]["input_size"],
-                        m["output_size"], m["loss"])
-    model.load_params(split_prefix(arrays, "param"))
     return Predictor(model), saved

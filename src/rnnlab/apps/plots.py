@@ -45,3 +45,45 @@ def plot_confusion(path, C: np.ndarray, labels: list[str], title: str = "") -> P
                     color="white" if C[i, j] > C.max() / 2 else "black")
     ax.set(xlabel="predicted", ylabel="true", title=title)
     return _save(plt, fig, path)
+
+
+def plot_learning_curve(path, log: Path, unit: str = "loss") -> Path:
+    """Training loss (smoothed) and validation loss against updates, from a run's log.jsonl."""
+    import json
+
+    records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    train = [(r["step"], r["loss"]) for r in records if "loss" in r and "skipped" not in r]
+    val = [(r["step"], r["val_loss"]) for r in records if "val_loss" in r]
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if train:
+        steps, loss = np.array(train).T
+        k = max(1, len(loss) // 50)
+        smooth = np.convolve(loss, np.ones(k) / k, mode="valid")
+        ax.plot(steps[k - 1:], smooth, lw=1.2, label=f"training (mean of {k})")
+    if val:
+        ax.plot(*np.array(val).T, "o-", lw=1.5, ms=3, label="validation")
+    ax.set(xlabel="update", ylabel=unit, title="learning curve")
+    ax.legend()
+    return _save(plt, fig, path)
+
+
+class LearningCurve:
+    """A trainer callback: <out>/curve.png redrawn after a validation at most every
+    `every` seconds, and at the last update."""
+
+    def __init__(self, out: Path, unit: str = "loss", every: float = 60.0):
+        import time
+
+        self.out, self.unit, self.every = Path(out), unit, every
+        self.clock, self.last = time.monotonic, time.monotonic()
+
+    def __call__(self, trainer, record) -> None:
+        due = "val_loss" in record and self.clock() - self.last >= self.every
+        if due or trainer.step >= trainer.config.steps:
+            self.write()
+            self.last = self.clock()
+
+    def write(self) -> Path | None:
+        log = self.out / "log.jsonl"
+        return plot_learning_curve(self.out / "curve.png", log, self.unit) if log.is_file() else None

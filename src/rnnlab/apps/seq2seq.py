@@ -15,28 +15,41 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from rnnlab._checks import check_option, check_positive_int
-from rnnlab.apps.errors import user_errors
+from rnnlab._checks import check_positive_int, check_range
+from rnnlab.apps.options import NetworkOptions, OptimizerOptions, RunOptions
+from rnnlab.config import command, resolved_options
+from rnnlab.errors import DataError
 
 app = typer.Typer(no_args_is_help=True, help=__doc__)
 END = "\0"
 
 
 @dataclass
-class Seq2SeqConfig:
-    cell: str = "gru"  # gru | lstm
-    hidden: int = 64  # units per layer (encoder and decoder)
-    embed: int = 16  # character embedding size
-    steps: int = 2000  # optimizer updates
-    batch_size: int = 32  # pairs per update
-    lr: float = 1e-2  # Adam
-    clip: float = 5.0  # global norm
-    seed: int = 0
+class Seq2SeqNetwork(NetworkOptions):
+    cell: str = "gru"  # the cell of encoder and decoder: rnn (tanh) | lstm | gru
+    hidden_size: int = 64  # units per layer (encoder and decoder)
+    embedding_dim: int = 16  # character embedding size (source and target)
 
     def __post_init__(self):
-        check_option("cell", self.cell, ("gru", "lstm"))
-        for name in ("hidden", "embed", "steps", "batch_size"):
+        super().__post_init__()
+        check_positive_int("embedding_dim", self.embedding_dim)
+
+
+@dataclass
+class Seq2SeqTraining(OptimizerOptions):
+    lr: float = 1e-2  # learning rate
+    clip_norm: float = 5.0  # clip the gradient to this global norm (0: no clipping)
+    steps: int = 2000  # optimizer updates
+    test: float = 0.2  # fraction of the pairs held out for the reported accuracy
+    beam: int = 1  # beam width when decoding the held-out pairs (1: greedy)
+    digits: int = 3  # built-in task: numbers below 10^digits (2 or 3)
+    to_words: bool = False  # built-in task: digits -> words instead of words -> digits
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("steps", "beam"):
             check_positive_int(name, getattr(self, name))
+        check_range("test", self.test, 0.0, 1.0, lo_open=True, hi_open=True)
 
 
 def make_vocab(pairs):
@@ -48,14 +61,13 @@ def make_vocab(pairs):
     return Vocab([END, *sorted(chars)])
 
 
-def build_model(cfg: Seq2SeqConfig, V: int):
-    from rnnlab import GRU, LSTM
-    from rnnlab.models import EncoderDecoder
+def model_spec(net: Seq2SeqNetwork, V: int, seed: int):
+    """Encoder and decoder stacks over one V-symbol vocabulary, id 0 the start symbol."""
+    from rnnlab.spec import ModelSpec
 
-    layer = {"gru": GRU, "lstm": LSTM}[cfg.cell]
-    enc = layer(cfg.embed, cfg.hidden, dtype=np.float32, seed=cfg.seed)
-    dec = layer(cfg.embed, cfg.hidden, dtype=np.float32, seed=cfg.seed + 1)
-    return EncoderDecoder(enc, dec, V, V, bos=0, reduction="mean", seed=cfg.seed + 2)
+    stack = net.layer(net.embedding_dim)
+    return ModelSpec("encoder_decoder", stack, V, "ce", embedding="embedding", vocab_size=V,
+                     decoder=stack, bos=0, seed=seed)
 
 
 def make_batch(pairs, vocab):
@@ -71,17 +83,19 @@ def make_batch(pairs, vocab):
     return Batch(x, y, np.array([len(s) for s in src]), (y >= 0).astype(np.float32))
 
 
-def train_model(pairs, cfg: Seq2SeqConfig, out: Path | None = None, progress=False):
+def train_model(pairs, net: Seq2SeqNetwork, opt: Seq2SeqTraining,
+                run: RunOptions | None = None, progress: bool = False):
     """(model, vocab) trained on the (source, target) pairs."""
-    from rnnlab.train import FullBPTT, TrainConfig, Trainer, epoch_batches
+    from rnnlab.train import FullBPTT, Trainer, epoch_batches
 
     vocab = make_vocab(pairs)
-    model = build_model(cfg, len(vocab))
-    data = epoch_batches(len(pairs), min(cfg.batch_size, len(pairs)),
-                         lambda idx: make_batch([pairs[i] for i in idx], vocab), seed=cfg.seed)
-    tc = TrainConfig(steps=cfg.steps, lr=cfg.lr, clip_threshold=cfg.clip, progress=progress,
-                     out_dir=None if out is None else str(out))
-    Trainer(model, FullBPTT(model, data), tc, vocab=vocab.symbols).fit()
+    model = model_spec(net, len(vocab), opt.seed).build()
+    data = epoch_batches(len(pairs), min(opt.batch_size, len(pairs)),
+                         lambda idx: make_batch([pairs[i] for i in idx], vocab), seed=opt.seed)
+    meta = {"command": "seq2seq", "options": resolved_options({"network": net, "training": opt})}
+    Trainer(model, FullBPTT(model, data), opt.train_config(run, steps=opt.steps,
+                                                           progress=progress),
+            meta=meta, vocab=vocab.symbols).fit(resume=run is not None and run.resume)
     return model, vocab
 
 
@@ -140,43 +154,64 @@ def read_pairs(path) -> list[tuple[str, str]]:
             continue
         parts = line.split("\t")
         if len(parts) != 2 or not all(parts):
-            raise ValueError(f"FILE: {path}:{i}: expected 'source<TAB>target', got {line!r}")
+            raise DataError(f"FILE: {path}:{i}: expected 'source<TAB>target', got {line!r}")
         pairs.append((parts[0], parts[1]))
     if len(pairs) < 2:
-        raise ValueError(f"FILE: {path} holds {len(pairs)} pairs; expected at least 2")
+        raise DataError(f"FILE: {path} holds {len(pairs)} pairs; expected at least 2")
     return pairs
 
 
-@app.command()
+def load_model(checkpoint):
+    """(model, vocab) from a checkpoint file or run folder of `seq2seq train`."""
+    from rnnlab.checkpoint import read_model
+    from rnnlab.data.text import Vocab
+
+    model, meta, file = read_model(checkpoint)
+    if meta.get("config", {}).get("command") != "seq2seq" or not meta.get("vocab"):
+        raise ValueError(f"CHECKPOINT: {file} was not written by `rnnlab seq2seq train`")
+    return model, Vocab(meta["vocab"])
+
+
+def split_pairs(pairs, test: float, seed: int):
+    order = np.random.default_rng(seed).permutation(len(pairs))
+    n_test = max(1, round(len(pairs) * test))
+    if n_test >= len(pairs):
+        raise ValueError(f"--test {test}: leaves none of the {len(pairs)} pairs to train on")
+    return [pairs[i] for i in order[n_test:]], [pairs[i] for i in order[:n_test]]
+
+
+@command(app, network=Seq2SeqNetwork, training=Seq2SeqTraining, run=RunOptions)
 def train(
     file: Annotated[Path | None, typer.Argument(help="TSV source<TAB>target (none: number "
                                                 "words -> digits)")] = None,
-    digits: int = typer.Option(3, help="built-in task: numbers below 10^digits (2 or 3)"),
-    to_words: bool = typer.Option(False, help="built-in task: digits -> words"),
-    test: float = typer.Option(0.2, help="held-out fraction"),
-    cell: str = typer.Option("gru", help="gru or lstm"),
-    hidden: int = typer.Option(64, help="units"),
-    steps: int = typer.Option(2000, help="optimizer updates"),
-    lr: float = typer.Option(1e-2, help="Adam learning rate"),
-    beam: int = typer.Option(1, help="beam width for the test set (1: greedy)"),
-    seed: int = typer.Option(0, help="random seed"),
+    *, network: Seq2SeqNetwork, training: Seq2SeqTraining, run: RunOptions,
 ):
     """Train on pairs and report exact-match and per-character accuracy held out."""
     from rnnlab.data.numbers import number_pairs
 
-    with user_errors():
-        cfg = Seq2SeqConfig(cell=cell, hidden=hidden, steps=steps, lr=lr, seed=seed)
-        if file is None:
-            train_pairs, test_pairs = number_pairs(digits, test, seed, to_words)
-        else:
-            pairs = read_pairs(file)
-            order = np.random.default_rng(seed).permutation(len(pairs))
-            n_test = max(1, round(len(pairs) * test))
-            test_pairs = [pairs[i] for i in order[:n_test]]
-            train_pairs = [pairs[i] for i in order[n_test:]]
-        model, vocab = train_model(train_pairs, cfg, progress=True)
-        r = accuracy(model, vocab, test_pairs, beam)
+    run.folder("seq2seq")
+    if file is None:
+        train_pairs, test_pairs = number_pairs(training.digits, training.test, training.seed,
+                                               training.to_words)
+    else:
+        train_pairs, test_pairs = split_pairs(read_pairs(file), training.test, training.seed)
+    model, vocab = train_model(train_pairs, network, training, run, progress=True)
+    beam = training.beam
+    r = accuracy(model, vocab, test_pairs, beam)
     for s, t in test_pairs[:5]:
         typer.echo(f"{s!r} -> {translate(model, vocab, s, beam)!r} (want {t!r})")
     typer.echo(f"held out {len(test_pairs)}: exact match {r['exact']:.3f}, "
-               f"per character {r['char']:.3f} (beam {beam})")
+               f"per character {r['char']:.3f} (beam {beam}); model in {run.out}")
+
+
+@app.command("translate")
+def translate_command(
+    checkpoint: Annotated[Path, typer.Argument(help="a checkpoint or run folder of "
+                                               "`seq2seq train`")],
+    text: Annotated[list[str], typer.Argument(help="source strings")],
+    beam: int = typer.Option(1, help="beam width (1: greedy)"),
+):
+    """Translate source strings with a trained model."""
+    model, vocab = load_model(checkpoint)
+    for s in text:
+        typer.echo(translate(model, vocab, s, beam))

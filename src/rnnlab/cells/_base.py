@@ -31,6 +31,10 @@ class Cell:
     # the layer then stores one of the two.
     shared_preactivation: bool = True
 
+    def options(self) -> dict:
+        """The constructor's arguments (JSON-ready): the same cell is type(self)(**options)."""
+        return {}
+
     def step(self, xp, state, W_hh, b_hh):
         """Return (state_t, aux_t) from xp (B, G·H) and state_{t-1}."""
         raise NotImplementedError

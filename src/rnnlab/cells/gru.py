@@ -56,6 +56,9 @@ class GRUCell(Cell):
         self.reset_after = bool(reset_after)
         self.shared_preactivation = not self.reset_after
 
+    def options(self) -> dict:
+        return {"reset_after": self.reset_after}
+
     def step(self, xp, state, W_hh, b_hh):
         (h_prev,) = state
         H = h_prev.shape[-1]

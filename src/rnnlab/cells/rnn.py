@@ -31,6 +31,10 @@ class RNNCell(Cell):
     def __init__(self, nonlinearity: str = "tanh", negative_slope: float = 0.01, alpha: float = 1.0):
         self.act = Activation(nonlinearity, negative_slope, alpha)
 
+    def options(self) -> dict:
+        return {"nonlinearity": self.act.name, "negative_slope": self.act.negative_slope,
+                "alpha": self.act.alpha}
+
     def step(self, xp, state, W_hh, b_hh):
         (h_prev,) = state
         a = xp + h_prev @ W_hh.T + b_hh  # (B, H)

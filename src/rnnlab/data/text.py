@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnlab.errors import DataError, MissingFile
+
 DEFAULT_CHARS = 1_000_000  # size of the built-in corpus, in characters
 BINARY_PROBE = 8192  # bytes read to decide whether a file is text
 
@@ -74,21 +76,21 @@ def read_text_file(path) -> str:
     """One UTF-8 text file; missing, unreadable, binary or empty -> ValueError naming it."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"FILE: {path} does not exist")
+        raise MissingFile(f"FILE: {path} does not exist")
     if not path.is_file():
-        raise ValueError(f"FILE: {path} is not a regular file")
+        raise DataError(f"FILE: {path} is not a regular file")
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise ValueError(f"FILE: cannot read {path}: {e.strerror}") from None
+        raise DataError(f"FILE: cannot read {path}: {e.strerror}") from None
     if b"\0" in data[:BINARY_PROBE]:
-        raise ValueError(f"FILE: {path} looks binary (NUL bytes); expected UTF-8 text")
+        raise DataError(f"FILE: {path} looks binary (NUL bytes); expected UTF-8 text")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise ValueError(f"FILE: {path} is not UTF-8 text (byte {e.start})") from None
+        raise DataError(f"FILE: {path} is not UTF-8 text (byte {e.start})") from None
     if not text:
-        raise ValueError(f"FILE: {path} is empty")
+        raise DataError(f"FILE: {path} is empty")
     return text
 
 
@@ -98,7 +100,7 @@ def read_corpus(files=()) -> str:
         return default_corpus()[0]
     text = "".join(read_text_file(f) for f in files)
     if not text:
-        raise ValueError("corpus: the files hold no text")
+        raise DataError("corpus: the files hold no text")
     return text
 
 

@@ -87,7 +87,7 @@ def jacobian_norms(layer, x, *, lengths=None, layer_index: int = 0, direction: i
         raise ValueError(f"direction: expected 0..{layer.num_directions - 1}, got {direction}")
     dc = cache.layers[li].directions[direction]
     check_range("sequence", sequence, 0, dc.x.shape[1] - 1)
-    W_hh = layer.params[f"weight_hh{layer._suffixes(li)[direction]}"]
+    W_hh = layer.params[f"weight_hh{layer.suffixes(li)[direction]}"]
     J = step_jacobians(layer.cell, dc, W_hh, int(sequence))
     t = int(dc.x.shape[0] if dc.mask is None else dc.mask[:, sequence, 0].sum())
     P = jacobian_products(J[:t])[:-1][::-1]  # (t, S, S): distance 1..t

@@ -48,7 +48,7 @@ def layer_terms(layer, cache: Cache, deltas: dict, prefix: str = "") -> list[Ter
     """All component blocks of a layer stack, in input time order; names prefixed."""
     terms = []
     for li, lc in enumerate(cache.layers):
-        for d, suffix in enumerate(layer._suffixes(li)):
+        for d, suffix in enumerate(layer.suffixes(li)):
             dc, delta = lc.directions[d], deltas[suffix]
             x, h_prev, dXP, dHP = dc.x, dc.states[0][:-1], delta.dXP, delta.dHP
             gate_act = dc.aux[0] if dc.aux else None

@@ -3,17 +3,24 @@ the commands so that `rnnlab --help` stays fast."""
 
 from __future__ import annotations
 
-import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from rnnlab._checks import check_positive_int
+from rnnlab.apps.options import FolderOptions
+from rnnlab.config import command
+from rnnlab.tasks.run import RunConfig
+
 app = typer.Typer(no_args_is_help=True, help="The long-term-dependency benchmark problems.")
+sweep_app = typer.Typer()
 
 
 @app.command("list")
-def list_tasks(T: int = typer.Option(100, "--T", help="T at which to show the chance levels")):
+def list_tasks(T: int = typer.Option(100, "--T", min=2, help="T at which to show the chance "
+                                     "levels")):
     """The problems, their sizes, losses and chance levels."""
     from rich.console import Console
     from rich.table import Column, Table
@@ -30,146 +37,112 @@ def list_tasks(T: int = typer.Option(100, "--T", help="T at which to show the ch
     Console().print(table)
 
 
-def _options(text: str | None) -> dict:
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise typer.BadParameter(f"expected a JSON object, got {text!r}") from e
-    if not isinstance(value, dict):
-        raise typer.BadParameter(f"expected a JSON object, got {text!r}")
-    return value
+@dataclass
+class Seeds:
+    seeds: int = 1  # runs with seeds seed, seed + 1, ..., one after another
+
+    def __post_init__(self):
+        check_positive_int("seeds", self.seeds)
 
 
-@app.command("run")
-def run_task(
-    task: str = typer.Option("adding", help="the problem (rnnlab tasks list)"),
-    T: int = typer.Option(100, "--T", min=1, help="sequence length (the shortest with --T-max)"),
-    t_max: Annotated[int | None, typer.Option(
-        "--T-max", help="draw each batch's length in [T, T_max) (Pascanu et al.)")] = None,
-    cell: str = typer.Option("lstm", help="rnn | lstm | gru"),
-    nonlinearity: str = typer.Option("tanh", help="the Elman RNN's non-linearity"),
-    hidden: int = typer.Option(50, min=1, help="hidden units"),
-    optimizer: str = typer.Option("adam", help="sgd | adagrad | rmsprop | adam | hf"),
-    lr: float = typer.Option(1e-3, help="learning rate"),
-    momentum: float = typer.Option(0.0, help="momentum (sgd, rmsprop)"),
-    batch_size: int = typer.Option(20, min=1, help="sequences per update"),
-    max_steps: int = typer.Option(10_000, min=1, help="update budget per seed"),
-    remedy: str = typer.Option("clip", help="none | clip | omega | simplex"),
-    clip_threshold: float = typer.Option(1.0, help="global-norm clipping threshold"),
-    init: str = typer.Option(
-        "default",
-        help="default | spectral | orthogonal | sparse | identity | chrono | smart_tanh"),
-    spectral_radius: float = typer.Option(0.95, help="the radius of init 'spectral'"),
-    chrono_t: Annotated[float | None, typer.Option(
-        "--chrono-T", help="init 'chrono': the longest dependency (default: T)")] = None,
-    forget_bias: float = typer.Option(None, help="LSTM forget-gate bias"),
-    hf_damping: float = typer.Option(1.0, help="hf: initial Levenberg-Marquardt damping λ"),
-    hf_structural: float = typer.Option(1 / 30, help="hf: structural damping μ"),
-    hf_curvature_batch_size: Annotated[int | None, typer.Option(
-        help="hf: sequences for the curvature (default: batch_size / 5)")] = None,
-    hf_max_cg_iters: int = typer.Option(300, min=1, help="hf: CG iterations per update"),
-    averaging: str = typer.Option(
-        "none", help="none | polyak | ema: evaluate on averaged weights (not with hf)"),
-    averaging_decay: float = typer.Option(0.999, help="ema: the decay β"),
-    averaging_start: int = typer.Option(0, min=0, help="polyak: updates before averaging"),
-    criterion: str = typer.Option("paper", help="paper (< 1 % wrong) | code (none wrong)"),
-    eval_every: int = typer.Option(100, min=1, help="updates between quick checks"),
-    seeds: int = typer.Option(1, min=1, help="seeds 0..n-1, one run each"),
-    first_seed: int = typer.Option(0, help="the first seed"),
-    task_options: Annotated[str | None, typer.Option(
-        help='JSON, e.g. \'{"variant": "arjovsky"}\'')] = None,
-    out: Annotated[Path, typer.Option(help="JSON-lines result file")] = Path("tasks_results.jsonl"),
-):
-    """Train until solved (Pascanu et al.'s criterion) or the budget, once per seed."""
+@command(app, "run", run=RunConfig, seeds=Seeds, folder=FolderOptions)
+def run_task(*, run: RunConfig, seeds: Seeds, folder: FolderOptions):
+    """Train until solved (Pascanu et al.'s criterion) or the budget, once per seed;
+    one JSON line per seed in <out>/results.jsonl (--resume skips the seeds done) and
+    each seed's final model in <out>/model-seed<N>.safetensors."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from rnnlab.tasks.run import RunConfig, run
-    from rnnlab.tasks.sweep import append_result, guarded_run
+    from rnnlab.tasks.run import run as run_one
+    from rnnlab.tasks.sweep import append_result, guarded_run, pending
+    from rnnlab.train.runs import claim
 
-    base = {"task": task, "T": T, "T_max": t_max, "cell": cell, "nonlinearity": nonlinearity,
-            "hidden": hidden,
-            "optimizer": optimizer, "lr": lr, "momentum": momentum, "batch_size": batch_size,
-            "max_steps": max_steps, "remedy": remedy, "clip_threshold": clip_threshold,
-            "init": init, "spectral_radius": spectral_radius, "chrono_T": chrono_t,
-            "forget_bias": forget_bias, "hf_damping": hf_damping, "hf_structural": hf_structural,
-            "hf_curvature_batch_size": hf_curvature_batch_size,
-            "hf_max_cg_iters": hf_max_cg_iters,
-            "averaging": averaging, "averaging_decay": averaging_decay,
-            "averaging_start": averaging_start, "criterion": criterion, "eval_every": eval_every, "task_options": _options(task_options)}
+    folder.folder("tasks")
+    lock = claim(folder.out, resume=folder.resume, overwrite=folder.overwrite)
+    results = folder.out / "results.jsonl"
+    base = asdict(run)
+    specs = pending([{**base, "seed": run.seed + k} for k in range(seeds.seeds)], results)
+    failed = 0
     try:
-        RunConfig.from_dict(base)
-    except (ValueError, TypeError) as e:
-        raise typer.BadParameter(str(e)) from e
-    for seed in range(first_seed, first_seed + seeds):
-        spec = {**base, "seed": seed}
-        with Progress(TextColumn(f"seed {seed}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), TextColumn("{task.fields[status]}")) as bar:
-            bar_task = bar.add_task("train", total=max_steps, status="")
+        for spec in specs:
+            with Progress(TextColumn(f"seed {spec['seed']}"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), TextColumn("{task.fields[status]}")) as bar:
+                bar_task = bar.add_task("train", total=run.max_steps, status="")
 
-            def on_step(step, record, bar=bar, bar_task=bar_task):
-                bar.update(bar_task, completed=step, status=f"loss {record['loss']:.4f}")
+                def on_step(step, record, bar=bar, bar_task=bar_task):
+                    bar.update(bar_task, completed=step, status=f"loss {record['loss']:.4f}")
 
-            record = guarded_run(lambda s: run(RunConfig.from_dict(s), on_step=on_step), spec)
-        append_result(out, record)
-        if record["status"] != "ok":
-            typer.echo(f"seed {seed}: FAILED\n{record['result']['error']}", err=True)
-            continue
-        r = record["result"]
-        verdict = f"solved in {r['steps']} updates" if r["solved"] else \
-            f"not solved in {r['steps_done']} updates"
-        if "cg_iters" in r:
-            verdict += f" ({r['cg_iters']} CG iterations)"
-        typer.echo(f"seed {seed}: {verdict}; error rate {r['error_rate']:.2%} on "
-                   f"{RunConfig.eval_n} sequences (chance {r['chance_error']:.2%}); "
-                   f"{r['wall_s']:.1f} s")
-    typer.echo(f"results appended to {out}")
+                model_file = folder.out / f"model-seed{spec['seed']}.safetensors"
+                record = guarded_run(lambda s, f=model_file: run_one(
+                    RunConfig.from_dict(s), on_step=on_step, save_to=f), spec)
+            append_result(results, record)
+            typer.echo(f"seed {spec['seed']}: {_verdict(record)}")
+            failed += record["status"] != "ok"
+    finally:
+        lock.release()
+    typer.echo(f"results in {results}")
+    if failed:
+        raise typer.Exit(1)
 
 
+def _verdict(record: dict) -> str:
+    if record["status"] != "ok":
+        return f"FAILED: {record['result']['error']}"
+    r = record["result"]
+    verdict = f"solved in {r['steps']} updates" if r["solved"] else \
+        f"not solved in {r['steps_done']} updates"
+    if "cg_iters" in r:  # optimizer 'hf'
+        verdict += f" ({r['cg_iters']} CG iterations)"
+    return (f"{verdict}; error rate {r['error_rate']:.2%} on {RunConfig.eval_n} sequences "
+            f"(chance {r['chance_error']:.2%}); {r['wall_s']:.1f} s")
+
+
+@dataclass
+class SweepOptions:
+    workers: int | None = None  # local worker processes [default: the file's, else 2]
+    ray: str | None = None  # run on Ray: 'auto', an address, or 'local'
+
+    def __post_init__(self):
+        if self.workers is not None:
+            check_positive_int("workers", self.workers)
+
+
+@command(sweep_app, "sweep", sweep=SweepOptions, folder=FolderOptions)
 def sweep(
-    config: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
-                                           help="the sweep's TOML file")],
-    workers: Annotated[int | None, typer.Option(
-        min=1, help="local worker processes (default: the file's)")] = None,
-    ray: Annotated[str | None, typer.Option(
-        help="run on Ray: 'auto', an address, or 'local'")] = None,
-    results: Annotated[Path | None, typer.Option(
-        help="results file (default: the file's)")] = None,
+    file: Annotated[Path, typer.Argument(metavar="SWEEP.toml", help="the sweep's TOML file")],
+    *, sweep: SweepOptions, folder: FolderOptions,
 ):
-    """Run a grid of benchmark runs in parallel; resumes, then writes the summary."""
+    """Run a grid of benchmark runs in parallel into <out>/results.jsonl (--resume skips
+    the runs done), then write the summary (markdown, CSV, plot) beside it. Failed runs
+    are listed with their error and make the exit status 1."""
     from rnnlab.tasks.summary import summarize, to_markdown, write_summary
-    from rnnlab.tasks.sweep import (
-        SweepConfig,
-        execute,
-        expand,
-        make_executor,
-        read_results,
-        resolve,
-    )
+    from rnnlab.tasks.sweep import SweepConfig, execute, expand, make_executor, read_results
+    from rnnlab.train.runs import claim
 
+    cfg = SweepConfig.load(file)
+    specs = expand(cfg.grid)
+    folder.folder(f"sweep-{file.stem}")
+    lock = claim(folder.out, resume=folder.resume, overwrite=folder.overwrite)
     try:
-        cfg = SweepConfig.load(config)
-        specs = expand(cfg.grid)
-        run_fn = resolve(cfg.run)
-    except ValueError as e:
-        raise typer.BadParameter(str(e)) from e
-    results = results or cfg.results
-    executor = make_executor(run_fn, workers or cfg.workers, ray)
+        results = folder.out / "results.jsonl"
+        executor = make_executor(cfg.runner(), sweep.workers or cfg.workers, sweep.ray)
+        axes = [k for k, v in cfg.grid.items() if isinstance(v, list)] + ["seed"]
 
-    axes = [k for k, v in cfg.grid.items() if isinstance(v, list)] + ["seed"]
+        def on_record(record, n, total):
+            s = record["spec"]
+            run = " ".join(f"{k}={s[k]}" for k in axes if k in s)
+            typer.echo(f"[{n}/{total}] {run}: {_verdict(record)} ({record['wall_s']:.1f} s)")
 
-    def on_record(record, n, total):
-        r, s = record["result"], record["spec"]
-        what = (f"solved in {r['steps']}" if r.get("solved") else "not solved") \
-            if record["status"] == "ok" else "FAILED"
-        run = " ".join(f"{k}={s[k]}" for k in axes if k in s)
-        typer.echo(f"[{n}/{total}] {run}: {what} ({record['wall_s']:.1f} s)")
-
-    ran = execute(specs, results, executor, on_record)
-    typer.echo(f"{ran} runs done now, {len(specs) - ran} were already in {results}")
-    records = read_results(results)
-    typer.echo(to_markdown(summarize(records)))
-    stem = results.with_name(results.stem + "_summary")
-    paths = write_summary(records, stem)
-    typer.echo("summary: " + ", ".join(str(p) for p in paths.values()))
+        ran = execute(specs, results, executor, on_record)
+        typer.echo(f"{ran} runs done now, {len(specs) - ran} were already in {results}")
+        records = read_results(results)
+        typer.echo(to_markdown(summarize(records)))
+        paths = write_summary(records, folder.out / "summary")
+        typer.echo("summary: " + ", ".join(str(p) for p in paths.values()))
+    finally:
+        lock.release()
+    latest = {r["id"]: r for r in records}
+    failed = [r for r in latest.values() if r["status"] != "ok"]
+    for r in failed:
+        typer.echo(f"FAILED {r['spec']}: {r['result']['error']}", err=True)
+    if failed:
+        raise typer.Exit(1)

@@ -5,10 +5,10 @@ The training is rnnlab.train.Trainer's (full BPTT on fresh batches; batch n is d
 from default_rng([seed, n]), so a run is a function of its configuration), or with
 optimizer 'hf' rnnlab.hf.HessianFree's (one Hessian-free update per batch). Each
 batch's length is drawn in [T, T_max) when T_max is given (Pascanu et al.'s script).
-Every `eval_every` updates the net is scored on `quick_n` fresh sequences; when that
-looks solved, the full test of `eval_n` = 10,000 fresh sequences decides, by the
-chosen criterion ('paper': under 1 % wrong; 'code': none wrong). The run stops at
-the first full test it passes.
+Every `eval_every` updates the net is scored on `quick_n` fresh sequences (on the
+averaged weights with `averaging`); when that looks solved, the full test of
+`eval_n` = 10,000 fresh sequences decides, by the chosen criterion ('paper': under
+1 % wrong; 'code': none wrong). The run stops at the first full test it passes.
 """
 
 from __future__ import annotations
@@ -17,20 +17,19 @@ import contextlib
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from functools import partial
 
 import numpy as np
 
-from rnnlab._checks import check_option, check_positive_int
+from rnnlab._checks import check_option, check_positive_int, check_range
 from rnnlab.optim import OPTIMIZERS
+from rnnlab.registry import INITS, layer_class
 from rnnlab.tasks.criteria import CRITERIA, N_EVAL, evaluate
 from rnnlab.tasks.problems import draw_length
 from rnnlab.tasks.registry import make_task
 
-CELLS = ("rnn", "lstm", "gru")
 REMEDIES = ("none", "clip", "omega", "simplex")
-INITS = ("default", "spectral", "orthogonal", "sparse", "identity", "chrono", "smart_tanh")
 
 
 @dataclass
@@ -42,10 +41,9 @@ class RunConfig:
     T_max: int | None = None  # lengths drawn per batch in [T, T_max) (None: T only)
     cell: str = "lstm"  # rnn | lstm | gru
     nonlinearity: str = "tanh"  # the Elman RNN's σ
-    hidden: int = 50  # hidden units H
-    layers: int = 1  # stacked layers
-    optimizer: str = "adam"  # sgd | adagrad | rmsprop | adam | hf (Hessian-free: no lr,
-    # momentum or clipping; its options are the hf_* ones)
+    hidden_size: int = 50  # hidden units H
+    num_layers: int = 1  # stacked layers
+    optimizer: str = "adam"  # sgd | adagrad | rmsprop | adam | hf (Hessian-free: the hf_* options)
     lr: float = 1e-3  # learning rate η
     momentum: float = 0.0  # sgd, rmsprop
     batch_size: int = 20  # sequences per update
@@ -53,8 +51,7 @@ class RunConfig:
     remedy: str = "clip"  # none | clip (global norm) | omega (clip + Pascanu's Ω) | simplex
     clip_threshold: float = 1.0  # the global-norm threshold of 'clip' and 'omega'
     omega_alpha: float = 2.0  # weight of Ω for remedy 'omega'
-    init: str = "default"  # default (PyTorch's), spectral, orthogonal, sparse, identity, chrono,
-    # smart_tanh (Pascanu et al.'s: sparse W_hh at radius 0.95, N(0, 0.01²) elsewhere)
+    init: str = "default"  # default (PyTorch's), spectral, orthogonal, sparse, identity, chrono, smart_tanh
     spectral_radius: float = 0.95  # 'spectral': W_hh ~ N(0, 0.1²) rescaled to this radius
     chrono_T: float | None = None  # 'chrono' (LSTM, GRU): the longest dependency (None: T)
     forget_bias: float | None = None  # LSTM forget-gate bias (None: the init's own)
@@ -70,10 +67,10 @@ class RunConfig:
     quick_n: int = 1000  # sequences of the quick check
     eval_n: int = N_EVAL  # sequences of the full test
     seed: int = 0  # weights, data and the test sequences
-    task_options: dict = field(default_factory=dict)  # e.g. {"variant": "arjovsky"}
+    task_options: dict = field(default_factory=dict)  # the task's own, e.g. {"variant": "arjovsky"}
 
     def __post_init__(self):
-        check_option("cell", self.cell, CELLS)
+        layer_class(self.cell)
         check_option("remedy", self.remedy, REMEDIES)
         check_option("init", self.init, INITS)
         check_option("optimizer", self.optimizer, (*OPTIMIZERS, "hf"))
@@ -89,7 +86,14 @@ class RunConfig:
             self.hf_config()  # validates the hf_* options
         if self.T_max is not None and self.T_max < self.T:
             raise ValueError(f"T_max: expected at least T = {self.T}, got {self.T_max}")
-        for name in ("T", "hidden", "layers", "batch_size", "max_steps", "eval_every",
+        check_range("lr", self.lr, 0.0, math.inf, lo_open=True, hi_open=True)
+        check_range("momentum", self.momentum, 0.0, 1.0, hi_open=True)
+        check_range("clip_threshold", self.clip_threshold, 0.0, math.inf, lo_open=True,
+                    hi_open=True)
+        check_range("omega_alpha", self.omega_alpha, 0.0, math.inf, hi_open=True)
+        check_range("spectral_radius", self.spectral_radius, 0.0, math.inf, lo_open=True,
+                    hi_open=True)
+        for name in ("T", "hidden_size", "num_layers", "batch_size", "max_steps", "eval_every",
                      "quick_n", "eval_n"):
             check_positive_int(name, getattr(self, name))
         make_task(self.task, **self.task_options)  # validates the task and its options
@@ -122,28 +126,18 @@ class RunConfig:
 def build_model(cfg: RunConfig):
     """The network: a layer stack with a readout at every step (the task's mask picks
     the steps that carry a loss)."""
-    from rnnlab import GRU, LSTM, RNN
-    from rnnlab.init import InitConfig, initialize, set_forget_bias, smart_tanh
-    from rnnlab.models import SequenceModel
+    from rnnlab.init import set_forget_bias
+    from rnnlab.registry import init_layer
+    from rnnlab.spec import LayerSpec, ModelSpec
 
     task = make_task(cfg.task, **cfg.task_options)
-    Layer = {"rnn": RNN, "lstm": LSTM, "gru": GRU}[cfg.cell]
     options = {"nonlinearity": cfg.nonlinearity} if cfg.cell == "rnn" else {}
-    rnn = Layer(task.n_in, cfg.hidden, cfg.layers, seed=cfg.seed, **options)
-    schemes = {"spectral": {"recurrent": "gaussian", "input": "gaussian", "std": 0.1,
-                            "spectral_radius": cfg.spectral_radius},
-               "orthogonal": {"recurrent": "orthogonal", "input": "glorot"},
-               "sparse": {"recurrent": "sparse", "input": "gaussian", "std": 0.1},
-               "identity": {"recurrent": "identity", "input": "gaussian", "std": 0.1},
-               "chrono": {"chrono": cfg.chrono_T or cfg.T}}  # PyTorch's weights, chrono biases
-    if cfg.init not in ("default", "smart_tanh"):
-        initialize(rnn, InitConfig(**schemes[cfg.init], seed=cfg.seed))
+    stack = LayerSpec(cfg.cell, task.n_in, cfg.hidden_size, cfg.num_layers, options=options)
+    model = ModelSpec("many_to_many", stack, task.n_out, task.loss, seed=cfg.seed).build()
+    init_layer(model.rnn, cfg.init, seed=cfg.seed, spectral_radius=cfg.spectral_radius,
+               chrono_T=cfg.chrono_T or cfg.T, readout=model.readout)
     if cfg.forget_bias is not None:
-        set_forget_bias(rnn, cfg.forget_bias)
-    model = SequenceModel(rnn, task.n_out, loss=task.loss, target="each", reduction="mean",
-                          seed=cfg.seed)
-    if cfg.init == "smart_tanh":
-        smart_tanh(rnn, model.readout, seed=cfg.seed)
+        set_forget_bias(model.rnn, cfg.forget_bias)
     return task, model
 
 
@@ -207,11 +201,14 @@ def _hf_updates(cfg: RunConfig, model, data, on_step):
     return advance, lambda: done[0], extras, contextlib.nullcontext
 
 
-def run(cfg: RunConfig, on_step: Callable[[int, dict], None] | None = None) -> dict:
+def run(cfg: RunConfig, on_step: Callable[[int, dict], None] | None = None,
+        save_to=None) -> dict:
     """Train and judge; return {"solved", "steps" (updates to solve, or None),
     "error_rate" (last full test), "chance_error", "loss", "steps_done", "wall_s"}
     (and for optimizer 'hf' "cg_iters", the CG iterations in all, and "damping").
-    on_step(step, record) is called after every update (progress bars)."""
+    on_step(step, record) is called after every update (progress bars); save_to: a
+    file the final model is saved to (rnnlab.load reads it; the raw, not averaged,
+    weights)."""
     from rnnlab.models import Batch
 
     t0 = time.perf_counter()
@@ -245,6 +242,8 @@ def run(cfg: RunConfig, on_step: Callable[[int, dict], None] | None = None) -> d
                 break
     if solved_at is None:
         full = score(cfg.eval_n)  # the final error rate, on a fresh full test
+    if save_to is not None:
+        model.save(save_to, meta={"command": "tasks", "run": asdict(cfg)})
     return {"solved": solved_at is not None, "steps": solved_at,
             "error_rate": full.error_rate, "chance_error": full.chance_error,
             "test_loss": full.loss, "chance_loss": full.chance_loss, "loss": last_loss,

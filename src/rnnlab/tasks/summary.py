@@ -97,11 +97,12 @@ def plot_success(rows: list[dict], path) -> Path:
 
 
 def write_summary(records: list[dict], stem) -> dict[str, Path]:
-    """stem.md, stem.csv and stem.png; returns the paths written."""
+    """stem.md, stem.csv and (when a run succeeded) stem.png; returns the paths written."""
     rows = summarize(records)
     stem = Path(stem)
     out = {"md": stem.with_suffix(".md"), "csv": stem.with_suffix(".csv")}
     out["md"].write_text(to_markdown(rows))
     out["csv"].write_text(to_csv(rows))
-    out["png"] = plot_success(rows, stem.with_suffix(".png"))
+    if rows:
+        out["png"] = plot_success(rows, stem.with_suffix(".png"))
     return out

@@ -16,9 +16,12 @@ A sweep file:
     variant = "pascanu"
 
     [sweep]
-    results = "results.jsonl"  # relative to the sweep file
     workers = 2
-    run = "rnnlab.tasks.run:run_spec"   # the run function, spec dict -> result dict
+    run = "tasks"              # a registered runner (rnnlab.registry.RUNNERS), by name
+
+A sweep file is data: it names a runner of the registry and never a module to import.
+Results go to the run folder of `rnnlab sweep` (--out), never beside the file, so that
+a committed sweep file runs anew on a fresh clone.
 
 Runs are identified by a hash of their full specification: a run already in the
 results file with status "ok" is skipped, so a sweep killed half-way resumes with
@@ -39,48 +42,45 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-import tomllib
-
 from rnnlab._checks import check_positive_int
+from rnnlab.errors import DataError
 
 AXES_ORDER = ("task", "T", "cell", "optimizer", "remedy", "init", "seed")  # grid key order
-DEFAULT_RUN = "rnnlab.tasks.run:run_spec"
+SWEEP_KEYS = ("workers", "run")
 
 
 @dataclass
 class SweepConfig:
     grid: dict  # the [grid] table
-    results: Path  # JSON-lines results file
     workers: int = 2  # local worker processes (1: run in this process)
-    run: str = DEFAULT_RUN  # "module:function" taking a spec dict, returning a result dict
+    run: str = "tasks"  # a registered runner's name
 
     @classmethod
     def load(cls, path) -> SweepConfig:
+        from rnnlab.config import read_config_file
+        from rnnlab.registry import RUNNERS
+
         path = Path(path)
-        try:
-            doc = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as e:
-            raise ValueError(f"config: {path} is not valid TOML: {e}") from e
-        if "grid" not in doc:
-            raise ValueError(f"config: {path} has no [grid] table")
+        if path.suffix != ".toml":
+            raise DataError(f"SWEEP: {path}: expected a .toml file")
+        doc = read_config_file(path)
+        if not isinstance(doc.get("grid"), dict):
+            raise DataError(f"SWEEP: {path} has no [grid] table")
         sweep = doc.get("sweep", {})
-        results = Path(sweep.get("results", path.with_suffix(".jsonl").name))
-        if not results.is_absolute():
-            results = path.parent / results
-        return cls(doc["grid"], results, check_positive_int("workers", sweep.get("workers", 2)),
-                   sweep.get("run", DEFAULT_RUN))
+        unknown = sorted(set(doc) - {"grid", "sweep"}) + sorted(set(sweep) - set(SWEEP_KEYS))
+        if unknown:
+            raise DataError(f"SWEEP: {path}: unknown keys {unknown}; expected [grid] and "
+                            f"[sweep] with some of {list(SWEEP_KEYS)} (results go to --out)")
+        run = sweep.get("run", "tasks")
+        if run not in RUNNERS:
+            raise DataError(f"SWEEP: {path}: run = {run!r} is not a registered runner; "
+                            f"expected one of {sorted(RUNNERS)}")
+        return cls(doc["grid"], check_positive_int("workers", sweep.get("workers", 2)), run)
 
+    def runner(self):
+        from rnnlab.registry import sweep_runner
 
-def resolve(name: str) -> Callable[[dict], dict]:
-    """The function named "package.module:function"."""
-    import importlib
-
-    module, _, attr = name.partition(":")
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError, ValueError) as e:
-        raise ValueError(f"run: expected 'module:function' of an importable function, "
-                         f"got {name!r} ({e})") from e
+        return sweep_runner(self.run)
 
 
 def expand(grid: dict) -> list[dict]:
@@ -147,8 +147,10 @@ def guarded_run(run_fn: Callable[[dict], dict], spec: dict, threads: int | None 
     try:
         with threadpool_limits(threads, user_api="blas"):
             result, status = run_fn(spec), "ok"
-    except Exception:  # noqa: BLE001 - the sweep goes on; the record says what went wrong
-        result, status = {"error": traceback.format_exc(limit=5)}, "error"
+    except Exception as e:  # noqa: BLE001 - the sweep goes on; the record says what went wrong
+        result = {"error": f"{type(e).__name__}: {' '.join(str(e).split())}",
+                  "traceback": traceback.format_exc(limit=5)}
+        status = "error"
     return {"id": run_id(spec), "status": status, "spec": spec, "result": result,
             "wall_s": time.perf_counter() - t0, "host": os.uname().nodename}
 

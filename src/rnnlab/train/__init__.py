@@ -1,6 +1,5 @@
 """Training: full and truncated BPTT, the trainer, checkpoints and run logs."""
 
-from rnnlab.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from rnnlab.train.data import TokenStreams, epoch_batches
 from rnnlab.train.tbptt import TruncatedBPTT
 from rnnlab.train.trainer import (
@@ -13,7 +12,6 @@ from rnnlab.train.trainer import (
 )
 
 __all__ = [
-    "CheckpointError",
     "FullBPTT",
     "StreamTBPTT",
     "TokenStreams",
@@ -23,6 +21,4 @@ __all__ = [
     "epoch_batches",
     "evaluate",
     "evaluate_stream",
-    "load_checkpoint",
-    "save_checkpoint",
 ]

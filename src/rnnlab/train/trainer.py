@@ -5,7 +5,9 @@ One update n = 0, 1, ..., steps-1:
     loss, grads, info = source(n)            full BPTT on data(n), or TBPTT's update n
     grads = transform(grads, trainer) ...    gradient transforms, in order (issue-7
                                              remedies); one returning None skips the step
-    guard: any NaN/Inf in grads or loss  ->  the step is skipped and counted, never applied
+    guard: any NaN/Inf in grads or loss  ->  training stops (TrainingDiverged), or with
+                                             nonfinite="skip" the update is skipped and counted
+    divergence: loss > diverge_factor · (the first update's loss)  ->  TrainingDiverged
     ‖g‖ = clip(grads)                        by global norm (default) or by value; the
                                              norm BEFORE clipping is logged
     η = schedule(lr, n);  optimizer.step(model.params, grads, η)
@@ -15,8 +17,11 @@ validations without improvement), and every `checkpoint_every` updates a checkpo
 Every update writes one JSON line to `<out_dir>/log.jsonl` (step, loss, accuracy
 where it applies, grad_norm, lr, time, skipped); validations write {"step", "val_*"}.
 
-A run folder holds config.json (the resolved configuration), log.jsonl and
-checkpoints/step-XXXXXXXX.safetensors (the last `keep_last`) plus best.safetensors.
+A run folder holds config.json (the resolved configuration), log.jsonl (and the other
+logs of rnnlab.train.logs) and checkpoints/step-XXXXXXXX.safetensors (the last
+`keep_last`) plus best.safetensors. rnnlab.train.runs guards it: a fresh run refuses a
+folder that holds anything (unless `overwrite`), one process writes at a time. SIGINT
+and SIGTERM end the update under way, save a checkpoint and raise Interrupted.
 A checkpoint holds the parameters, the optimizer state, the source's carried state
 (TBPTT streams), the step, the state of every generator (each layer's `rng`, for
 dropout), the trainer's counters, the config and the vocabulary. `fit(resume=True)`
@@ -29,13 +34,18 @@ from __future__ import annotations
 
 import json
 import math
+import signal
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rnnlab._checks import check_option, check_positive_int, check_range
+from rnnlab.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, split_prefix
+from rnnlab.errors import Interrupted, TrainingDiverged
 from rnnlab.models import Batch, Model
 from rnnlab.optim import (
     OPTIMIZERS,
@@ -47,7 +57,7 @@ from rnnlab.optim import (
     clip_grad_value,
     global_norm,
 )
-from rnnlab.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, split_prefix
+from rnnlab.train import logs, runs
 
 
 @dataclass
@@ -70,12 +80,20 @@ class TrainConfig:
     out_dir: str | None = None  # the run folder; None: no files at all
     progress: bool = False  # a rich progress bar on the terminal
     unit: str = "targets"  # what the progress bar counts per second (a char LM: "chars")
+    nonfinite: str = "stop"  # a NaN/Inf loss or gradient: stop (TrainingDiverged) | skip
+    diverge_factor: float = 1e3  # stop when loss > this × the first update's loss (0: never)
+    loggers: tuple[str, ...] = ("jsonl", "csv")  # run logs in out_dir: jsonl, csv, tensorboard
+    overwrite: bool = False  # replace a run already in out_dir (else refused unless resumed)
 
     def __post_init__(self):
         if isinstance(self.schedule, dict):
             self.schedule = Schedule(**self.schedule)
         check_positive_int("steps", self.steps)
         check_option("optimizer", self.optimizer, OPTIMIZERS)
+        check_range("lr", self.lr, 0.0, math.inf, hi_open=True)
+        check_option("nonfinite", self.nonfinite, ("stop", "skip"))
+        check_range("diverge_factor", self.diverge_factor, 0.0, math.inf, hi_open=True)
+        self.loggers = tuple(self.loggers)
         check_option("clip", self.clip, ("norm", "value", "none"))
         check_range("clip_threshold", self.clip_threshold, 0.0, math.inf, lo_open=True)
         for name in ("val_every", "patience", "checkpoint_every"):
@@ -193,30 +211,56 @@ class Trainer:
         self.bad_validations = 0  # validations since the best
         self.info: dict = {}  # the info of the last update (for transforms)
         self.history: list[dict] = []  # every record of this process
+        self.first_loss: float | None = None  # the divergence test's reference
         self.out_dir = None if self.config.out_dir is None else Path(self.config.out_dir)
+        self._logs: list = []
+        self._signal: int | None = None  # a SIGINT/SIGTERM received during fit
+        self._bar = None
 
     # ---- the loop -----------------------------------------------------------------
 
     def fit(self, resume: bool | str | Path = False) -> dict:
         """Run to config.steps (or early stop). resume: True (latest checkpoint of
         out_dir, if any) or a checkpoint path. Returns the last records."""
-        cfg = self.config
-        if resume:
-            self._resume(resume)
+        lock = None
         if self.out_dir is not None:
-            self._write_config()
+            lock = runs.claim(self.out_dir, resume=bool(resume), overwrite=self.config.overwrite)
+        try:
+            self._logs = [] if self.out_dir is None else logs.open_logs(self.out_dir,
+                                                                        self.config.loggers)
+            if resume:
+                self._resume(resume)
+            if self.out_dir is not None:
+                self._write_config()
+            with self._signals():
+                return self._fit()
+        finally:
+            for log in self._logs:
+                log.close()
+            if lock is not None:
+                lock.release()
+
+    def _fit(self) -> dict:
+        cfg = self.config
         stopped, last = False, {}
         with self._progress() as bar:
-            while self.step < cfg.steps and not stopped:
-                last = self._update()
-                if cfg.val_every and self.step % cfg.val_every == 0 and self.val_data is not None:
-                    last.update(self._validate())
-                    stopped = bool(cfg.patience) and self.bad_validations >= cfg.patience
-                if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
-                    self.save()
-                bar(last)
-                for cb in self.callbacks:
-                    cb(self, last)
+            self._bar = bar
+            try:
+                while self.step < cfg.steps and not stopped:
+                    last = self._update()
+                    if (cfg.val_every and self.step % cfg.val_every == 0
+                            and self.val_data is not None):
+                        last.update(self._validate())
+                        stopped = bool(cfg.patience) and self.bad_validations >= cfg.patience
+                    if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+                        self.save()
+                    bar.update(last)
+                    for cb in self.callbacks:
+                        cb(self, last)
+                    if self._signal is not None:
+                        self._interrupt()
+            finally:
+                self._bar = None
         if self.val_data is not None and "val_loss" not in last:
             last.update(self._validate())
         if self.out_dir is not None:
@@ -227,9 +271,60 @@ class Trainer:
                           "the log marks them 'skipped')", RuntimeWarning, stacklevel=2)
         return {**last, "stopped_early": stopped, "skipped": self.skipped}
 
+    def print(self, text: str) -> None:
+        """Print a line above the progress bar (or plainly when there is none)."""
+        if self._bar is not None and self._bar.console is not None:
+            self._bar.console.print(text, markup=False, highlight=False)
+        else:
+            print(text, flush=True)
+
+    @contextmanager
+    def _signals(self):
+        """SIGINT/SIGTERM during fit: finish the update, save, raise Interrupted."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum, frame):
+            if self._signal is not None:  # a second Ctrl-C: stop now
+                raise KeyboardInterrupt
+            self._signal = signum
+
+        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h)
+
+    def _interrupt(self):
+        name = signal.Signals(self._signal).name
+        code = 128 + self._signal
+        self._signal = None
+        if self.out_dir is None:
+            raise Interrupted(f"{name} at update {self.step}: stopped (nothing saved: the "
+                              "run has no output folder)", code)
+        path = self.save()
+        raise Interrupted(f"{name} at update {self.step}: saved {path}; run the same command "
+                          f"with --resume --out {self.out_dir} to continue exactly", code)
+
+    def _diverged(self, n: int, why: str):
+        lr = self.config.schedule(self.config.lr, n)
+        kept = ""
+        if self.out_dir is not None and (self.out_dir / "best.safetensors").is_file():
+            kept = f"; the best model so far is {self.out_dir / 'best.safetensors'}"
+        return TrainingDiverged(f"training diverged at update {n + 1}: {why}; lower the "
+                                f"learning rate (lr {lr:g}) or clip harder{kept}")
+
     def _update(self) -> dict:
         cfg, n, t0 = self.config, self.step, time.perf_counter()
         loss, grads, self.info = self.source(n)
+        if math.isfinite(loss):
+            if self.first_loss is None:
+                self.first_loss = float(loss)
+            elif cfg.diverge_factor and loss > cfg.diverge_factor * max(self.first_loss, 1e-12):
+                raise self._diverged(n, f"loss {loss:.4g} is over {cfg.diverge_factor:g} × "
+                                        f"the first update's {self.first_loss:.4g}")
         for transform in self.transforms:
             if grads is None:
                 break
@@ -242,6 +337,8 @@ class Trainer:
         if grads is None:
             record.update(skipped="transform")
         elif not (math.isfinite(loss) and all_finite(grads)):
+            if cfg.nonfinite == "stop":
+                raise self._diverged(n, f"loss {loss} or its gradients are not finite")
             self.skipped += 1
             record.update(skipped="non-finite", grad_norm=global_norm(grads))
         else:
@@ -283,7 +380,7 @@ class Trainer:
         return self.out_dir / "checkpoints"
 
     def resolved_config(self) -> dict:
-        return {"train": asdict(self.config), "model": self.model.config(), **self.meta}
+        return {"train": asdict(self.config), "model": self.model.spec.to_dict(), **self.meta}
 
     def _write_config(self) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -294,10 +391,8 @@ class Trainer:
 
     def _log(self, record: dict) -> None:
         self.history.append(record)
-        if self.out_dir is not None:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            with open(self.out_dir / "log.jsonl", "a") as f:
-                f.write(json.dumps(record) + "\n")
+        for log in self._logs:
+            log.write(record)
 
     def save(self, path=None) -> Path:
         """Write a checkpoint (default: checkpoints/step-XXXXXXXX.safetensors, keeping
@@ -306,8 +401,9 @@ class Trainer:
         arrays.update({f"optim.{k}": a for k, a in self.optimizer.state_dict().items()})
         if hasattr(self.source, "state_dict"):
             arrays.update({f"source.{k}": a for k, a in self.source.state_dict().items()})
-        meta = {"step": self.step, "skipped": self.skipped, "best": self.best,
-                "bad_validations": self.bad_validations,
+        meta = {"spec": self.model.spec.to_dict(), "step": self.step, "skipped": self.skipped,
+                "best": self.best, "bad_validations": self.bad_validations,
+                "first_loss": self.first_loss,
                 "rngs": {n: g.bit_generator.state for n, g in self.model.rngs().items()},
                 "config": self.resolved_config(), "vocab": self.vocab}
         if path is None:
@@ -336,6 +432,7 @@ class Trainer:
             rngs[name].bit_generator.state = state
         self.step, self.skipped = meta["step"], meta["skipped"]
         self.best, self.bad_validations = meta["best"], meta["bad_validations"]
+        self.first_loss = meta.get("first_loss")
         self.vocab = meta.get("vocab", self.vocab)
 
     def _resume(self, resume) -> None:
@@ -355,13 +452,9 @@ class Trainer:
         self._truncate_log()
 
     def _truncate_log(self) -> None:
-        """Drop the log lines written after the checkpoint we resume from."""
-        log = None if self.out_dir is None else self.out_dir / "log.jsonl"
-        if log is None or not log.is_file():
-            return
-        keep = [line for line in log.read_text().splitlines()
-                if line.strip() and json.loads(line)["step"] <= self.step]
-        log.write_text("".join(line + "\n" for line in keep))
+        """Drop the log records written after the checkpoint we resume from."""
+        for log in self._logs:
+            log.truncate(self.step)
 
     def _progress(self):
         return _Progress(self.config.steps, self.step, self.config.unit,
@@ -370,34 +463,39 @@ class Trainer:
 
 class _Progress:
     """A rich progress bar showing the loss, the validation loss, the targets per
-    second and the updates skipped, or nothing."""
+    second and the updates skipped, or nothing. `console` is where text goes while it
+    runs (Trainer.print), so that nothing printed collides with the bar."""
 
     def __init__(self, total: int, done: int, unit: str, enabled: bool):
         self.total, self.done, self.unit, self.enabled = total, done, unit, enabled
         self.skipped = 0
+        self.console = None
 
     def __enter__(self):
+        if self.enabled:
+            from rich import progress as rp
+
+            self.bar = rp.Progress(rp.TextColumn("train"), rp.BarColumn(),
+                                   rp.MofNCompleteColumn(), rp.TimeRemainingColumn(),
+                                   rp.TextColumn("{task.fields[status]}"))
+            self.bar.start()
+            self.console = self.bar.console
+            self.task = self.bar.add_task("train", total=self.total, completed=self.done,
+                                          status="")
+        return self
+
+    def update(self, record: dict) -> None:
         if not self.enabled:
-            return lambda record: None
-        from rich import progress as rp
-
-        self.bar = rp.Progress(rp.TextColumn("train"), rp.BarColumn(), rp.MofNCompleteColumn(),
-                               rp.TimeRemainingColumn(), rp.TextColumn("{task.fields[status]}"))
-        self.bar.start()
-        task = self.bar.add_task("train", total=self.total, completed=self.done, status="")
-
-        def update(record):
-            status = f"loss {record['loss']:.4f}"
-            if "val_loss" in record:
-                status += f"  val {record['val_loss']:.4f}"
-            if "targets" in record:
-                status += f"  {record['targets'] / record['time']:,.0f} {self.unit}/s"
-            self.skipped += "skipped" in record
-            if self.skipped:
-                status += f"  skipped {self.skipped}"
-            self.bar.update(task, completed=record["step"], status=status)
-
-        return update
+            return
+        status = f"loss {record['loss']:.4f}"
+        if "val_loss" in record:
+            status += f"  val {record['val_loss']:.4f}"
+        if "targets" in record:
+            status += f"  {record['targets'] / record['time']:,.0f} {self.unit}/s"
+        self.skipped += "skipped" in record
+        if self.skipped:
+            status += f"  skipped {self.skipped}"
+        self.bar.update(self.task, completed=record["step"], status=status)
 
     def __exit__(self, *exc):
         if self.enabled:
