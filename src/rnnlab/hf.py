@@ -21,7 +21,7 @@ f is evaluated on the gradient batch; a non-finite f counts as +∞ (a rejected 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -135,7 +135,3 @@ class HessianFree:
         m.load_params(self.layout.unflatten(theta0 + rate * p))
         return {"loss": f0, "new_loss": f_new, "rho": float(rho), "damping": self.damping,
                 "cg_iters": res.iterations, "cg_chosen": i_chosen, "rate": rate}
-
-    def state_dict(self) -> dict:
-        return {"damping": self.damping, "p_prev": self.p_prev.copy(),
-                "total_cg_iters": self.total_cg_iters, "config": asdict(self.config)}
