@@ -424,3 +424,13 @@ def test_summary_reports_cg_iterations_of_solved_hf_runs():
     sgd = {"id": "s", "status": "ok", "spec": {"task": "adding", "T": 50, "seed": 0},
            "result": {"solved": True, "steps": 5, "error_rate": 0.0}, "wall_s": 1.0}
     assert summarize([sgd])[0]["median_cg_iters"] is None
+
+
+def test_run_builds_smart_tanh_with_its_readout():
+    from rnnlab.tasks.run import RunConfig, build_model
+
+    _, model = build_model(RunConfig(task="temporal_order", cell="rnn", hidden_size=40,
+                                     init="smart_tanh", seed=5))
+    np.testing.assert_array_equal((model.rnn.params["weight_hh_l0"] != 0).sum(0), 15)
+    assert not model.readout.params["bias"].any()
+    assert 0.007 < model.readout.params["weight"].std() < 0.013  # N(0, 0.01²), not U(±1/√H)
