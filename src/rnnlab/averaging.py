@@ -9,7 +9,12 @@ After each update k = 1, 2, ... of the wrapped optimizer (θ_k its new weights):
     ema      θ̄_k = β θ̄_{k-1} + (1 - β) θ_k,  θ̄_0 = θ_0
 
 The wrapped optimizer keeps training the raw weights θ; `averaged(params)` swaps
-θ̄ into the live arrays for evaluation and puts θ back after it.
+θ̄ into the live arrays for evaluation and puts θ back after it:
+
+    opt = Averaged(Adam(lr=1e-3), "ema", decay=0.999)   # a Trainer's optimizer, or by hand
+    opt.step(model.params, grads)
+    with opt.averaged(model.params):
+        loss, info = model.evaluate(batch)
 """
 
 from __future__ import annotations

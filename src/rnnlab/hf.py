@@ -17,6 +17,12 @@ One update from θ on a gradient batch (and a curvature batch, its first
 
 f is evaluated on the gradient batch; a non-finite f counts as +∞ (a rejected step,
 ρ = -∞). The model must have no dropout (G and f are those of one fixed network).
+
+    hf = HessianFree(model, HFConfig(max_cg_iters=100, curvature_batch_size=200))
+    for n in range(updates):
+        info = hf.step(batch(n))      # rnnlab.models.Batch; info: loss, rho, cg_iters, ...
+
+`rnnlab tasks run --optimizer hf` runs this loop on the benchmark problems.
 """
 
 from __future__ import annotations
