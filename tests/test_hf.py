@@ -315,3 +315,23 @@ def test_curvature_batch_is_the_first_sequences(target):
     np.testing.assert_array_equal(sub.lengths, LENGTHS[:2])
     v = rng.standard_normal(full.layout.size)
     assert not np.allclose(part.product(v), full.product(v))  # ... and a different G
+
+
+@pytest.mark.parametrize("loss", ["mse", "ce", "bce"])
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_loss_hessian_equals_differences_of_the_loss_gradient(loss, reduction):
+    from rnnlab.losses import get_loss, get_loss_hessian
+
+    rng = np.random.default_rng(11)
+    z, v = rng.standard_normal((2, 5, 4, 3))
+    mask = rng.random((5, 4)) < 0.7
+    y = {"mse": rng.standard_normal((5, 4, 3)), "ce": rng.integers(0, 3, (5, 4)),
+         "bce": rng.integers(0, 2, (5, 4, 3)).astype(float)}[loss]
+    grad = get_loss(loss)
+    eps = 1e-6
+    fd = (grad(z + eps * v, y, mask, reduction)[1] - grad(z - eps * v, y, mask, reduction)[1]) / (2 * eps)
+    hv = get_loss_hessian(loss)(z, v, mask, reduction)
+    np.testing.assert_allclose(hv, fd, rtol=1e-6, atol=1e-9)
+    assert not hv[~mask].any()  # masked positions contribute nothing
+    with pytest.raises(ValueError, match="twice differentiable"):
+        get_loss_hessian("hinge")
