@@ -335,3 +335,17 @@ def test_loss_hessian_equals_differences_of_the_loss_gradient(loss, reduction):
     assert not hv[~mask].any()  # masked positions contribute nothing
     with pytest.raises(ValueError, match="twice differentiable"):
         get_loss_hessian("hinge")
+
+
+def test_cg_replaces_a_start_worse_than_the_origin():
+    from rnnlab.cg import conjugate_gradient
+
+    rng = np.random.default_rng(12)
+    A, b = _spd(30, rng), rng.standard_normal(30)
+    bad = 100 * np.linalg.solve(A, b)  # φ(bad) = 5000 bᵀA⁻¹b - 100 bᵀA⁻¹b > 0
+    good = 0.9 * np.linalg.solve(A, b)  # φ(good) < 0: kept
+    cold = conjugate_gradient(lambda v: A @ v, b, None, max_iters=3, tol=0.0)
+    from_bad = conjugate_gradient(lambda v: A @ v, b, bad, max_iters=3, tol=0.0)
+    from_good = conjugate_gradient(lambda v: A @ v, b, good, max_iters=3, tol=0.0)
+    np.testing.assert_array_equal(from_bad.x, cold.x)
+    assert from_good.phi < cold.phi  # the warm start helped

@@ -11,6 +11,9 @@ Stopping (Martens' relative-progress rule): after iteration i, with k = max(10, 
 stop when i > k, φ(x_i) < 0 and (φ(x_i) - φ(x_{i-k})) / φ(x_i) < k ε; or at max_iters,
 or when r = 0 or the curvature dᵀ A d is not positive. The iterates at
 i = ⌈γ^j⌉ (γ = 1.3) and the last are kept for backtracking.
+
+A start x0 worse than the origin (φ(x0) > 0 = φ(0): a warm start from a quadratic
+that has changed too much, e.g. after the damping grew) is replaced by x0 = 0.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ def conjugate_gradient(A: Callable[[np.ndarray], np.ndarray], b: np.ndarray,
     tol: Martens' ε (0 runs to max_iters or r = 0)."""
     x = np.zeros_like(b) if x0 is None else np.array(x0, dtype=b.dtype)
     r = A(x) - b
+    if not 0.5 * float(x @ (r - b)) <= 0:  # φ(x0) > 0 = φ(0), or not finite: start at 0
+        x, r = np.zeros_like(b), -b
     d = -r
     rr = float(r @ r)
     phis = [0.5 * float(x @ (r - b))]
