@@ -349,3 +349,17 @@ def test_cg_replaces_a_start_worse_than_the_origin():
     from_good = conjugate_gradient(lambda v: A @ v, b, good, max_iters=3, tol=0.0)
     np.testing.assert_array_equal(from_bad.x, cold.x)
     assert from_good.phi < cold.phi  # the warm start helped
+
+
+def test_hf_solves_in_float64_for_a_float32_model():
+    from rnnlab.hf import HessianFree, HFConfig
+
+    model = SequenceModel(RNN(2, 8, seed=0), 1, loss="mse", reduction="mean")  # float32
+    hf = HessianFree(model, HFConfig(max_cg_iters=5))
+    from rnnlab.tasks.problems import adding
+
+    b = adding(20, 20, np.random.default_rng(13))  # float32
+    info = hf.step(Batch(b.x, b.y, mask=b.mask))
+    assert hf.p_prev.dtype == np.float64 and hf.p_prev.any()
+    assert all(p.dtype == np.float32 for p in model.params.values())
+    assert info["new_loss"] <= info["loss"]

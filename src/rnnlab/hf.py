@@ -15,7 +15,10 @@ One update from θ on a gradient batch (and a curvature batch, its first
     η = the largest of 1, 0.8, 0.8², ... with f(θ + η p) <= f(θ) + c η gᵀp  (0 if none)
     θ ← θ + η p
 
-f is evaluated on the gradient batch; a non-finite f counts as +∞ (a rejected step,
+CG runs in float64 whatever the model's dtype (the products G v in the model's):
+in float32 its round-off made φ(p) >= 0 for tiny steps, so ρ = -∞ and λ grew without
+end (seen on 3-bit temporal order). f is evaluated on the gradient batch; a
+non-finite f counts as +∞ (a rejected step,
 ρ = -∞). The model must have no dropout (G and f are those of one fixed network).
 
     hf = HessianFree(model, HFConfig(max_cg_iters=100, curvature_batch_size=200))
@@ -89,7 +92,7 @@ class HessianFree:
         self.config = config or HFConfig()
         self.damping = self.config.damping
         self.layout = ParamLayout(model.params)
-        self.p_prev = np.zeros(self.layout.size, self.layout.dtype)
+        self.p_prev = np.zeros(self.layout.size)  # float64, as CG
         self.total_cg_iters = 0
 
     def _loss_at(self, theta: np.ndarray, batch: Batch) -> float:
@@ -102,14 +105,15 @@ class HessianFree:
         cfg, m = self.config, self.model
         theta0 = self.layout.flatten(m.params)
         f0, grads, _ = m.loss_and_grads(batch)
-        g = self.layout.flatten(grads)
+        g = self.layout.flatten(grads).astype(np.float64)
         B = batch.x.shape[1]
         Bc = min(B, cfg.curvature_batch_size or max(1, B // 5))
         gn = GaussNewton(m, batch_subset(batch, Bc, m.target))
         lam = self.damping
 
-        def A(v):
-            return gn.product(v, lam * cfg.structural) + lam * v
+        def A(v):  # float64 in and out
+            Gv = gn.product(v.astype(self.layout.dtype), lam * cfg.structural)
+            return Gv.astype(np.float64) + lam * v
 
         res = conjugate_gradient(A, -g, cfg.cg_decay * self.p_prev, max_iters=cfg.max_cg_iters,
                                  tol=cfg.cg_tol)
