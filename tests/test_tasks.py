@@ -188,7 +188,7 @@ def _blind(task, T):
 @pytest.mark.parametrize("name, options", [(n, {}) for n in TASKS] + [
     ("adding", {"target": "sum"}), ("adding", {"variant": "martens"}),
     ("multiplication", {"variant": "martens"}), ("xor", {"output": "hinge"}),
-    ("memorization", {"bits": 20})])
+    ("memorization", {"bits": 20}), ("memorization", {"bits": 20, "layout": "pascanu"})])
 def test_chance_level_of_a_blind_predictor(name, options):
     task = make_task(name, **options)
     T, N = (10 if name in ("permutation", "copying") else 20), 6000
@@ -280,6 +280,9 @@ def test_memorization_judges_pattern_steps_only():
     (lambda: adding(20, 4, rng(), variant="x"), "variant: expected one of"),
     (lambda: adding(20, 4, rng(), target="max"), "target: expected one of"),
     (lambda: memorization(20, 4, rng(), bits=7), "bits: expected one of"),
+    (lambda: memorization(20, 4, rng(), layout="cho"), "layout: expected one of"),
+    (lambda: evaluate(None, make_task("adding"), 20, rng(), criterion="best"),
+     "criterion: expected one of"),
     (lambda: make_task("adding", variant="hinton"), "variant: expected one of"),
     (lambda: make_task("sorting"), "task: expected one of"),
     (lambda: make_task("permutation", bits=5), "options: task 'permutation'"),
@@ -287,3 +290,147 @@ def test_memorization_judges_pattern_steps_only():
 def test_bad_input_names_the_argument(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+
+# ---- Pascanu et al.'s setup as their code has it (pascanur/trainingRNNs) -----------------
+
+@pytest.mark.parametrize("bits, n_values, n_pos", [(5, 2, 5), (20, 5, 10)])
+def test_memorization_pascanu_layout(bits, n_values, n_pos):
+    """His MemTask: length T + 2 n_pos; the pattern, then blanks, 'go' replacing the blank
+    on the first of the last n_pos steps; blank targets, then the pattern; every step
+    scored."""
+    T, B = 30, 32
+    b = memorization(T, B, rng(5), bits=bits, layout="pascanu")
+    L = T + 2 * n_pos
+    assert b.x.shape == (L, B, n_values + 2) and b.y.shape == (L, B)
+    s = _symbols(b.x)
+    blank, go = n_values, n_values + 1
+    assert np.all(s[:n_pos] < n_values)
+    expected = np.full((L, B), blank)
+    expected[:n_pos] = s[:n_pos]
+    expected[L - n_pos] = go  # = T + n_pos, his `length + n_pos`
+    np.testing.assert_array_equal(s, expected)
+    np.testing.assert_array_equal(b.y[-n_pos:], s[:n_pos])
+    assert np.all(b.y[:-n_pos] == blank)
+    assert b.mask.all() and b.scored.all()
+
+
+def test_memorization_pascanu_counts_any_wrong_step():
+    task = make_task("memorization", layout="pascanu")
+    batch = task.sample(10, 4, rng(14))
+    z = _perfect(task, batch)
+    z[0, 0] = np.roll(z[0, 0], 1)  # a wrong blank step: his code counts it
+    z[-1, 1] = np.roll(z[-1, 1], 1)
+    np.testing.assert_array_equal(wrong(task, z, batch), [True, True, False, False])
+
+
+def test_criteria_paper_and_code():
+    """paper: under 1 % of the sequences wrong; code (his script): none wrong."""
+    for n_wrong, paper, code in [(0, True, True), (1, True, False), (99, True, False),
+                                 (100, False, False)]:
+        args = (n_wrong / 10_000, n_wrong, 10_000, 0.5, 1.0, 0.0)
+        assert Score(*args).solved is paper and Score(*args, criterion="paper").solved is paper
+        assert Score(*args, criterion="code").solved is code
+
+
+def test_draw_length_is_his_min_max_range():
+    from rnnlab.tasks.problems import draw_length
+
+    g = rng(20)
+    lengths = np.array([draw_length(50, 200, g) for _ in range(20_000)])
+    assert lengths.min() == 50 and lengths.max() == 199  # [min_length, max_length)
+    counts = np.bincount(lengths - 50, minlength=150)
+    assert abs(lengths.mean() - 124.5) < 1.0 and counts.min() > 60  # uniform: 133 each
+    g, h = rng(21), rng(21)
+    assert draw_length(50, None, g) == 50 and draw_length(50, 50, g) == 50
+    assert g.integers(1 << 30) == h.integers(1 << 30)  # a fixed length draws nothing
+
+
+def test_evaluate_draws_a_length_per_batch():
+    task, seen = make_task("temporal_order"), []
+
+    def predict(x):
+        seen.append(len(x))
+        return np.zeros(x.shape[:2] + (task.n_out,))
+
+    evaluate(predict, task, 20, rng(22), n=3000, batch_size=100, T_max=60)
+    assert len(seen) == 30 and min(seen) >= 20 and max(seen) < 60 and len(set(seen)) > 5
+
+
+def test_smart_tanh_is_pascanus_initialisation():
+    from rnnlab import LSTM, RNN
+    from rnnlab.init import smart_tanh, spectral_radius
+    from rnnlab.readout import Readout
+
+    rnn, readout = RNN(6, 100, dtype=np.float64), Readout(100, 4, dtype=np.float64)
+    smart_tanh(rnn, readout, seed=3)
+    W = rnn.params["weight_hh_l0"]
+    # his h_{t-1}·W keeps 15 entries per row of W: 15 outgoing weights per unit,
+    # a column of W_hh in rnnlab's W_hh h_{t-1}
+    np.testing.assert_array_equal((W != 0).sum(0), 15)
+    assert spectral_radius(W) == pytest.approx(0.95, rel=1e-9)
+    for a in (rnn.params["weight_ih_l0"], readout.params["weight"]):
+        assert abs(a.mean()) < 0.003 and 0.008 < a.std() < 0.012  # N(0, 0.01²)
+    for n in ("bias_ih_l0", "bias_hh_l0"):
+        assert not rnn.params[n].any()
+    assert not readout.params["bias"].any()
+    lstm = LSTM(3, 20, dtype=np.float64)
+    smart_tanh(lstm, seed=0)
+    for blk in np.split(lstm.params["weight_hh_l0"], 4):  # each gate block on its own
+        assert spectral_radius(blk) == pytest.approx(0.95, rel=1e-9)
+
+
+def test_run_with_hf_lengths_and_code_criterion():
+    from rnnlab.tasks.run import RunConfig, run
+
+    cfg = RunConfig(task="adding", T=10, T_max=14, cell="rnn", init="smart_tanh",
+                    optimizer="hf", batch_size=40, hf_max_cg_iters=8, max_steps=2,
+                    eval_every=1, quick_n=50, eval_n=100, criterion="code")
+    steps = []
+    r = run(cfg, on_step=lambda step, rec: steps.append((step, rec["loss"])))
+    assert [s for s, _ in steps] == [1, 2] and r["steps_done"] == 2
+    assert 2 <= r["cg_iters"] <= 16 and r["damping"] > 0
+    assert steps[1][1] <= steps[0][1] * 1.5  # a fresh batch, but no blow-up
+
+
+@pytest.mark.parametrize("options, match", [
+    ({"optimizer": "lbfgs"}, "optimizer: expected one of"),
+    ({"criterion": "strict"}, "criterion: expected one of"),
+    ({"T": 100, "T_max": 50}, "T_max: expected at least T = 100"),
+    ({"init": "smart"}, "init: expected one of"),
+    ({"optimizer": "hf", "remedy": "omega"}, "remedy: 'omega' changes gradient updates"),
+    ({"optimizer": "hf", "hf_max_cg_iters": 0}, "^hf_max_cg_iters: expected an integer >= 1"),
+    ({"optimizer": "hf", "hf_damping": -1.0}, "^hf_damping: expected .*, got -1.0"),
+])
+def test_run_config_rejects_bad_options(options, match):
+    from rnnlab.tasks.run import RunConfig
+
+    with pytest.raises(ValueError, match=match):
+        RunConfig(**options)
+
+
+def test_summary_reports_cg_iterations_of_solved_hf_runs():
+    from rnnlab.tasks.summary import summarize
+
+    def rec(seed, solved, cg):
+        spec = {"task": "adding", "T": 50, "optimizer": "hf", "seed": seed}
+        result = {"solved": solved, "steps": 10 if solved else None, "error_rate": 0.0,
+                  "cg_iters": cg}
+        return {"id": str(seed), "status": "ok", "spec": spec, "result": result, "wall_s": 1.0}
+
+    (row,) = summarize([rec(0, True, 300), rec(1, True, 500), rec(2, False, 9000)])
+    assert row["median_cg_iters"] == 400 and row["median_steps"] == 10
+    sgd = {"id": "s", "status": "ok", "spec": {"task": "adding", "T": 50, "seed": 0},
+           "result": {"solved": True, "steps": 5, "error_rate": 0.0}, "wall_s": 1.0}
+    assert summarize([sgd])[0]["median_cg_iters"] is None
+
+
+def test_run_builds_smart_tanh_with_its_readout():
+    from rnnlab.tasks.run import RunConfig, build_model
+
+    _, model = build_model(RunConfig(task="temporal_order", cell="rnn", hidden_size=40,
+                                     init="smart_tanh", seed=5))
+    np.testing.assert_array_equal((model.rnn.params["weight_hh_l0"] != 0).sum(0), 15)
+    assert not model.readout.params["bias"].any()
+    assert 0.007 < model.readout.params["weight"].std() < 0.013  # N(0, 0.01²), not U(±1/√H)

@@ -17,6 +17,9 @@ b_hh[f] = 0 (so the pre-activation starts at b); `chrono=T_max` sets the gate bi
 an LSTM or GRU by Tallec & Ollivier's chrono initialisation (`set_chrono_bias`). Biases
 are otherwise set to zero, except with "pytorch". Everything is drawn from
 `np.random.default_rng(seed)`.
+
+`smart_tanh` is Pascanu et al.'s initialisation of a tanh RNN as their code draws
+it, readout included (see its docstring).
 """
 
 from __future__ import annotations
@@ -176,3 +179,29 @@ def set_chrono_bias(layer, T_max: float, rng: np.random.Generator | int | None =
         for block, sign in signs.items():
             b_ih[block * H : (block + 1) * H] = sign * log_u
             b_hh[block * H : (block + 1) * H] = 0.0
+
+
+def smart_tanh(layer, readout=None, *, seed: int | None = 0, k: int = 15, std: float = 0.01,
+               rho: float = 0.95) -> None:
+    """Pascanu, Mikolov & Bengio's 'smart_tanh' (their RNN.py), in place:
+
+        W_ih ~ N(0, σ²);  W_hh: k non-zero N(0, σ²) weights per column, rescaled to
+        spectral radius ρ;  biases 0;  readout weight ~ N(0, σ²), bias 0
+
+    σ = 0.01, k = 15, ρ = 0.95. Their code multiplies h_{t-1} W from the left and keeps
+    k entries per row of W, i.e. k outgoing weights per unit: per column of rnnlab's
+    W_hh (which computes W_hh h_{t-1}). Each gate block is drawn on its own.
+    """
+    rng = np.random.default_rng(seed)
+    H = layer.hidden_size
+    for name, p in layer.params.items():
+        if name.startswith("weight_hh"):
+            p[...] = np.concatenate([scale_spectral_radius(sparse(rng, (H, H), k, std).T, rho)
+                                     for _ in range(layer.cell.num_gates)])
+        elif name.startswith("weight_ih"):
+            p[...] = gaussian(rng, p.shape, std)
+        else:
+            p[...] = 0.0
+    if readout is not None:
+        readout.params["weight"][...] = gaussian(rng, readout.params["weight"].shape, std)
+        readout.params["bias"][...] = 0.0

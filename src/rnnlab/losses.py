@@ -125,6 +125,39 @@ def ce(z, y, mask=None, reduction: str = "sum"):
 LOSSES: dict[str, Callable] = {"mse": mse, "hinge": hinge, "bce": bce, "ce": ce}
 
 
+# Loss Hessians ∂²L/∂z² times a vector v (..., K), weighted as the loss (w_n as above):
+# the middle factor of the Gauss-Newton product G = Jᵀ H_L J (rnnlab.gauss_newton).
+# Each is positive semi-definite because the loss is convex in z.
+
+def mse_hessian(z, v, mask=None, reduction: str = "sum") -> np.ndarray:
+    """mse: H_L v = 2 w v."""
+    return 2 * _weights(z, mask, reduction, z.shape[:-1])[..., None] * v
+
+
+def bce_hessian(z, v, mask=None, reduction: str = "sum") -> np.ndarray:
+    """bce with sigmoid: H_L v = w σ(z)(1 - σ(z)) ⊙ v."""
+    from rnnlab.activations import sigmoid
+
+    s = sigmoid(z)
+    return _weights(z, mask, reduction, z.shape[:-1])[..., None] * s * (1 - s) * v
+
+
+def ce_hessian(z, v, mask=None, reduction: str = "sum") -> np.ndarray:
+    """ce with softmax, p = softmax(z): H_L v = w (p ⊙ v - p (pᵀv))."""
+    p = softmax(z)
+    w = _weights(z, mask, reduction, z.shape[:-1])[..., None]
+    return w * p * (v - np.sum(p * v, -1, keepdims=True))
+
+
+LOSS_HESSIANS: dict[str, Callable] = {"mse": mse_hessian, "bce": bce_hessian, "ce": ce_hessian}
+
+
+def get_loss_hessian(name: str) -> Callable:
+    """The Hessian-vector product of a loss; hinge has none (its Hessian is 0 a.e.)."""
+    check_option("loss (Gauss-Newton needs a twice differentiable loss)", name, LOSS_HESSIANS)
+    return LOSS_HESSIANS[name]
+
+
 def get_loss(name: str) -> Callable:
     check_option("loss", name, LOSSES)
     return LOSSES[name]

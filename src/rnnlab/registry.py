@@ -9,7 +9,7 @@ class with `_cell_cls` set, and one `register_cell("name", Layer)`.
 
 from __future__ import annotations
 
-from rnnlab.init import InitConfig, initialize
+from rnnlab.init import InitConfig, initialize, smart_tanh
 from rnnlab.layers import GRU, LSTM, RNN
 from rnnlab.optim import OPTIMIZERS
 
@@ -43,7 +43,7 @@ def cell_name(layer) -> str:
 
 # ---- initialisations by name (rnnlab.init has the schemes) ------------------------
 
-INITS = ("default", "spectral", "orthogonal", "sparse", "identity", "chrono")
+INITS = ("default", "spectral", "orthogonal", "sparse", "identity", "chrono", "smart_tanh")
 
 
 def init_config(name: str, *, seed: int | None = 0, spectral_radius: float = 0.95,
@@ -55,6 +55,7 @@ def init_config(name: str, *, seed: int | None = 0, spectral_radius: float = 0.9
         sparse      15 non-zero N(0, 1) weights per unit in W_hh (Martens 2010), W_ih ~ N(0, 0.1²)
         identity    W_hh blocks = I (Le et al.'s IRNN), W_ih ~ N(0, 0.1²)
         chrono      PyTorch's weights, chrono gate biases up to chrono_T (LSTM, GRU)
+        smart_tanh  Pascanu et al.'s (rnnlab.init.smart_tanh; init_layer applies it)
     """
     if name not in INITS:
         raise ValueError(f"init: expected one of {', '.join(INITS)}, got {name!r}")
@@ -66,11 +67,16 @@ def init_config(name: str, *, seed: int | None = 0, spectral_radius: float = 0.9
                "sparse": {"recurrent": "sparse", "input": "gaussian", "std": 0.1},
                "identity": {"recurrent": "identity", "input": "gaussian", "std": 0.1},
                "chrono": {"chrono": chrono_T}}
+    if name == "smart_tanh":
+        raise ValueError("init: 'smart_tanh' is not an InitConfig recipe; use init_layer")
     return None if name == "default" else InitConfig(**recipes[name], seed=seed)
 
 
-def init_layer(layer, name: str, **options) -> None:
-    """Initialise `layer` in place by a named scheme (init_config's options)."""
+def init_layer(layer, name: str, *, readout=None, **options) -> None:
+    """Initialise `layer` in place by a named scheme (init_config's options); the
+    readout too (when given) for 'smart_tanh', whose recipe includes it."""
+    if name == "smart_tanh":
+        return smart_tanh(layer, readout, seed=options.get("seed", 0))
     cfg = init_config(name, **options)
     if cfg is not None:
         if cfg.chrono is not None and cell_name(layer) not in ("lstm", "gru"):

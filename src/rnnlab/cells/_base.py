@@ -43,6 +43,17 @@ class Cell:
         """Return (dxp, dhp, dstate_prev) from ∂L/∂state_t."""
         raise NotImplementedError
 
+    def step_rop(self, rxp, rvp, rstate_prev, aux, state_prev, state, W_hh):
+        """The R-operator of `step` (a forward-mode directional derivative): R{state_t}
+        from rxp = R{xp} (B, G·H), rvp = V_hh u_t + V_bhh (B, G·H) (the weights'
+        direction (V_hh, V_bhh) applied, from `direction_products`) and R{state_{t-1}};
+        aux, state_prev and state as the forward computed them."""
+        raise NotImplementedError
+
+    def direction_products(self, V_hh, V_bhh, aux, h_prev) -> np.ndarray:
+        """V_hh u_t + V_bhh for all steps in one product (T, B, G·H); u_t as in grad_W_hh."""
+        return h_prev @ V_hh.T + V_bhh
+
     def grad_W_hh(self, dhp, aux, h_prev) -> np.ndarray:
         """∂L/∂W_hh summed over all leading axes (steps and batch): Σ dhp u_tᵀ."""
         H = h_prev.shape[-1]

@@ -28,6 +28,17 @@ Backward, from ∂L/∂h_t:
                   ∂L/∂h_{t-1} += ∂L/∂(r⊙h) ⊙ r;  ∂L/∂W_hn = Σ_t δ_n (r ⊙ h_{t-1})ᵀ
     δ_r = ∂L/∂r ⊙ r(1-r),  δ_z = ∂L/∂z ⊙ z(1-z)
     ∂L/∂h_{t-1} += W_hr ᵀ δ_r + W_hzᵀ δ_z  (+ W_hnᵀ (δ_n ⊙ r) for reset-after)
+
+R-operator (R{·} the derivative along a direction V of the weights; R{xp} and
+v_k = V_hk u_k + V_bhk from the layer, all steps in one product each, with u_k the
+block's recurrent input as in the forward: h_{t-1}, or r ⊙ h_{t-1} for block n of
+reset-before; R{hp_k} = v_k + W_hk R{h_{t-1}}):
+
+    R{r} = r(1-r) ⊙ (R{xp_r} + R{hp_r}),   R{z} = z(1-z) ⊙ (R{xp_z} + R{hp_z})
+    reset-after:  R{n} = (1-n²) ⊙ (R{xp_n} + R{r} ⊙ (W_hn h_{t-1} + b_hn) + r ⊙ R{hp_n})
+    reset-before: R{r⊙h} = R{r} ⊙ h_{t-1} + r ⊙ R{h_{t-1}}
+                  R{n} = (1-n²) ⊙ (R{xp_n} + v_n + W_hn R{r⊙h})
+    R{h_t} = (1 - z) ⊙ R{n} + R{z} ⊙ (h_{t-1} - n) + z ⊙ R{h_{t-1}}
 """
 
 from __future__ import annotations
@@ -93,6 +104,35 @@ class GRUCell(Cell):
             dxp = dhp = np.concatenate([dar, daz, dan], axis=1)  # (B, 3H)
             dh_prev += dhp[:, : 2 * H] @ W_hh[: 2 * H]
         return dxp, dhp, (dh_prev,)
+
+    def step_rop(self, rxp, rvp, rstate_prev, aux, state_prev, state, W_hh):
+        (rh_prev,), (h_prev,) = rstate_prev, state_prev
+        gates = aux[0]
+        H = h_prev.shape[-1]
+        r, z, n = np.split(gates, 3, axis=1)
+        if self.reset_after:
+            rhp = rvp + rh_prev @ W_hh.T  # (B, 3H)
+        else:
+            rhp = rvp.copy()
+            rhp[:, : 2 * H] += rh_prev @ W_hh[: 2 * H].T
+        ra_rz = rxp[:, : 2 * H] + rhp[:, : 2 * H]
+        rr = ra_rz[:, :H] * r * (1 - r)
+        rz = ra_rz[:, H:] * z * (1 - z)
+        if self.reset_after:
+            ran = rxp[:, 2 * H :] + rr * aux[1] + r * rhp[:, 2 * H :]
+        else:
+            ran = rxp[:, 2 * H :] + rhp[:, 2 * H :] + (rr * h_prev + r * rh_prev) @ W_hh[2 * H :].T
+        rn = (1 - n * n) * ran
+        return ((1 - z) * rn + rz * (h_prev - n) + z * rh_prev,)
+
+    def direction_products(self, V_hh, V_bhh, aux, h_prev):
+        if self.reset_after:
+            return super().direction_products(V_hh, V_bhh, aux, h_prev)
+        H = h_prev.shape[-1]
+        r = aux[0][..., :H]
+        return np.concatenate(  # blocks r, z read h_{t-1}; block n reads r ⊙ h_{t-1}
+            [h_prev @ V_hh[: 2 * H].T + V_bhh[: 2 * H],
+             (r * h_prev) @ V_hh[2 * H :].T + V_bhh[2 * H :]], axis=-1)
 
     def grad_W_hh(self, dhp, aux, h_prev):
         if self.reset_after:

@@ -15,6 +15,14 @@ step after, plus any direct gradient):
     ∂L/∂c_{t-1} = ∂L/∂c_t ⊙ f
     δ = [∂L/∂i ⊙ i(1-i), ∂L/∂f ⊙ f(1-f), ∂L/∂g ⊙ (1-g²), ∂L/∂o ⊙ o(1-o)]
     ∂L/∂h_{t-1} = W_hhᵀ δ,   ∂L/∂W = Σ_t δ_t [h_{t-1}; x_t]ᵀ
+
+R-operator (R{·} the derivative along a direction V of the weights; R{xp} and
+V_hh h_{t-1} + V_bhh from the layer, all steps in one product each):
+
+    R{a}   = R{xp} + V_hh h_{t-1} + V_bhh + W_hh R{h_{t-1}}
+    R{i}   = i(1-i) ⊙ R{a_i},  R{f} = f(1-f) ⊙ R{a_f},  R{g} = (1-g²) ⊙ R{a_g},  R{o} = o(1-o) ⊙ R{a_o}
+    R{c_t} = R{f} ⊙ c_{t-1} + f ⊙ R{c_{t-1}} + R{i} ⊙ g + i ⊙ R{g}
+    R{h_t} = R{o} ⊙ tanh(c_t) + o ⊙ (1 - tanh²(c_t)) ⊙ R{c_t}
 """
 
 from __future__ import annotations
@@ -60,3 +68,16 @@ class LSTMCell(Cell):
         )
         dh_prev = da @ W_hh  # (B, H)
         return da, da, (dh_prev, dc_prev)
+
+    def step_rop(self, rxp, rvp, rstate_prev, aux, state_prev, state, W_hh):
+        rh_prev, rc_prev = rstate_prev
+        _, c_prev = state_prev
+        _, c = state
+        (gates,) = aux
+        i, f, g, o = np.split(gates, 4, axis=1)
+        ra = rxp + rvp + rh_prev @ W_hh.T  # (B, 4H)
+        ri, rf, rg, ro = np.split(ra, 4, axis=1)
+        ri, rf, rg, ro = ri * i * (1 - i), rf * f * (1 - f), rg * (1 - g * g), ro * o * (1 - o)
+        rc = rf * c_prev + f * rc_prev + ri * g + i * rg
+        tc = np.tanh(c)
+        return (ro * tc + o * (1 - tc * tc) * rc, rc)

@@ -10,6 +10,13 @@ Backward, δ_t = ∂L/∂a_t:
     δ_t         = ∂L/∂h_t ⊙ σ'(a_t)          (σ' from the output h_t)
     ∂L/∂h_{t-1} = W_hhᵀ δ_t
     ∂L/∂W_hh    = Σ_t δ_t h_{t-1}ᵀ,  ∂L/∂b_hh = Σ_t δ_t   (and the same δ_t for W_ih, b_ih, x_t)
+
+R-operator (R{·} the derivative along a direction V of the weights and R{x} of the
+input; R{xp} = W_ih R{x_t} + V_ih x_t + V_bih and V_hh h_{t-1} + V_bhh come from the
+layer, all steps in one product each):
+
+    R{a_t} = R{xp} + V_hh h_{t-1} + V_bhh + W_hh R{h_{t-1}}
+    R{h_t} = σ'(a_t) ⊙ R{a_t}
 """
 
 from __future__ import annotations
@@ -39,3 +46,8 @@ class RNNCell(Cell):
         da = dh * self.act.grad_from_output(h)  # (B, H)
         dh_prev = da @ W_hh  # (B, H)
         return da, da, (dh_prev,)
+
+    def step_rop(self, rxp, rvp, rstate_prev, aux, state_prev, state, W_hh):
+        (rh_prev,), (h,) = rstate_prev, state
+        ra = rxp + rvp + rh_prev @ W_hh.T  # (B, H)
+        return (self.act.grad_from_output(h) * ra,)

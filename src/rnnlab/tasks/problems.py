@@ -181,15 +181,18 @@ def permutation(T: int, B: int, rng: np.random.Generator, *, dtype=np.float32) -
     return Batch(_one_hot(symbols, 100, dtype), y, mask, mask)
 
 
-def _recall(n_blank: int, B: int, rng, n_values: int, n_pos: int, dtype) -> Batch:
-    """pattern (n_pos steps) | blank × n_blank | go | blank × n_pos.
+def _recall(n_blank: int, B: int, rng, n_values: int, n_pos: int, dtype,
+            go_on_recall: bool = False) -> Batch:
+    """pattern (n_pos steps) | blank × n_blank | go | blank × n_pos, or with
+    go_on_recall: pattern | blank × n_blank | go | blank × (n_pos - 1), the go
+    symbol on the first of the last n_pos steps.
 
     Input symbols: values 0..n_values-1, blank n_values, go n_values+1 (one-hot).
-    Target classes at every step: blank (= n_values) until the go step included,
-    then the pattern over the last n_pos steps. The loss covers every step; the
-    criterion judges the last n_pos steps.
+    Target classes at every step: blank (= n_values), except the pattern over the
+    last n_pos steps. The loss covers every step; the criterion judges the last
+    n_pos steps.
     """
-    L = 2 * n_pos + n_blank + 1
+    L = 2 * n_pos + n_blank + (0 if go_on_recall else 1)
     blank = n_values
     pattern = rng.integers(0, n_values, (n_pos, B))
     symbols = np.full((L, B), blank)
@@ -203,16 +206,39 @@ def _recall(n_blank: int, B: int, rng, n_values: int, n_pos: int, dtype) -> Batc
     return Batch(_one_hot(symbols, n_values + 2, check_dtype(dtype)), y, mask, scored)
 
 
+MEMORIZATION_LAYOUTS = ("rnnlab", "pascanu")
+
+
 def memorization(T: int, B: int, rng: np.random.Generator, *, bits: int = 5,
-                 dtype=np.float32) -> Batch:
+                 layout: str = "rnnlab", dtype=np.float32) -> Batch:
     """Noiseless memorization (Martens & Sutskever): a pattern of n_pos symbols from
-    n_values, T blanks, a 'go' symbol, then the pattern to reproduce over the last
-    n_pos steps (blank targets before). bits=5: 2 values × 5 positions; bits=20:
-    5 values × 10 positions. Length L = T + 2 n_pos + 1. Softmax over n_values + 1."""
+    n_values to reproduce after T blanks. bits=5: 2 values × 5 positions; bits=20:
+    5 values × 10 positions. Softmax over n_values + 1 (the values and blank).
+
+    layout 'rnnlab': pattern | T blanks | go | n_pos blanks; L = T + 2 n_pos + 1;
+        blank targets up to the go step, the pattern over the last n_pos steps, which
+        alone the criterion judges.
+    layout 'pascanu' (his code's MemTask): pattern | T blanks | go, n_pos - 1 blanks;
+        L = T + 2 n_pos, 'go' replaces the blank on the first recall step; blank
+        targets before the last n_pos steps, and a sequence is wrong when ANY of its
+        steps is (every step is scored).
+    """
     check_option("bits", bits, (5, 20))
+    check_option("layout", layout, MEMORIZATION_LAYOUTS)
     n_values, n_pos = (2, 5) if bits == 5 else (5, 10)
     T, B = _check(T, B, rng, 1)
-    return _recall(T, B, rng, n_values, n_pos, dtype)
+    if layout == "rnnlab":
+        return _recall(T, B, rng, n_values, n_pos, dtype)
+    b = _recall(T, B, rng, n_values, n_pos, dtype, go_on_recall=True)
+    return Batch(b.x, b.y, b.mask, np.ones_like(b.scored))
+
+
+def draw_length(T: int, T_max: int | None, rng: np.random.Generator) -> int:
+    """A batch's length as in Pascanu et al.'s training script: uniform in
+    [T, T_max) when T_max > T (his min_length, max_length), else T."""
+    if T_max is None or T_max <= T:
+        return T
+    return T + int(rng.integers(T_max - T))
 
 
 def copying(T: int, B: int, rng: np.random.Generator, *, dtype=np.float32) -> Batch:

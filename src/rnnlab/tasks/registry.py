@@ -13,7 +13,8 @@ target is blank, uniform over the values where the pattern is due).
     xor                  BCE ln 2 (hinge: 1 at score 0); error 1/2
     temporal order       ln 4; 3/4          3-bit: ln 8; 7/8
     permutation          ln 2 (half on symbol 0, half on 1); 1/2
-    memorization         n_pos ln(n_values) / L per step, L = T + 2 n_pos + 1; 1 - n_values^-n_pos
+    memorization         n_pos ln(n_values) / L per step, L = T + 2 n_pos + 1 (layout 'pascanu':
+                         T + 2 n_pos); 1 - n_values^-n_pos
     copying              10 ln 8 / (T + 20) per step; 1 - 8^-10
     forecast3            Var(x3) ≈ 0.367; ≈ 0.751 (Monte Carlo, 5·10^6 steps)
 
@@ -106,12 +107,14 @@ def _classes(generate, n_in, n_out, k):
                 loss="ce", chance=lambda T: (math.log(k), 1 - 1 / k))
 
 
-def _memorization(bits=5):
+def _memorization(bits=5, layout="rnnlab"):
     check_option("bits", bits, (5, 20))
+    check_option("layout", layout, P.MEMORIZATION_LAYOUTS)
     n_values, n_pos = (2, 5) if bits == 5 else (5, 10)
-    return _spec(generate=partial(P.memorization, bits=bits), n_in=n_values + 2,
+    extra = 2 * n_pos + (layout == "rnnlab")  # L - T
+    return _spec(generate=partial(P.memorization, bits=bits, layout=layout), n_in=n_values + 2,
                 n_out=n_values + 1, kind="classification", loss="ce",
-                chance=lambda T: (n_pos * math.log(n_values) / (T + 2 * n_pos + 1),
+                chance=lambda T: (n_pos * math.log(n_values) / (T + extra),
                                   1 - float(n_values) ** -n_pos))
 
 

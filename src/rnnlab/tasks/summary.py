@@ -1,6 +1,7 @@
 """The summary of a sweep: per (task, T, method) the success rate, the median
-number of updates to solve (over the solved runs) and the median wall time, as
-rows, markdown, CSV and a plot of success rate against T per method.
+number of updates to solve and, for Hessian-free runs, of CG iterations (over the
+solved runs), and the median wall time, as rows, markdown, CSV and a plot of
+success rate against T per method.
 
 A method is everything in a run's specification other than task, T and seed
 (cell, optimizer, remedy, initialisation, ...), written as its varying values.
@@ -15,7 +16,7 @@ from pathlib import Path
 
 GROUP = ("task", "T")  # with the method, the key of a row
 COLUMNS = ("task", "T", "method", "runs", "solved", "success_rate", "median_steps",
-           "median_time_s", "median_error_rate")
+           "median_cg_iters", "median_time_s", "median_error_rate")
 
 
 def _method(spec: dict, varying: list[str]) -> str:
@@ -38,10 +39,12 @@ def summarize(records: list[dict]) -> list[dict]:
     for (task, T, method), recs in sorted(groups.items(), key=lambda kv: kv[0]):
         results = [r["result"] for r in recs]
         solved = [r for r in results if r["solved"]]
+        cg = [r["cg_iters"] for r in solved if "cg_iters" in r]  # optimizer 'hf' only
         rows.append({
             "task": task, "T": T, "method": method, "runs": len(results),
             "solved": len(solved), "success_rate": len(solved) / len(results),
             "median_steps": statistics.median(r["steps"] for r in solved) if solved else None,
+            "median_cg_iters": statistics.median(cg) if cg else None,
             "median_time_s": statistics.median(r["wall_s"] for r in recs),
             "median_error_rate": statistics.median(r["error_rate"] for r in results),
         })
