@@ -3,10 +3,13 @@
 For each shape (T, B, I, H, layers) and each of RNN (tanh), LSTM and GRU: the time of
 one training step (forward over the sequence + full BPTT + all weight gradients and
 the input gradient, the loss gradient given) in rnnlab and in torch, float32, same
-weights, the same thread count for torch (set_num_threads) and NumPy's BLAS
-(threadpoolctl, and OPENBLAS_NUM_THREADS before NumPy loads), timed alternately
-(A B A B ...) in one run: the medians of each and the median of the per-pair
-ratios torch/rnnlab. Also: peak memory of one step of each (separate processes,
+weights, at one thread and at the machine's default thread count (all the CPUs this
+process may use), the same count for torch (set_num_threads) and every BLAS
+(threadpoolctl), timed alternately (A B A B ...) in one run: the medians of each and
+the median of the per-pair ratios torch/rnnlab, in wall-clock time and (one thread)
+in CPU time, which other tenants of a shared machine disturb much less; and rnnlab's
+own speed-up over one thread, from rounds of rnnlab alone at both counts (torch's
+idle threads, still spinning after its turn, slow whatever runs next). Also: peak memory of one step of each (separate processes,
 growth of the peak RSS over the set-up), rnnlab's GFLOP/s next to a large float32
 GEMM measured in the same run, first-call JIT compile time (empty cache) and the
 first call of a second process (cache on disk), and sampling speed (characters/s,
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import subprocess
@@ -45,7 +49,8 @@ GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--threads", type=int, default=1, help="threads for torch and NumPy's BLAS")
+    p.add_argument("--threads", default="1,all",
+                   help="comma-separated thread counts for torch and BLAS; all: every CPU")
     p.add_argument("--reps", type=int, default=7, help="timed A/B pairs after the warm-up")
     p.add_argument("--warmup", type=int, default=2, help="untimed pairs first")
     p.add_argument("--shapes", default=",".join(SHAPES), help="comma-separated shape names")
@@ -111,16 +116,19 @@ def flops(cell: str, shape: tuple) -> float:
     return sum(6.0 * T * B * G * H * ((I if k == 0 else H) + H) for k in range(L))
 
 
-def time_rounds(fns, reps: int, warmup: int) -> list[list[float]]:
-    """Run fns in turn (A B A B ...); each one's times (s) over `reps` rounds after
-    `warmup` rounds."""
-    times = [[] for _ in fns]
+def time_rounds(fns, reps: int, warmup: int, cpu: list | None = None) -> list[list[float]]:
+    """Run fns in turn (A B A B ...); each one's wall-clock times (s) over `reps` rounds
+    after `warmup` rounds. cpu: a list that receives each one's process CPU times."""
+    times, cpus = [[] for _ in fns], [[] for _ in fns]
     for r in range(warmup + reps):
-        for f, ts in zip(fns, times):
-            t0 = time.perf_counter()
+        for f, ts, cs in zip(fns, times, cpus):
+            c0, t0 = time.process_time(), time.perf_counter()
             f()
             if r >= warmup:
                 ts.append(time.perf_counter() - t0)
+                cs.append(time.process_time() - c0)
+    if cpu is not None:
+        cpu.extend(cpus)
     return times
 
 
@@ -289,7 +297,7 @@ def profile(cell: str, shape_name: str, steps: int = 10) -> None:
     pstats.Stats(prof).sort_stats("tottime").print_stats(10)
 
 
-def machine_info(threads: int) -> dict:
+def machine_info(threads: list[int]) -> dict:
     import numba
     import numpy as np
     import torch
@@ -315,23 +323,37 @@ def target(shape: tuple) -> float:
     return 1.5 if shape[3] <= 128 else 1.0
 
 
-def print_table(rows: list[dict], gemm: float, sample: dict | None, compile_: dict | None):
-    head = (f"{'cell':5} {'shape':13} {'(T,B,I,H,L)':20} {'rnnlab ms':>10} {'torch ms':>9} "
-            f"{'ratio':>6} {'target':>6} {'bound':>6} {'GFLOP/s':>8} {'%GEMM':>6} "
-            f"{'mem MiB r/t':>13}{'ref ms':>9}")
+def scaling(rows: list[dict]) -> dict:
+    """(cell, shape, threads) -> rnnlab's time at 1 thread / its time at `threads`: the
+    median of the pairs of its own rounds without torch (own_speedup_median_of_pairs)."""
+    return {(r["cell"], r["shape"], r["threads"]):
+            r.get("own_speedup_median_of_pairs", 1.0 if r["threads"] == 1 else math.nan)
+            for r in rows}
+
+
+def print_table(rows: list[dict], gemm: dict, sample: dict | None, compile_: dict | None):
+    head = (f"{'cell':5} {'shape':13} {'(T,B,I,H,L)':20} {'thr':>3} {'rnnlab ms':>10} "
+            f"{'torch ms':>9} {'ratio':>6} {'cpu':>5} {'target':>6} {'bound':>6} {'GFLOP/s':>8} "
+            f"{'%GEMM':>6} {'vs 1thr':>7} {'mem MiB r/t':>13}{'ref ms':>9}")
     print(head)
     print("-" * len(head))
+    speed = scaling(rows)
     for r in rows:
         mem = (f"{r['rnnlab_peak_mib']:.1f}/{r['torch_peak_mib']:.1f}"
                if "rnnlab_peak_mib" in r else "-")
         ok = "ok" if r["ratio_median_of_pairs"] >= r["target"] else "MISS"
-        print(f"{r['cell']:5} {r['shape']:13} {tuple(r['dims'])!s:20} {r['rnnlab_ms']:10.2f} "
-              f"{r['torch_ms']:9.2f} {r['ratio_median_of_pairs']:6.2f} {r['target']:4.1f}{ok:>4} "
-              f"{r['ratio_at_gemm_rate']:6.2f} "
-              f"{r['rnnlab_gflops']:8.1f} {100 * r['rnnlab_gflops'] / gemm:5.0f}% {mem:>13}"
-              f"{r.get('reference_ms', float('nan')):9.2f}")
-    print(f"large float32 GEMM (2048³, NumPy BLAS): {gemm:.1f} GFLOP/s; bound: the ratio rnnlab "
-          "would reach running all its FLOPs at that rate")
+        cpu = f"{r['cpu_ratio_median_of_pairs']:5.2f}" if r["threads"] == 1 else "    -"
+        up = speed.get((r["cell"], r["shape"], r["threads"]), float("nan"))
+        print(f"{r['cell']:5} {r['shape']:13} {tuple(r['dims'])!s:20} {r['threads']:3d} "
+              f"{r['rnnlab_ms']:10.2f} {r['torch_ms']:9.2f} {r['ratio_median_of_pairs']:6.2f} {cpu} "
+              f"{r['target']:4.1f}{ok:>4} {r['ratio_at_gemm_rate']:6.2f} "
+              f"{r['rnnlab_gflops']:8.1f} {100 * r['rnnlab_gflops'] / r['gemm_gflops']:5.0f}% "
+              f"{up:7.2f} {mem:>13}{r.get('reference_ms', float('nan')):9.2f}")
+    print("large float32 GEMM (2048³, NumPy BLAS): " + ", ".join(
+        f"{v:.1f} GFLOP/s at {n} thread(s)" for n, v in gemm.items()) + "; bound: the ratio "
+        "rnnlab would reach running all its FLOPs at that rate; cpu: the ratio in CPU time "
+        "(one thread); vs 1thr: rnnlab's time at one thread / at this count, from rounds "
+        "of rnnlab alone at both counts")
     if sample:
         print("sampling (2-layer LSTM H=512, B=1): "
               f"rnnlab {sample['rnnlab_chars_per_s']:.0f} chars/s, "
@@ -347,72 +369,113 @@ def print_table(rows: list[dict], gemm: float, sample: dict | None, compile_: di
 def markdown(path: str) -> None:
     """Print a results JSON as the Markdown table of benchmarks/README.md."""
     res = json.loads(Path(path).read_text())
-    print("| cell | shape (T, B, I, H, layers) | rnnlab ms | torch ms | torch/rnnlab | target "
-          "| bound | rnnlab GFLOP/s | peak MiB rnnlab / torch | reference loop ms |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    speed = scaling(res["rows"])
+    print("| cell | shape (T, B, I, H, layers) | threads | rnnlab ms | torch ms | torch/rnnlab "
+          "| in CPU time | target | bound | rnnlab GFLOP/s (% GEMM) | rnnlab 1 thread / this "
+          "| peak MiB rnnlab / torch | reference loop ms |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in res["rows"]:
         met = "" if r["ratio_median_of_pairs"] >= r["target"] else " **miss**"
         mem = (f"{r['rnnlab_peak_mib']:.1f} / {r['torch_peak_mib']:.1f}"
                if "rnnlab_peak_mib" in r else "-")
         ref = f"{r['reference_ms']:.2f}" if "reference_ms" in r else "-"
-        print(f"| {r['cell']} | {r['shape']} {tuple(r['dims'])} | {r['rnnlab_ms']:.2f} | "
-              f"{r['torch_ms']:.2f} | {r['ratio_median_of_pairs']:.2f}{met} | {r['target']:.1f} | "
-              f"{r['ratio_at_gemm_rate']:.2f} | {r['rnnlab_gflops']:.1f} | {mem} | {ref} |")
+        cpu = f"{r['cpu_ratio_median_of_pairs']:.2f}" if r["threads"] == 1 else "-"
+        up = speed.get((r["cell"], r["shape"], r["threads"]), float("nan"))
+        print(f"| {r['cell']} | {r['shape']} {tuple(r['dims'])} | {r['threads']} | "
+              f"{r['rnnlab_ms']:.2f} | {r['torch_ms']:.2f} | "
+              f"{r['ratio_median_of_pairs']:.2f}{met} | {cpu} | {r['target']:.1f} | "
+              f"{r['ratio_at_gemm_rate']:.2f} | {r['rnnlab_gflops']:.1f} "
+              f"({100 * r['rnnlab_gflops'] / r['gemm_gflops']:.0f} %) | {up:.2f} | {mem} | {ref} |")
+
+
+def thread_counts(text: str) -> list[int]:
+    """--threads: "1,all" -> [1, CPUs of this process] (duplicates dropped)."""
+    cpus = len(os.sched_getaffinity(0))
+    counts = [cpus if t.strip() == "all" else int(t) for t in text.split(",") if t.strip()]
+    return list(dict.fromkeys(counts))
+
+
+def measure(cell: str, shape_name: str, n: int, gemm: float, args) -> dict:
+    """One row: rnnlab and torch (and the reference loop) alternately at n threads."""
+    import numpy as np
+
+    shape = SHAPES[shape_name]
+    a, b = make_steps(cell, shape)
+    fns = [a, b] + ([make_steps(cell, shape, fast=False)[0]] if args.with_reference else [])
+    cpu: list = []
+    ta, tb, *tr = time_rounds(fns, args.reps, args.warmup, cpu)
+    ratio = float(np.median([y / x for x, y in zip(ta, tb)]))
+    F = flops(cell, shape)
+    row = {"cell": cell, "shape": shape_name, "dims": list(shape), "threads": n,
+           "rnnlab_ms": 1e3 * float(np.median(ta)), "torch_ms": 1e3 * float(np.median(tb)),
+           "ratio_median_of_pairs": ratio,
+           "cpu_ratio_median_of_pairs": float(np.median([y / x for x, y in zip(*cpu[:2])])),
+           "target": target(shape), "gemm_gflops": gemm,
+           "rnnlab_gflops": F / float(np.median(ta)) / 1e9,
+           "torch_gflops": F / float(np.median(tb)) / 1e9,
+           "ratio_at_gemm_rate": float(np.median(tb)) / (F / (gemm * 1e9)),
+           "rnnlab_times_s": ta, "torch_times_s": tb, "rnnlab_cpu_s": cpu[0], "torch_cpu_s": cpu[1]}
+    if tr:
+        row["reference_ms"] = 1e3 * float(np.median(tr[0]))
+    if n > 1:  # rnnlab alone, at one thread and at n in turn (torch's idle threads away)
+        from threadpoolctl import threadpool_limits
+
+        def one_thread():
+            with threadpool_limits(1):
+                a()
+
+        t1, tn = time_rounds([one_thread, a], args.reps, args.warmup)
+        row["own_speedup_median_of_pairs"] = float(np.median([x / y for x, y in zip(t1, tn)]))
+    print(f"  {cell} {shape_name} ×{n}: rnnlab {row['rnnlab_ms']:.2f} ms, torch "
+          f"{row['torch_ms']:.2f} ms, ratio {ratio:.2f} (CPU time "
+          f"{row['cpu_ratio_median_of_pairs']:.2f}), load {os.getloadavg()[0]:.1f}", flush=True)
+    return row
 
 
 def main(argv=None):
     args = parse_args(argv)
     if args.markdown:
         return markdown(args.markdown)
-    limit_threads(args.threads)
+    counts = thread_counts(args.threads)
+    limit_threads(max(counts))  # the pools at their largest; threadpoolctl lowers them
     if args.child:
         kind, *rest = args.child
         result = child_memory(*rest) if kind == "memory" else child_compile()
         print(json.dumps(result))
         return
 
-    import numpy as np
     import torch
     from threadpoolctl import threadpool_limits
 
-    torch.set_num_threads(args.threads)
     if args.profile:
         make_steps("LSTM", (2, 1, 3, 4, 1))[0]()
-        threadpool_limits(args.threads)
+        threadpool_limits(counts[0])
+        torch.set_num_threads(counts[0])
         return profile(*args.profile)
-    compile_ = None if args.no_compile else compile_times(args.threads)
+    compile_ = None if args.no_compile else compile_times(counts[0])
     shapes = [s for s in args.shapes.split(",") if s]
     cells = [c for c in args.cells.split(",") if c]
     make_steps("LSTM", (2, 1, 3, 4, 1))[0]()  # load Numba's BLAS before limiting it
-    threadpool_limits(args.threads)
-    info = machine_info(args.threads)
-    gemm = gemm_rate()
-    rows = []
-    for shape_name in shapes:
-        shape = SHAPES[shape_name]
+    info = machine_info(counts)
+    gemm, rows = {}, []
+    for n in counts:
+        with threadpool_limits(n):
+            gemm[n] = gemm_rate()
+    for shape_name in shapes:  # both thread counts of a case close together in time
         for cell in cells:
-            a, b = make_steps(cell, shape)
-            fns = [a, b] + ([make_steps(cell, shape, fast=False)[0]] if args.with_reference else [])
-            ta, tb, *tr = time_rounds(fns, args.reps, args.warmup)
-            ratio = float(np.median([y / x for x, y in zip(ta, tb)]))
-            row = {"cell": cell, "shape": shape_name, "dims": list(shape),
-                   "rnnlab_ms": 1e3 * float(np.median(ta)), "torch_ms": 1e3 * float(np.median(tb)),
-                   "ratio_median_of_pairs": ratio, "target": target(shape),
-                   "rnnlab_gflops": flops(cell, shape) / float(np.median(ta)) / 1e9,
-                   "torch_gflops": flops(cell, shape) / float(np.median(tb)) / 1e9,
-                   "ratio_at_gemm_rate": float(np.median(tb)) / (flops(cell, shape) / (gemm * 1e9)),
-                   "rnnlab_times_s": ta, "torch_times_s": tb}
-            if tr:
-                row["reference_ms"] = 1e3 * float(np.median(tr[0]))
-            print(f"  {cell} {shape_name}: rnnlab {row['rnnlab_ms']:.2f} ms, torch "
-                  f"{row['torch_ms']:.2f} ms, ratio {ratio:.2f}", flush=True)
-            rows.append(row)
-    sample = sampling(args.sample_chars, args.reps, 1) if "LSTM" in cells else None
+            for n in counts:
+                torch.set_num_threads(n)
+                with threadpool_limits(n):
+                    rows.append(measure(cell, shape_name, n, gemm[n], args))
+    torch.set_num_threads(counts[0])
+    with threadpool_limits(counts[0]):
+        sample = sampling(args.sample_chars, args.reps, 1) if "LSTM" in cells else None
     if not args.no_memory:
         for row in rows:
-            for fw in ("rnnlab", "torch"):
-                row[f"{fw}_peak_mib"] = run_child(["memory", fw, row["cell"], row["shape"]],
-                                                  args.threads)["peak_mib"]
+            if row["threads"] == counts[0]:
+                for fw in ("rnnlab", "torch"):
+                    row[f"{fw}_peak_mib"] = run_child(
+                        ["memory", fw, row["cell"], row["shape"]], counts[0])["peak_mib"]
     info["load_average_end"] = os.getloadavg()
     print()
     print_table(rows, gemm, sample, compile_)

@@ -1,7 +1,9 @@
 """Vanishing and exploding gradients, seen: a tanh RNN on the temporal-order task with
 W_hh at spectral radius 0.9 (vanishing) and 1.5 (exploding).
 
-For each radius it writes, under --out (default docs/images/vanishing_exploding):
+For each radius it writes, under --out (default: a fresh runs/vanishing_exploding-N; the
+committed pictures in docs/images/vanishing_exploding were made with that --out and
+--overwrite):
 
     temporal_rho*.png/.svg   ‖∇L|_t‖ against t at initialisation, one curve per matrix
     jacobian_rho*            ‖∂h_T/∂h_k‖ against T − k with the bound (σ'_max μ_max)^(T−k)
@@ -35,6 +37,7 @@ from rnnlab.init import InitConfig, initialize
 from rnnlab.models import Batch, SequenceModel
 from rnnlab.remedies import OmegaRegularizer, SimplexTransform
 from rnnlab.tasks import make_task
+from rnnlab.train.runs import fresh_run_dir
 from rnnlab.train.trainer import FullBPTT, TrainConfig, Trainer
 
 
@@ -115,9 +118,15 @@ def main():
     ap.add_argument("--every", type=int, default=10, help="record the diagnostics every N updates")
     ap.add_argument("--lr", type=float, default=0.01, help="SGD learning rate (momentum 0.9)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", type=Path, default=Path("docs/images/vanishing_exploding"))
+    ap.add_argument("--out", type=Path, default=None,
+                    help="folder for the plots (default: a fresh runs/vanishing_exploding-N)")
+    ap.add_argument("--overwrite", action="store_true", help="replace the plots in --out")
     ap.add_argument("--no-remedies", action="store_true", help="skip the remedies comparison")
     args = ap.parse_args()
+    if args.out is None:
+        args.out = fresh_run_dir("vanishing_exploding")
+    elif args.out.is_dir() and any(args.out.iterdir()) and not args.overwrite:
+        ap.error(f"--out {args.out}: holds files already; pass --overwrite to replace them")
     args.out.mkdir(parents=True, exist_ok=True)
     data = batches(args.T, args.batch, args.seed)
     loss_curves, norm_curves = {}, {}

@@ -1,6 +1,7 @@
 """The compiled kernels (rnnlab.kernels) equal the reference loop, on every cell and
 option, and the one switch selects between them; the Stepper equals the layer."""
 
+import time
 import tracemalloc
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 
 from core_utils import CELL_IDS, CELLS, as_tuple, from_tuple, random_problem
 from rnnlab import LSTM, RNN, Stepper
-from rnnlab.kernels import gru, loops, lstm, rnn
+from rnnlab.kernels import _threads, gru, loops, lstm, rnn
 
 TOL = {np.float32: 1e-5, np.float64: 1e-12}
 # (num_layers, bidirectional, lengths): one plain layer; a deep bidirectional padded batch
@@ -32,10 +33,24 @@ def assert_close(a, b, tol, what):
     np.testing.assert_allclose(b, a, rtol=0, atol=tol * scale, err_msg=what)
 
 
+def split_everything(monkeypatch, n: int = 3) -> None:
+    """Every time loop as blocks of one row or more on n threads, whatever the machine."""
+    monkeypatch.setattr(_threads, "workers", lambda: 1 if getattr(_threads._inside, "job", False)
+                        else n)
+    monkeypatch.setattr(_threads, "MIN_ROWS", 1)
+    monkeypatch.setattr(_threads, "MIN_FLOPS", 0)
+
+
+@pytest.mark.parametrize("threads", [1, 3], ids=["1-thread", "3-threads"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("L,bidir,lengths", CONFIGS, ids=CONFIG_IDS)
 @pytest.mark.parametrize("cls,opts,_id", CELLS, ids=CELL_IDS)
-def test_fast_equals_reference(cls, opts, _id, L, bidir, lengths, dtype):
+def test_fast_equals_reference(cls, opts, _id, L, bidir, lengths, dtype, threads, monkeypatch):
+    """Also with the loops split into rows on threads and both directions at once."""
+    if threads > 1:
+        split_everything(monkeypatch, threads)
+    else:
+        monkeypatch.setattr(_threads, "workers", lambda: 1)
     rng = np.random.default_rng(0)
     layer = cls(4, 5, L, bidirectional=bidir, dtype=dtype, seed=1, **opts)
     lengths = None if lengths is None else np.array(lengths)
@@ -62,7 +77,9 @@ def test_fast_equals_reference(cls, opts, _id, L, bidir, lengths, dtype):
 
 @pytest.mark.parametrize("cls,opts,_id", CELLS, ids=CELL_IDS)
 def test_float32_saturated_gates(cls, opts, _id):
-    """Large pre-activations (saturated σ and tanh, where float32 tanh is approximated)."""
+    """Large pre-activations (saturated σ and tanh, where float32 tanh is approximated).
+    Tolerance 3e-5: the GRU gradients differed by 1.6e-5 on an AVX2 machine (2e-7 per
+    step, amplified by the ×8 weights over 10 steps)."""
     rng = np.random.default_rng(3)
     layer = cls(3, 8, dtype=np.float32, seed=2, **opts)
     layer.params = {n: p * 8 for n, p in layer.params.items()}
@@ -70,10 +87,10 @@ def test_float32_saturated_gates(cls, opts, _id):
     x *= 4
     (out0, _, (dx0, _, gr0, _)), (out1, _, (dx1, _, gr1, _)) = run_both(
         layer, x, s0, g_out, g_state, None)
-    assert_close(out0, out1, 1e-5, "output")
-    assert_close(dx0, dx1, 1e-5, "d input")
+    assert_close(out0, out1, 3e-5, "output")
+    assert_close(dx0, dx1, 3e-5, "d input")
     for name in gr0:
-        assert_close(gr0[name], gr1[name], 1e-5, name)
+        assert_close(gr0[name], gr1[name], 3e-5, name)
 
 
 def test_caches_are_interchangeable():
@@ -188,3 +205,175 @@ def test_stepper_bad_input():
         stepper.step_index(3)
     with pytest.raises(ValueError, match="batch_size"):
         Stepper(LSTM(3, 4), batch_size=0)
+
+
+def test_row_blocks(monkeypatch):
+    monkeypatch.setattr(_threads, "workers", lambda: 2)
+    big = _threads.MIN_FLOPS
+    assert _threads.row_blocks(20, big) == [(0, 10), (10, 20)]
+    assert _threads.row_blocks(21, big) == [(0, 10), (10, 21)]
+    assert _threads.row_blocks(15, big) == [(0, 15)]  # too few rows
+    assert _threads.row_blocks(1, big) == [(0, 1)]
+    assert _threads.row_blocks(64, big / 2) == [(0, 64)]  # too little work
+    monkeypatch.setattr(_threads, "workers", lambda: 1)
+    assert _threads.row_blocks(64, big) == [(0, 64)]
+    monkeypatch.setattr(_threads, "workers", lambda: 4)
+    monkeypatch.setenv("RNNLAB_STEP_THREADS", "2")  # 2 jobs of 2 BLAS threads each
+    assert _threads.row_blocks(64, big) == [(0, 32), (32, 64)]
+    monkeypatch.setenv("RNNLAB_STEP_THREADS", "0")  # BLAS left alone: no jobs at once
+    assert _threads.row_blocks(64, big) == [(0, 64)]
+
+
+def test_run_parallel_runs_jobs_at_once_and_restores_threads():
+    import threading
+
+    libs = _threads._switches()
+    before = [get() for get, _ in libs]
+    barrier = threading.Barrier(3, timeout=10)  # only passes if the three run at once
+
+    def job(k):
+        barrier.wait()
+        return k, _threads.workers(), [get() for get, _ in libs]
+
+    results = _threads.run_parallel([lambda k=k: job(k) for k in range(3)])
+    assert [r[0] for r in results] == [0, 1, 2]
+    assert all(r[1] == 1 for r in results)  # no nesting inside a job
+    assert all(r[2] == [_threads.step_threads()] * len(libs) for r in results)
+    assert [get() for get, _ in libs] == before
+    assert _threads.workers() >= 1
+
+    def fails():
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        _threads.run_parallel([lambda: 1, fails])
+    assert [get() for get, _ in libs] == before
+    finished = []
+
+    def slow():
+        time.sleep(0.2)
+        finished.append(True)
+
+    with pytest.raises(RuntimeError, match="boom"):
+        _threads.run_parallel([fails, slow])  # the first fails: the others still finish first
+    assert finished == [True]
+    assert [get() for get, _ in libs] == before
+
+
+def test_split_loops_run_on_several_threads(monkeypatch):
+    """A split loop's blocks really run on distinct threads, and the result is the same."""
+    import threading
+
+    names = set()
+    real = loops.lstm.forward
+
+    def spy(*a):
+        names.add(threading.current_thread().name)
+        return real(*a)
+
+    layer = LSTM(3, 16, dtype=np.float64, seed=0, fast=True)
+    x = np.random.default_rng(1).standard_normal((5, 24, 3))
+    monkeypatch.setattr(_threads, "workers", lambda: 1)
+    out1, _ = layer(x)
+    split_everything(monkeypatch, 2)
+    monkeypatch.setattr(loops.lstm, "forward", spy)
+    out2, _ = layer(x)
+    assert len(names) == 2
+    np.testing.assert_array_equal(out1, out2)
+
+
+def test_choice_tries_both_then_keeps_the_faster(monkeypatch):
+    monkeypatch.setattr(_threads, "EXPLORE", 2)
+    monkeypatch.setattr(_threads, "MAX_EXPLORE", 4)
+    choice = _threads.Choice()
+    picks = []
+    for k in range(16):
+        parallel = choice.pick()
+        picks.append(parallel)
+        faster = k < 8  # parallel is faster until call 8, then serial
+        choice.record(parallel, 1.0 if parallel == faster else 3.0)
+    # both first; then parallel, trying serial after 2 calls, then 4 (it lost: doubled,
+    # capped at 4); from k = 8 parallel costs 3: smoothed up, serial's next try wins
+    # (k = 10) and serial is kept, parallel tried after 2 calls, then 4
+    assert "".join("P" if p else "S" for p in picks) == "PSSPPPSPPPSSPSSS"
+
+
+def test_serial_or_parallel_sets_and_restores_threads(monkeypatch):
+    libs = _threads._switches()
+    before = [get() for get, _ in libs]
+    monkeypatch.setattr(_threads, "workers", lambda: getattr(_threads._inside, "n", None) or 2)
+    seen = []
+    choice = _threads.Choice()
+    for _ in range(2):  # parallel first, then serial
+        with _threads.serial_or_parallel(choice, 100):
+            seen.append((_threads._inside.n, [get() for get, _ in libs]))
+        assert [get() for get, _ in libs] == before
+        assert _threads._inside.n is None
+    assert seen == [(2, before), (1, [1] * len(libs))]
+    assert all(m is not None for m in choice.mean)
+
+
+@pytest.mark.parametrize("cls,opts,_id", CELLS[::2], ids=CELL_IDS[::2])
+def test_serial_and_parallel_give_identical_numbers(cls, opts, _id, monkeypatch):
+    """Split loops and BLAS threads do not change a bit of the result (so that the
+    adaptive choice never changes a training run)."""
+    from threadpoolctl import threadpool_limits
+
+    layer = cls(8, 32, 2, bidirectional=True, dtype=np.float64, seed=0, fast=True, **opts)
+    rng = np.random.default_rng(2)
+    x, s0, g_out, g_state = random_problem(layer, 9, 40, rng, rng.integers(1, 10, 40),
+                                           np.float64)
+    lengths = rng.integers(1, 10, 40)
+    results = []
+    for n in (1, 2):
+        monkeypatch.setattr(_threads, "workers", lambda n=n: 1 if getattr(
+            _threads._inside, "job", False) else n)
+        monkeypatch.setattr(_threads, "MIN_ROWS", 4)
+        monkeypatch.setattr(_threads, "MIN_FLOPS", 0)
+        with threadpool_limits(n):  # BLAS's threads too
+            out, st, cache = layer.forward(x, from_tuple(s0), lengths)
+            dx, ds, grads = layer.backward(cache, g_out, from_tuple(g_state))
+        results.append([out, *as_tuple(st), dx, *as_tuple(ds), *grads.values()])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_warm_fills_the_cache_with_what_is_named(tmp_path):
+    """rnnlab.kernels.warm compiles the named cells into Numba's cache, and only them."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    code = ("import numpy as np; from rnnlab.kernels.warm import warm; "
+            "print(sorted(warm(['rnn'], [np.float32])))")
+    res = subprocess.run([sys.executable, "-c", code], check=False, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "['rnn float32']"
+    names = {p.name.split("-")[0] for p in tmp_path.rglob("*.nbi")}
+    assert {"rnn.forward", "rnn.backward"} <= names
+    assert not any(n.startswith(("lstm.", "gru.")) for n in names)
+    bad = subprocess.run([sys.executable, "-m", "rnnlab.kernels.warm", "lstn"], check=False, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == "cells: expected some of rnn, lstm, gru, got lstn"
+
+
+def test_layers_restore_blas_threads_after_every_call(monkeypatch):
+    """Serial and parallel calls of a layer (both get picked) leave BLAS as it was."""
+    libs = _threads._switches()
+    before = [get() for get, _ in libs]
+    monkeypatch.setattr(_threads, "EXPLORE", 2)
+    monkeypatch.setattr(_threads, "MIN_FLOPS", 0)
+    monkeypatch.setattr(_threads, "workers", lambda: getattr(_threads._inside, "n", None) or (
+        1 if getattr(_threads._inside, "job", False) else 2))
+    layer = LSTM(3, 8, bidirectional=True, seed=0, fast=True)
+    x = np.ones((4, 16, 3), np.float32)
+    for _ in range(6):
+        _, _, cache = layer.forward(x, training=True)
+        assert [get() for get, _ in libs] == before
+        layer.backward(cache, np.ones((4, 16, 16), np.float32))
+        assert [get() for get, _ in libs] == before
+    choices = _threads._choices[layer]
+    assert all(None not in c.mean for c in choices.values())  # both modes were run

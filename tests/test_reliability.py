@@ -243,6 +243,9 @@ def test_every_run_folder_loads_with_rnnlab_load(corpus, tmp_path):
     assert ct.accuracy(model, vocab, meta["config"]["classes"], tokens,
                        [labels[i] for i in order]) == pytest.approx(accuracy, abs=1e-3)
 
+    for run in ("lm", "s2s", "ct"):  # every command that trains draws its learning curve
+        assert (tmp_path / run / "curve.png").stat().st_size > 1000
+        assert (tmp_path / run / "log.csv").read_text().startswith("step,loss")
     r = CliRunner().invoke(app, ["tasks", "run", "--T", "10", "--hidden-size", "8",
                                  "--max-steps", "10", "--eval-every", "10", "--out",
                                  str(tmp_path / "tasks")])

@@ -6,59 +6,7 @@ import numpy as np
 import pytest
 
 from rnnlab.apps import classifier as clf
-from rnnlab.apps import forecaster as fc
-from rnnlab.data import Sequences, WindowConfig
-from rnnlab.data.tables import SeriesTable
-
-
-def table(T=60, C=3):
-    v = np.random.default_rng(0).normal(size=(T, C)).cumsum(0) + 50
-    return SeriesTable(tuple("abc"[:C]), v, None)
-
-
-# ---- forecasting: columns and strategies ---------------------------------------------------
-
-
-@pytest.mark.parametrize("kwargs, message", [
-    ({"target": "z"}, r"--target: unknown column\(s\) \['z'\]"),
-    ({"inputs": ["a", "q"]}, r"--inputs: unknown column\(s\) \['q'\]"),
-    ({"strategy": "both"}, r"strategy: expected one of 'direct', 'recursive', got 'both'"),
-    ({"target": "c", "inputs": ["a", "b"], "strategy": "recursive"},
-     r"the target 'c' must be one of --inputs"),
-    ({"season": 0}, r"season: expected an integer >= 1"),
-])
-def test_forecast_config_errors(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        fc.build_frame(table(), fc.ForecastConfig(**kwargs))
-
-
-def test_forecast_defaults_and_training_arrays():
-    cfg = fc.ForecastConfig(windows=WindowConfig(window=4, horizon=3, test=10, val=5))
-    frame = fc.build_frame(table(), cfg)
-    assert cfg.target == "c" and cfg.inputs == ["a", "b", "c"]
-    X, Y = fc.training_arrays(frame, "direct", "train")
-    assert X.shape == (45 - 4 - 3 + 1, 4, 3) and Y.shape == (X.shape[0], 3)
-    X1, Y1 = fc.training_arrays(frame, "recursive", "train")
-    assert Y1.shape == (X1.shape[0], 3)
-    np.testing.assert_array_equal(Y1[:-1], X1[1:, -1])  # next step of every input column
-    assert fc.ForecastConfig.from_dict(cfg.to_dict()) == cfg
-
-
-def test_network_forecast_strategies_agree_for_a_perfect_one_step_model():
-    """A linear series is forecast exactly by 'last value + slope': both strategies."""
-    t = np.arange(80.0)
-    tab = SeriesTable(("x", "y"), np.stack([t, 2 * t + 1], 1), None)
-    cfg = fc.ForecastConfig(target="y", windows=WindowConfig(window=3, horizon=4, test=12, val=0,
-                                                             diff=1))
-    frame = fc.build_frame(tab, cfg)
-    o = frame.origins("test")
-    X, _ = frame.windows(o)
-    one_step = lambda X: X[:, -1]  # the differenced series is constant
-    rec = fc.network_forecast(one_step, frame, "recursive", o, X)
-    direct = fc.network_forecast(lambda X: np.repeat(X[:, -1, 1:], 4, 1), frame, "direct", o, X)
-    np.testing.assert_allclose(rec, frame.truth(o))
-    np.testing.assert_allclose(direct, frame.truth(o))
-
+from rnnlab.data import Sequences
 
 # ---- classification: labels, channels, missing values --------------------------------------
 
@@ -103,84 +51,8 @@ def test_scaling_uses_real_steps_only():
 def small_net(**kw):
     from rnnlab.apps.network import NetworkConfig
 
-    return NetworkConfig(**{"cell": "gru", "hidden": 16, "epochs": 20, "batch_size": 32,
+    return NetworkConfig(**{"cell": "gru", "hidden_size": 16, "epochs": 20, "batch_size": 32,
                             "lr": 1e-2, **kw})
-
-
-def test_rnn_beats_the_linear_autoregression_on_the_builtin_example(tmp_path):
-    """x3 is non-linear in the recent past of x1 and x2: least squares on the same
-    window cannot follow it, the RNN must (seeded, deterministic)."""
-    cfg = fc.ForecastConfig(windows=WindowConfig(window=8, test=0.2, val=0.1))
-    report = fc.run(fc.builtin_example(), cfg, small_net(), tmp_path, echo=lambda s: None)
-    test = report["test"]
-    assert test["model"]["rmse"] < 0.75 * test["linear_ar"]["rmse"]
-    assert test["linear_ar"]["rmse"] < test["naive"]["rmse"]
-    assert (tmp_path / "forecast.png").stat().st_size > 0
-    assert (tmp_path / "best.safetensors").is_file()
-
-
-def test_resumed_forecaster_equals_an_uninterrupted_one(tmp_path):
-    table = fc.builtin_example()
-    table = SeriesTable(table.columns, table.values[:300], None)
-
-    def go(out, epochs, resume=False):
-        cfg = fc.ForecastConfig(windows=WindowConfig(window=6, test=0.2, val=0.1))
-        return fc.run(table, cfg, small_net(hidden=8, epochs=epochs), out, resume=resume,
-                      echo=lambda s: None)
-
-    whole = go(tmp_path / "a", 6)
-    go(tmp_path / "b", 3)
-    resumed = go(tmp_path / "b", 6, resume=True)
-    assert resumed["training"]["steps"] == whole["training"]["steps"]
-    assert resumed["training"]["started_at_step"] == whole["training"]["steps"] // 2 > 0
-    assert resumed["test"]["model"] == whole["test"]["model"]
-
-
-def write_csv(path, T=120):
-    t = np.arange(T)
-    rng = np.random.default_rng(3)
-    a = np.sin(t / 5) + 0.1 * rng.normal(size=T)
-    b = np.roll(a, 2) ** 2 + 10
-    rows = ["month,a,b"] + [f"m{i},{x:.5f},{y:.5f}" for i, x, y in zip(t, a, b)]
-    path.write_text("\n".join(rows) + "\n")
-    return path
-
-
-def test_forecast_commands(tmp_path):
-    from typer.testing import CliRunner
-
-    from rnnlab.cli import app
-
-    data = write_csv(tmp_path / "s.csv")
-    run = CliRunner().invoke
-    r = run(app, ["forecast", "train", str(data), "--target", "b", "--window", "6", "--horizon",
-                  "3", "--strategy", "recursive", "--epochs", "2", "--hidden", "8",
-                  "--out", str(tmp_path / "run")])
-    assert r.exit_code == 0, r.output
-    assert "seasonal_naive_1" in r.output and "linear_ar" in r.output
-    report = json.loads((tmp_path / "run" / "report.json").read_text())
-    assert report["config"]["strategy"] == "recursive" and report["test_windows"] > 0
-    r = run(app, ["forecast", "predict", str(tmp_path / "run"), str(data)])
-    assert r.exit_code == 0, r.output
-    lines = r.output.strip().splitlines()
-    assert lines[0] == "step,forecast" and len(lines) == 4
-    assert all(np.isfinite(float(line.split(",")[1])) for line in lines[1:])
-
-
-@pytest.mark.parametrize("args, message", [
-    (["--target", "c"], "--target: unknown column(s) ['c']"),
-    (["--window", "100"], "too few rows (120) for one train window"),
-    (["--log", "--target", "a"], "log: every value must be > 0"),
-])
-def test_forecast_command_errors(tmp_path, args, message):
-    from typer.testing import CliRunner
-
-    from rnnlab.cli import app
-
-    data = write_csv(tmp_path / "s.csv")
-    r = CliRunner().invoke(app, ["forecast", "train", str(data), "--epochs", "1",
-                                 "--out", str(tmp_path / "run"), *args])
-    assert r.exit_code == 2 and message in r.output
 
 
 def write_ts(path, series, labels, classes="up down"):
@@ -214,8 +86,9 @@ def test_classify_commands(tmp_path):
     train = write_ts(tmp_path / "train.ts", *up_down(60, rng))
     test = write_ts(tmp_path / "test.ts", *up_down(40, rng))
     run = CliRunner().invoke
-    r = run(app, ["classify", "train", str(train), "--test", str(test), "--cell", "gru",
-                  "--hidden", "8", "--epochs", "30", "--lr", "0.02", "--out", str(tmp_path / "c")])
+    r = run(app, ["classify", "train", str(train), "--test", str(test), "--model", "gru",
+                  "--members", "2", "--hidden-size", "8", "--epochs", "30", "--lr", "0.02",
+                  "--no-baselines", "--out", str(tmp_path / "c")])
     assert r.exit_code == 0, r.output
     report = json.loads((tmp_path / "c" / "report.json").read_text())
     assert report["test"]["accuracy"] >= 0.95
@@ -248,16 +121,17 @@ def test_resumed_classifier_equals_an_uninterrupted_one(tmp_path):
     rng = np.random.default_rng(1)
     train = write_ts(tmp_path / "train.ts", *up_down(30, rng))
     test = write_ts(tmp_path / "test.ts", *up_down(20, rng))
-    cfg = clf.ClassifyConfig(val=0.2)
+    cfg = clf.ClassifyConfig(model="gru", members=1, val=0.2, baselines=False)
 
     def go(out, epochs, resume=False):
-        return clf.run(train, test, cfg, small_net(hidden=8, epochs=epochs, batch_size=8),
+        return clf.run(train, test, cfg, small_net(hidden_size=8, epochs=epochs, batch_size=8),
                        tmp_path / out, resume=resume, echo=lambda s: None)
 
     whole = go("a", 6)
     go("b", 3)
     resumed = go("b", 6, resume=True)
-    assert resumed["training"]["steps"] == whole["training"]["steps"]
-    assert resumed["training"]["started_at_step"] == whole["training"]["steps"] // 2 > 0
-    assert resumed["training"]["best_val_loss"] == whole["training"]["best_val_loss"]
+    (r,), (w,) = resumed["training"]["members"], whole["training"]["members"]
+    assert r["steps"] == w["steps"]
+    assert r["started_at_step"] == w["steps"] // 2 > 0
+    assert r["best_val_loss"] == w["best_val_loss"]
     assert resumed["test"] == whole["test"]

@@ -1,4 +1,5 @@
-"""Readers (.ts, CSV, .npz), chronological windows without leakage, baselines and metrics."""
+"""Readers (.ts, CSV, .npz), standardisation and metrics (forecasting windows and
+baselines: tests/test_forecast_hybrid.py)."""
 
 from pathlib import Path
 
@@ -7,20 +8,12 @@ import pytest
 
 from rnnlab import metrics
 from rnnlab.data import (
-    ForecastFrame,
     Standardizer,
-    WindowConfig,
-    fit_linear_ar,
     interpolate_missing,
-    linear_ar,
-    naive,
     read_sequences,
     read_series_csv,
     read_ts,
-    recursive_forecast,
-    seasonal_naive,
     select_columns,
-    split_sizes,
 )
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -82,7 +75,6 @@ def test_ts_malformed_lines_name_the_line(tmp_path, body, message):
 @pytest.mark.parametrize("text, message", [
     ("@classLabel true a\n1,2:a\n", r"line 2: expected a header line"),
     ("@classLabel true a\n", r"no @data line"),
-    ("@data\n1,2\n", r"missing @classLabel"),
     ("@timeStamps true\n@classLabel false\n@data\n", r"@timeStamps true is not supported"),
     ("@dimensions two\n@data\n", r"line 1: @dimensions expects an integer"),
     ("@univariate maybe\n@data\n", r"line 1: expected true or false"),
@@ -161,68 +153,7 @@ def test_sequences_npz(tmp_path):
         read_sequences(write(tmp_path, "x.json", "{}"))
 
 
-# ---- splits and windows: no leakage --------------------------------------------------------
-
-
-def leaky_series(T=60, n_train=40):
-    """Column 0 is the row index; column 1 jumps to 1e6 from the end of training on, so
-    any statistic or window that sees a later row shows it at once."""
-    v = np.stack([np.arange(T, dtype=float), np.where(np.arange(T) < n_train, 1.0, 1e6)], 1)
-    v[:, 1] += np.sin(np.arange(T))
-    return v
-
-
-@pytest.mark.parametrize("diff", [0, 1, 3])
-def test_windows_and_scaling_never_see_the_future(diff):
-    v = leaky_series()
-    cfg = WindowConfig(window=5, horizon=3, test=10, val=10, diff=diff)
-    f = ForecastFrame(v, inputs=[0, 1], target=1, cfg=cfg)
-    assert f.sizes == (40, 10, 10)
-    train_rows = v[diff:40] - (v[:40 - diff] if diff else 0)
-    np.testing.assert_allclose(f.scaler.mean, train_rows.mean(0))
-    np.testing.assert_allclose(f.scaler.std, np.where(train_rows.std(0) > 0, train_rows.std(0), 1))
-    for part, (lo, hi) in {"train": (0, 40), "val": (40, 50), "test": (50, 60)}.items():
-        o = f.origins(part)
-        X, Y = f.windows(o)
-        d_in = f.scaler.inverse(X)  # (N, K, 2) the inputs before scaling
-        if diff == 0:  # column 0 is then the row index itself: all inputs precede the origin
-            np.testing.assert_allclose(d_in[:, -1, 0], o - 1)
-        assert o.min() >= lo and (o + cfg.horizon - 1).max() < hi
-        assert (o - cfg.window).min() >= diff
-        if part == "train":
-            assert np.abs(d_in).max() < 1e3  # no 1e6 from later rows
-            assert np.abs(Y * f.scaler.std[1] + f.scaler.mean[1]).max() < 1e3
-    last = f.origins("train")[-1]
-    assert last + cfg.horizon == 40  # the training part is used up to its last row
-
-
-@pytest.mark.parametrize("log, diff", [(False, 0), (True, 0), (False, 1), (True, 12)])
-def test_to_values_inverts_the_pipeline(log, diff):
-    rng = np.random.default_rng(0)
-    v = np.exp(rng.normal(size=(80, 2)).cumsum(0) * 0.1) + 1
-    f = ForecastFrame(v, [0, 1], 0, WindowConfig(window=6, horizon=15, test=20, val=0,
-                                                 log=log, diff=diff))
-    o = np.concatenate([f.origins("train"), f.origins("test")])
-    _, Y = f.windows(o)
-    np.testing.assert_allclose(f.to_values(o, Y[:, :, 0]), f.truth(o), rtol=1e-12)
-
-
-def test_split_sizes_and_errors():
-    assert split_sizes(100, 0.2, 0.1) == (70, 10, 20)
-    assert split_sizes(144, 36, 0) == (108, 0, 36)
-    with pytest.raises(ValueError, match=r"test: expected at least one test row"):
-        split_sizes(10, 0.01, 0)
-    with pytest.raises(ValueError, match=r"leave no training rows out of 10"):
-        split_sizes(10, 5, 5)
-    with pytest.raises(ValueError, match=r"val: expected a fraction in \[0, 1\) or a whole"):
-        split_sizes(10, 2, 1.5)
-
-
-def test_too_few_rows_for_a_window():
-    with pytest.raises(ValueError, match=r"data: too few rows \(20\) for one train window"):
-        ForecastFrame(np.ones((20, 1)), [0], 0, WindowConfig(window=12, horizon=5, test=4, val=0))
-    with pytest.raises(ValueError, match=r"log: every value must be > 0"):
-        ForecastFrame(-np.ones((20, 1)), [0], 0, WindowConfig(window=2, test=4, log=True))
+# ---- standardisation, metrics ---------------------------------------------------------------
 
 
 def test_standardizer_round_trip_and_constant_column():
@@ -230,38 +161,6 @@ def test_standardizer_round_trip_and_constant_column():
     s = Standardizer.fit(a)
     np.testing.assert_array_equal(s.transform(a), [[-1, 0], [1, 0]])
     np.testing.assert_array_equal(s.inverse(s.transform(a)), a)
-
-
-# ---- baselines, recomputed independently ---------------------------------------------------
-
-
-def test_baselines_against_plain_loops():
-    rng = np.random.default_rng(1)
-    T, K, H, m = 90, 4, 5, 7
-    v = np.stack([np.sin(np.arange(T) * 2 * np.pi / m) + 0.1 * rng.normal(size=T),
-                  rng.normal(size=T)], 1) + 3
-    f = ForecastFrame(v, [0, 1], 0, WindowConfig(window=K, horizon=H, test=20, val=5))
-    o = f.origins("test")
-    y = v[:, 0]
-    naive_loop = np.array([[y[t - 1]] * H for t in o])
-    snaive_loop = np.array([[y[t + h - m * (h // m + 1)] for h in range(H)] for t in o])
-    np.testing.assert_array_equal(naive(f, o), naive_loop)
-    np.testing.assert_array_equal(seasonal_naive(f, o, m), snaive_loop)
-    # least squares on raw values by the normal equations: the same forecasts, since an
-    # affine rescaling of inputs and targets does not change a fit that has a bias
-    rows = [t for t in range(K, 65 - H + 1)]
-    A = np.array([np.concatenate([v[t - K:t].ravel(), [1.0]]) for t in rows])
-    B = np.array([y[t:t + H] for t in rows])
-    W = np.linalg.solve(A.T @ A, A.T @ B)
-    A_test = np.array([np.concatenate([v[t - K:t].ravel(), [1.0]]) for t in o])
-    np.testing.assert_allclose(linear_ar(f, fit_linear_ar(f), o), A_test @ W, rtol=1e-8)
-
-
-def test_recursive_forecast_feeds_its_outputs_back():
-    X = np.zeros((2, 3, 2))
-    X[1] = 10.0
-    out = recursive_forecast(lambda w: w[:, -1] + [1.0, 2.0], X, H=4, target_pos=1)
-    np.testing.assert_array_equal(out, [[2, 4, 6, 8], [12, 14, 16, 18]])
 
 
 # ---- metrics -------------------------------------------------------------------------------
@@ -285,9 +184,11 @@ def test_metrics_by_hand():
 @pytest.mark.skipif(not (DATA / "airline.csv").exists(),
                     reason="../shared/data/airline.csv not found")
 def test_airline_seasonal_naive_matches_the_reference():
-    t = read_series_csv(DATA / "airline.csv")
-    f = ForecastFrame(t.values, [0], 0, WindowConfig(window=12, horizon=36, test=36, val=0))
-    o = f.origins("test")
-    got = metrics.forecast_metrics(f.truth(o), seasonal_naive(f, o, 12), 1.0)
+    from rnnlab.forecasting.baselines import seasonal_naive
+    from rnnlab.forecasting.windows import Origins, targets
+
+    y = [read_series_csv(DATA / "airline.csv").values[:, 0]]
+    o = Origins(np.array([0]), np.array([108]))  # a 36-month forecast from the first 108
+    got = metrics.forecast_metrics(targets(y, o, 36), seasonal_naive(y, o, 36, 12), 1.0)
     assert got["rmse"] == pytest.approx(73.6, abs=0.05)
     assert got["smape"] == pytest.approx(0.145, abs=0.0005)

@@ -6,9 +6,9 @@ Arrays are stored under prefixed names ("param.rnn.weight_hh_l0", "optim.exp_avg
 generator, the resolved config, the vocabulary, the trainer's counters) is one JSON
 document in the safetensors metadata under the key "rnnlab". No pickle anywhere.
 
-Integrity: the metadata holds the SHA-256 of every array's bytes; `load_checkpoint`
-recomputes them, so a flipped byte anywhere in the tensor data is an error that names
-the file and the array. Writing goes to a temporary file in the same folder, fsynced,
+Integrity: the metadata holds the SHA-256 of every array's bytes and of itself;
+`load_checkpoint` recomputes them, so a flipped byte in the tensor data or in the
+metadata is an error that names the file (and the array). Writing goes to a temporary file in the same folder, fsynced,
 then renamed over the target (os.replace): a crash leaves the old file or the new one.
 
 Models: `save_model(model, path, meta)` (= model.save) writes the spec and the
@@ -24,10 +24,14 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rnnlab.errors import DataError
+
+if TYPE_CHECKING:
+    from rnnlab.models import Model
 
 FORMAT = "rnnlab-checkpoint-2"
 
@@ -40,15 +44,22 @@ def _digest(a: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(a).view(np.uint8).data).hexdigest()
 
 
-def save_checkpoint(path, arrays: dict[str, np.ndarray], meta: dict) -> Path:
+def _meta_digest(doc: dict) -> str:
+    """SHA-256 of the metadata itself (its own digest left out), in canonical JSON."""
+    body = {k: v for k, v in doc.items() if k != "sha256_meta"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def save_checkpoint(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict) -> Path:
     """Write arrays and meta (JSON-ready) to `path` atomically; return the path."""
     from safetensors.numpy import save_file
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: np.ascontiguousarray(a) for k, a in arrays.items()}
-    sha = {k: _digest(a) for k, a in tensors.items()}
-    metadata = {"rnnlab": json.dumps({"format": FORMAT, **meta, "sha256": sha})}
+    doc = {"format": FORMAT, **meta, "sha256": {k: _digest(a) for k, a in tensors.items()}}
+    doc["sha256_meta"] = _meta_digest(doc)
+    metadata = {"rnnlab": json.dumps(doc)}
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
@@ -62,7 +73,7 @@ def save_checkpoint(path, arrays: dict[str, np.ndarray], meta: dict) -> Path:
     return path
 
 
-def load_checkpoint(path) -> tuple[dict[str, np.ndarray], dict]:
+def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
     """Read (arrays, meta) back, verified; raise CheckpointError naming the file for a
     missing, truncated, corrupted or foreign one."""
     from safetensors import safe_open
@@ -84,6 +95,10 @@ def load_checkpoint(path) -> tuple[dict[str, np.ndarray], dict]:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else None
         raise CheckpointError(f"checkpoint {path}: format {found!r}, expected {FORMAT!r}")
+    if meta.get("sha256_meta") != _meta_digest(meta):
+        raise CheckpointError(f"checkpoint {path}: its metadata is corrupted (its SHA-256 "
+                              "differs from the one written with it)")
+    del meta["sha256_meta"]
     sha = meta.pop("sha256", None)
     if not isinstance(sha, dict) or set(sha) != set(arrays):
         raise CheckpointError(f"checkpoint {path}: its checksums do not list its arrays "
@@ -103,29 +118,35 @@ def split_prefix(arrays: dict, prefix: str) -> dict:
 
 # ---- models ------------------------------------------------------------------------
 
-def resolve(path) -> Path:
+def resolve(path: str | os.PathLike) -> Path:
     """A checkpoint file, or a run folder: its best.safetensors, else its latest step
-    checkpoint, else its model.safetensors."""
+    checkpoint, else its one model*.safetensors (tasks run: model-seed<N>)."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"checkpoint {path}: no such file or folder")
     if not path.is_dir():
         return path
     steps = sorted((path / "checkpoints").glob("step-*.safetensors"), reverse=True)
-    for p in (path / "best.safetensors", *steps, path / "model.safetensors"):
+    for p in (path / "best.safetensors", *steps):
         if p.is_file():
             return p
+    models = sorted(path.glob("model*.safetensors"))
+    if len(models) == 1:
+        return models[0]
+    if models:
+        raise CheckpointError(f"checkpoint {path}: the folder holds {len(models)} models "
+                              f"({', '.join(p.name for p in models)}); name one")
     raise CheckpointError(f"checkpoint {path}: the folder holds no checkpoint "
-                          "(best.safetensors, checkpoints/step-*.safetensors, model.safetensors)")
+                          "(best.safetensors, checkpoints/step-*.safetensors, model*.safetensors)")
 
 
-def save_model(model, path, meta: dict | None = None) -> Path:
+def save_model(model: Model, path: str | os.PathLike, meta: dict | None = None) -> Path:
     """Write model.spec, its parameters and `meta` to one checkpoint file."""
     arrays = {f"param.{n}": p for n, p in model.params.items()}
     return save_checkpoint(path, arrays, {"spec": model.spec.to_dict(), "meta": meta or {}})
 
 
-def read_model(path):
+def read_model(path: str | os.PathLike) -> tuple[Model, dict, Path]:
     """(model, meta, file) from a checkpoint file or run folder; meta is what was saved
     with the model (model.save's meta, or a trainer's resolved config and vocabulary)."""
     from rnnlab.spec import ModelSpec
@@ -148,7 +169,7 @@ def read_model(path):
     return model, extra, file
 
 
-def load(path):
+def load(path: str | os.PathLike) -> Model:
     """The model saved in a checkpoint file or run folder, ready to use (weights only;
     a trainer's resume state stays in its checkpoints)."""
     return read_model(path)[0]

@@ -32,6 +32,8 @@ class Commands(TyperGroup):
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
             raise typer.Exit(130) from None
+        except BrokenPipeError:
+            raise  # the reader went away (`| head`): run() ends quietly
         except TrainingDiverged as e:
             typer.echo(f"error: {_message(e)}", err=True)
             raise typer.Exit(3) from None

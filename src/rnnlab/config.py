@@ -20,12 +20,12 @@ import functools
 import inspect
 import json
 import re
+import tomllib
 import types
 import typing
 from dataclasses import MISSING, fields, is_dataclass
 from pathlib import Path
 
-import tomllib
 import typer
 
 from rnnlab.errors import DataError, UserError
@@ -152,9 +152,13 @@ class Options:
             default = _default(f)
             shown = (",".join(map(str, default)) if isinstance(default, tuple | list) else
                      json.dumps(default) if isinstance(default, dict) else default)
-            option = typer.Option(None, f"--{name.replace('_', '-')}",
-                                  help=field_help(cls).get(name, ""),
-                                  show_default=str(shown) if shown is not None else False)
+            text = field_help(cls).get(name, "")
+            if shown is not None and "[default" not in text:
+                text += f"  [default: {shown}]"
+            flag = f"--{name.replace('_', '-')}"
+            if _base_type(annotation) is bool:
+                flag += f"/--no-{name.replace('_', '-')}"
+            option = typer.Option(None, flag, help=text, show_default=False)
             params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
                                             default=option,
                                             annotation=_option_type(annotation) | None))

@@ -14,9 +14,17 @@ z (the readout's output before F, i.e. logits for "ce") as rnnlab's:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from rnnlab.layers import GRU, LSTM, RNN, _RecurrentLayer
+from rnnlab.layers import _RecurrentLayer
+
+if TYPE_CHECKING:
+    import torch
+    from numpy.typing import DTypeLike
+
+    from rnnlab.models import Model
 
 
 def to_torch_state_dict(state: dict[str, np.ndarray]) -> dict:
@@ -31,19 +39,18 @@ def from_torch_state_dict(state: dict) -> dict[str, np.ndarray]:
     return {n: t.detach().cpu().numpy().copy() for n, t in state.items()}
 
 
-_KINDS = {"RNN": RNN, "LSTM": LSTM, "GRU": GRU}
-
-
-def from_torch(module, dtype=None) -> _RecurrentLayer:
+def from_torch(module: torch.nn.Module, dtype: DTypeLike | None = None) -> _RecurrentLayer:
     """An rnnlab layer with the configuration and weights of a torch.nn.RNN/LSTM/GRU."""
+    from rnnlab.registry import LAYERS
+
     kind = type(module).__name__
-    if kind not in _KINDS:
+    if kind.lower() not in LAYERS:
         raise TypeError(f"module: expected torch.nn.RNN, LSTM or GRU, got {kind}")
     if not module.bias or getattr(module, "proj_size", 0):
         raise ValueError("module: bias=False and proj_size > 0 are not supported")
     options = {"nonlinearity": module.nonlinearity} if kind == "RNN" else {}
     sd = from_torch_state_dict(module.state_dict())
-    layer = _KINDS[kind](
+    layer = LAYERS[kind.lower()](
         module.input_size, module.hidden_size, module.num_layers,
         bidirectional=module.bidirectional, dropout=module.dropout,
         batch_first=module.batch_first, dtype=dtype or next(iter(sd.values())).dtype, **options,
@@ -52,7 +59,7 @@ def from_torch(module, dtype=None) -> _RecurrentLayer:
     return layer
 
 
-def to_torch(obj):
+def to_torch(obj: _RecurrentLayer | Model) -> torch.nn.Module:
     """A torch.nn.Module with the configuration and weights of an rnnlab layer or model
     (see the module docstring)."""
     from rnnlab.models import Model

@@ -19,6 +19,7 @@ between rnnlab and torch.nn.RNN/LSTM/GRU unchanged.
 from __future__ import annotations
 
 import inspect
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -33,6 +34,7 @@ from rnnlab._checks import (
 )
 from rnnlab.cells import Cell, GRUCell, LSTMCell, RNNCell
 from rnnlab.kernels import supports, use_fast
+from rnnlab.kernels._threads import adaptive_threads
 
 
 class DirectionCache(NamedTuple):
@@ -164,6 +166,17 @@ def _backprop_loop(cell: Cell, cache: DirectionCache, dh_out, dstate_T: tuple, W
             dHP[t] = dhp
         dstate = dprev
     return dXP, dHP, dH, dstate
+
+
+def _run_directions(jobs: list, fast: bool) -> list:
+    """The directions of a layer (independent): at once on the compiled path when
+    threads are allowed (rnnlab.kernels._threads), else one after the other."""
+    if fast and len(jobs) > 1:
+        from rnnlab.kernels._threads import jobs_at_once, run_parallel
+
+        if jobs_at_once() > 1:
+            return run_parallel(jobs)
+    return [job() for job in jobs]
 
 
 class _RecurrentLayer:
@@ -305,6 +318,7 @@ class _RecurrentLayer:
         out, final, _ = self._forward(x, state, lengths, False, keep=False)
         return out, final
 
+    @adaptive_threads("forward", lambda x, *args, **kwargs: np.size(x))
     def _forward(self, x, state, lengths, training, keep):
         x, state, lengths = self._check_inputs(x, state, lengths)
         T, B, _ = x.shape
@@ -318,13 +332,14 @@ class _RecurrentLayer:
                 keep_p = 1.0 - self.dropout
                 drop = (self.rng.random(inp.shape) < keep_p).astype(self.dtype) / keep_p
                 inp = inp * drop
-            outs, dir_caches = [], []
+            outs, dir_caches, jobs = [], [], []
             for d, suffix in enumerate(self.suffixes(layer)):
                 k = layer * self.num_directions + d
                 xin = inp if d == 0 else _gather(inp, rev)
-                h, final, dc = run_direction(
-                    self.cell, xin, tuple(s[k] for s in state), *self._layer_params(layer, suffix),
-                    mask, keep, fast)
+                jobs.append(partial(
+                    run_direction, self.cell, xin, tuple(s[k] for s in state),
+                    *self._layer_params(layer, suffix), mask, keep, fast))
+            for d, (h, final, dc) in enumerate(_run_directions(jobs, fast)):
                 outs.append(h if d == 0 else _gather(h, rev))
                 finals.append(final)
                 dir_caches.append(dc)
@@ -343,6 +358,8 @@ class _RecurrentLayer:
 
     # ---- backward ---------------------------------------------------------------
 
+    @adaptive_threads("backward", lambda cache, *args, **kwargs: (
+        np.size(cache.layers[0].directions[0].x) if isinstance(cache, Cache) else 1))
     def backward(self, cache: Cache, d_output=None, d_state=None, *, return_deltas: bool = False):
         """BPTT through the stack.
 
@@ -374,16 +391,19 @@ class _RecurrentLayer:
         fast = self._use_fast()
         for layer in range(self.num_layers - 1, -1, -1):
             lc = cache.layers[layer]
-            d_inp = None
+            d_inp, jobs = None, []
             for d, suffix in enumerate(self.suffixes(layer)):
                 k = layer * D + d
                 dh = dout[..., d * H : (d + 1) * H]
                 if d == 1:
                     dh = _gather(dh, cache.rev_index)
                 W_ih, W_hh, _, _ = self._layer_params(layer, suffix)
-                dx, d_init[k], g, *delta = backprop_direction(
-                    self.cell, lc.directions[d], dh, tuple(s[k] for s in d_state), W_ih, W_hh,
-                    keep_deltas=return_deltas, fast=fast)
+                jobs.append(partial(
+                    backprop_direction, self.cell, lc.directions[d], dh,
+                    tuple(s[k] for s in d_state), W_ih, W_hh, keep_deltas=return_deltas, fast=fast))
+            results = _run_directions(jobs, fast)
+            for d, suffix in enumerate(self.suffixes(layer)):
+                dx, d_init[layer * D + d], g, *delta = results[d]
                 if return_deltas:
                     deltas[suffix] = delta[0]
                 if d == 1:

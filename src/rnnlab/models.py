@@ -31,13 +31,23 @@ The loss and its reduction are those of rnnlab.losses.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rnnlab import losses
 from rnnlab._checks import check_option, check_positive_int
 from rnnlab.readout import Embedding, OneHot, Readout
+
+if TYPE_CHECKING:
+    from rnnlab.layers import _RecurrentLayer
+    from rnnlab.spec import ModelSpec
+
+State = np.ndarray | tuple[np.ndarray, ...]  # a layer's state: h, or (h, c); (L·D, B, H) each
+Grads = dict[str, np.ndarray]  # gradients named as the parameters
 
 
 @dataclass
@@ -88,36 +98,40 @@ class Model:
         if missing or unexpected:
             raise KeyError(f"params: missing {missing}, unexpected {unexpected}")
         for n, p in own.items():
-            if flat[n].shape != p.shape:
-                raise ValueError(f"params[{n!r}]: expected shape {p.shape}, got {flat[n].shape}")
-            p[...] = flat[n]
+            a = np.asarray(flat[n])
+            if a.shape != p.shape:
+                raise ValueError(f"params[{n!r}]: expected shape {p.shape}, got {a.shape}")
+            if a.dtype.kind not in "fiu":
+                raise TypeError(f"params[{n!r}]: expected real numbers, got dtype {a.dtype}")
+            p[...] = a
 
     def rngs(self) -> dict[str, np.random.Generator]:
         return {p: c.rng for p, c in self.components().items() if hasattr(c, "rng")}
 
-    def loss_and_grads(self, batch: Batch):
+    def loss_and_grads(self, batch: Batch) -> tuple[float, Grads, dict]:
         raise NotImplementedError
 
-    def evaluate(self, batch: Batch):
+    def evaluate(self, batch: Batch) -> tuple[float, dict]:
         raise NotImplementedError
 
     @property
-    def spec(self):
+    def spec(self) -> ModelSpec:
         """The rnnlab.spec.ModelSpec that rebuilds this model (weights aside)."""
         raise NotImplementedError
 
     @classmethod
-    def from_spec(cls, spec):
+    def from_spec(cls, spec: ModelSpec) -> Model:
         raise NotImplementedError
 
-    def save(self, path, meta: dict | None = None):
+    def save(self, path: str | os.PathLike, meta: dict | None = None) -> Path:
         """Write the spec and the weights (and `meta`, JSON-ready) to one checkpoint file,
         atomically; rnnlab.load(path) returns the model."""
         from rnnlab.checkpoint import save_model
 
         return save_model(self, path, meta)
 
-    def score(self, z, y, mask):
+    def score(self, z: np.ndarray, y: np.ndarray,
+              mask: np.ndarray | None) -> tuple[float, np.ndarray, dict]:
         """(L, ∂L/∂z, info) of outputs z against targets y where mask is set, with this
         model's loss and reduction; info as loss_and_grads'."""
         loss, dz = losses.get_loss(self.loss)(z, y, mask, self.reduction)
@@ -152,16 +166,74 @@ def _d_state_from_top(rnn, d_top, B):
     return (dh,) + tuple(np.zeros_like(dh) for _ in rnn.cell.state_names[1:])
 
 
+POOLS = ("last", "mean", "max")
+
+
+def _check_pool(pool: str) -> tuple[str, ...]:
+    kinds = tuple(pool.split("+"))
+    for k in kinds:
+        check_option("pool", k, POOLS)
+    if len(set(kinds)) != len(kinds):
+        raise ValueError(f"pool: expected distinct summaries joined by '+', got {pool!r}")
+    return kinds
+
+
+def pool_forward(kinds: tuple[str, ...], out: np.ndarray, last: np.ndarray,
+                 lengths: np.ndarray | None) -> tuple[np.ndarray, tuple]:
+    """The per-sequence summary h (B, P·D·H): the P summaries in `kinds`, concatenated.
+
+    out (T, B, D·H) the top layer's outputs (zero past each length T_b), last (B, D·H)
+    the final states; "mean": (1/T_b) Σ_{t<T_b} out_t, "max": max_{t<T_b} out_t (per unit).
+    Returns (h, cache); the cache holds what the backward needs."""
+    T, B = out.shape[:2]
+    L = np.full(B, T) if lengths is None else np.asarray(lengths)  # (B,)
+    parts, argmax = [], None
+    for k in kinds:
+        if k == "last":
+            parts.append(last)
+        elif k == "mean":
+            parts.append(out.sum(0) / L[:, None].astype(out.dtype))  # (B, D·H)
+        else:
+            real = np.arange(T)[:, None, None] < L[None, :, None]  # (T, B, 1)
+            argmax = np.where(real, out, -np.inf).argmax(0)  # (B, D·H)
+            parts.append(np.take_along_axis(out, argmax[None], 0)[0])
+    return np.concatenate(parts, axis=-1), (kinds, out.shape, L, argmax)
+
+
+def pool_backward(cache: tuple, dh: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(∂L/∂out (T, B, D·H) or None, ∂L/∂last (B, D·H) or None) from ∂L/∂h (B, P·D·H):
+    mean spreads dh/T_b over the real steps, max routes dh to each unit's argmax step."""
+    kinds, shape, L, argmax = cache
+    T = shape[0]
+    d_out, d_last = None, None
+    for k, g in zip(kinds, np.split(dh, len(kinds), axis=-1)):
+        if k == "last":
+            d_last = g
+            continue
+        d_out = np.zeros(shape, dh.dtype) if d_out is None else d_out
+        if k == "mean":
+            real = np.arange(T)[:, None, None] < L[None, :, None]  # (T, B, 1)
+            d_out += real * (g / L[:, None].astype(dh.dtype))[None]
+        else:
+            np.put_along_axis(d_out, argmax[None], np.take_along_axis(d_out, argmax[None], 0)
+                              + g[None], 0)
+    return d_out, d_last
+
+
 class SequenceModel(Model):
     """Many-to-one (target="last") or many-to-many (target="each") over a layer stack.
 
     embedding: None (x are vectors), an Embedding or OneHot (x are token ids).
     The loss picks the readout's non-linearity F (rnnlab.losses.OUTPUT_ACTIVATION).
+    pool (target="last"): what the readout sees of each sequence, summaries joined by
+    '+' from "last" (the final state), "mean" and "max" (over its real steps), e.g.
+    "last+mean"; the readout then reads P·D·H values (`pool_forward`).
     """
 
-    def __init__(self, rnn, output_size: int, *, loss: str = "mse", target: str = "each",
+    def __init__(self, rnn: _RecurrentLayer, output_size: int, *, loss: str = "mse",
+                 target: str = "each",
                  embedding: Embedding | OneHot | None = None, reduction: str = "sum",
-                 seed: int | None = None):
+                 seed: int | None = None, pool: str = "last"):
         _check_time_major(rnn)
         check_option("loss", loss, losses.LOSSES)
         check_option("target", target, ("each", "last"))
@@ -171,8 +243,12 @@ class SequenceModel(Model):
                              f"input_size {rnn.input_size}")
         self.rnn, self.embedding = rnn, embedding
         self.target, self.loss, self.reduction = target, loss, reduction
+        self.pool, kinds = pool, _check_pool(pool)
+        if target == "each" and kinds != ("last",):
+            raise ValueError(f"pool: a many-to-many model reads every step; got pool={pool!r}")
         D = rnn.num_directions
-        self.readout = Readout(D * rnn.hidden_size, check_positive_int("output_size", output_size),
+        self.readout = Readout(len(kinds) * D * rnn.hidden_size,
+                               check_positive_int("output_size", output_size),
                                dtype=rnn.dtype, seed=seed)
 
     def components(self) -> dict:
@@ -182,7 +258,7 @@ class SequenceModel(Model):
         return comps
 
     @property
-    def spec(self):
+    def spec(self) -> ModelSpec:
         from rnnlab.spec import LayerSpec, ModelSpec
 
         emb = self.embedding
@@ -191,10 +267,10 @@ class SequenceModel(Model):
                          self.reduction,
                          embedding=None if emb is None else _EMBEDDING_NAMES[type(emb)],
                          vocab_size=None if emb is None else emb.vocab_size,
-                         dtype=str(self.rnn.dtype), seed=self.seed)
+                         pooling=self.pool, dtype=str(self.rnn.dtype), seed=self.seed)
 
     @classmethod
-    def from_spec(cls, spec):
+    def from_spec(cls, spec: ModelSpec) -> Model:
         _check_unused(spec, ("cond_size", "decoder"))
         dtype, seed = spec.dtype, spec.seed
         embedding = None
@@ -205,27 +281,49 @@ class SequenceModel(Model):
                                   seed=_offset(seed, 2))
         model = cls(spec.rnn.build(dtype, seed), spec.output_size, loss=spec.loss,
                     target="last" if spec.scheme == "many_to_one" else "each",
-                    embedding=embedding, reduction=spec.reduction, seed=_offset(seed, 1))
+                    embedding=embedding, reduction=spec.reduction, seed=_offset(seed, 1),
+                    pool=spec.pooling)
         model.seed = seed
         return model
 
     # ---- the pieces (truncated BPTT runs them chunk by chunk) --------------------
 
-    def forward(self, x, state=None, lengths=None, training: bool = False):
-        """Return (z, final state, cache); z (T, B, K) for "each", (B, K) for "last"."""
-        ecache = None
+    def summary(self, x: np.ndarray, state: State | None = None,
+                lengths: np.ndarray | None = None, training: bool = False,
+                keep: bool = True) -> tuple[np.ndarray, State, tuple]:
+        """What the readout reads: (h, final state, (ecache, rcache, pcache)); h (T, B, D·H)
+        for "each", (B, P·D·H) the pooled summaries for "last" (pcache None otherwise).
+        keep=False: inference only, the layer stores nothing for backward (rcache None)."""
+        ecache, pcache, rcache = None, None, None
         if self.embedding is not None:
             x, ecache = self.embedding.forward(x)  # (T, B, E)
-        out, final, rcache = self.rnn.forward(x, state, lengths, training=training)
-        h = out if self.target == "each" else _top_h(self.rnn, final)  # (T, B, D·H) | (B, D·H)
-        z, hcache = self.readout.forward(h)
-        return z, final, (ecache, rcache, hcache)
+        if keep:
+            out, final, rcache = self.rnn.forward(x, state, lengths, training=training)
+        else:
+            out, final = self.rnn(x, state, lengths)
+        h = out
+        if self.target == "last":
+            h, pcache = pool_forward(_check_pool(self.pool), out, _top_h(self.rnn, final),
+                                     lengths)
+        return h, final, (ecache, rcache, pcache)
 
-    def backward(self, cache, dz=None, d_state=None, *, return_deltas: bool = False):
+    def forward(self, x: np.ndarray, state: State | None = None,
+                lengths: np.ndarray | None = None,
+                training: bool = False) -> tuple[np.ndarray, State, tuple]:
+        """Return (z, final state, cache); z (T, B, K) for "each", (B, K) for "last".
+        The cache is (ecache, rcache, h) with h the readout's input, and a fourth value,
+        the pooling's cache, when the readout reads more than the last state."""
+        h, final, (ecache, rcache, pcache) = self.summary(x, state, lengths, training)
+        z, hcache = self.readout.forward(h)
+        pooled = self.target == "last" and self.pool != "last"
+        return z, final, (ecache, rcache, hcache) + ((pcache,) if pooled else ())
+
+    def backward(self, cache: tuple, dz: np.ndarray | None = None, d_state: State | None = None,
+                 *, return_deltas: bool = False) -> tuple:
         """Return (∂L/∂(initial state), grads) from ∂L/∂z (None: no loss on these
         outputs) and ∂L/∂(final state); with return_deltas, a third value: the
         stack's per-step errors (layer.backward's, for rnnlab.diagnostics)."""
-        ecache, rcache, hcache = cache
+        ecache, rcache, hcache, *pcache = cache
         grads, d_out = {}, None
         if dz is not None:
             dh, g = self.readout.backward(hcache, dz)
@@ -233,8 +331,10 @@ class SequenceModel(Model):
             if self.target == "each":
                 d_out = dh
             else:
-                d_top = _d_state_from_top(self.rnn, dh, dh.shape[0])
-                d_state = d_top if d_state is None else _add_states(d_state, d_top)
+                d_out, d_last = pool_backward(pcache[0], dh) if pcache else (None, dh)
+                if d_last is not None:
+                    d_top = _d_state_from_top(self.rnn, d_last, d_last.shape[0])
+                    d_state = d_top if d_state is None else _add_states(d_state, d_top)
         dx, d0, g, *deltas = self.rnn.backward(rcache, d_out, d_state, return_deltas=return_deltas)
         grads.update(_prefixed("rnn", g))
         if self.embedding is not None:
@@ -249,7 +349,8 @@ class SequenceModel(Model):
             mask = real if mask is None else np.asarray(mask, bool) & real
         return mask
 
-    def loss_and_grads(self, batch: Batch, *, keep_pass: bool = False):
+    def loss_and_grads(self, batch: Batch, *,
+                       keep_pass: bool = False) -> tuple[float, Grads, dict]:
         """keep_pass: info["pass"] = (cache, dz, deltas) of this forward/backward, what
         the temporal diagnostics and remedies (rnnlab.remedies) are built from."""
         z, _, cache = self.forward(batch.x, None, batch.lengths, training=True)
@@ -259,12 +360,12 @@ class SequenceModel(Model):
             info["pass"] = (cache, dz, deltas[0])
         return loss, grads, info
 
-    def evaluate(self, batch: Batch):
+    def evaluate(self, batch: Batch) -> tuple[float, dict]:
         z, _, _ = self.forward(batch.x, None, batch.lengths)
         loss, _, info = self.score(z, batch.y, self._mask(batch, len(batch.x)))
         return loss, info
 
-    def predict(self, x, lengths=None) -> np.ndarray:
+    def predict(self, x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
         """y = F(z), the readout's output."""
         return losses.output(self.forward(x, None, lengths)[0], self.loss)
 
@@ -299,7 +400,8 @@ class OneToMany(Model):
     f_{t-1} is the target y_{t-1} (teacher forcing); `generate` feeds back its own
     output (rnnlab.models._feedback)."""
 
-    def __init__(self, rnn, cond_size: int, output_size: int, *, loss: str = "mse",
+    def __init__(self, rnn: _RecurrentLayer, cond_size: int, output_size: int, *,
+                 loss: str = "mse",
                  feedback: bool = False, reduction: str = "sum", seed: int | None = None):
         _check_time_major(rnn)
         if rnn.bidirectional:
@@ -318,7 +420,7 @@ class OneToMany(Model):
         return {"rnn": self.rnn, "readout": self.readout}
 
     @property
-    def spec(self):
+    def spec(self) -> ModelSpec:
         from rnnlab.spec import LayerSpec, ModelSpec
 
         return ModelSpec("one_to_many", LayerSpec.of(self.rnn), self.readout.output_size,
@@ -326,7 +428,7 @@ class OneToMany(Model):
                          feedback=self.feedback, dtype=str(self.rnn.dtype), seed=self.seed)
 
     @classmethod
-    def from_spec(cls, spec):
+    def from_spec(cls, spec: ModelSpec) -> Model:
         _check_unused(spec, ("embedding", "decoder"))
         if spec.cond_size is None:
             raise ValueError("model spec: one_to_many needs cond_size")
@@ -350,17 +452,17 @@ class OneToMany(Model):
         z, h = self.readout.forward(out)  # (T, B, K)
         return (*self.score(z, batch.y, batch.mask), cache, h)
 
-    def loss_and_grads(self, batch: Batch):
+    def loss_and_grads(self, batch: Batch) -> tuple[float, Grads, dict]:
         loss, dz, info, cache, h = self._run(batch, training=True)
         dh, g = self.readout.backward(h, dz)
         _, _, g_rnn = self.rnn.backward(cache, dh)
         return loss, {**_prefixed("rnn", g_rnn), **_prefixed("readout", g)}, info
 
-    def evaluate(self, batch: Batch):
+    def evaluate(self, batch: Batch) -> tuple[float, dict]:
         loss, _, info, _, _ = self._run(batch, training=False)
         return loss, info
 
-    def generate(self, x, steps: int) -> np.ndarray:
+    def generate(self, x: np.ndarray, steps: int) -> np.ndarray:
         """z (steps, B, K): the net run on its own outputs from x (B, C)."""
         B = x.shape[0]
         inp = np.zeros((1, B, self.rnn.input_size), self.rnn.dtype)
@@ -383,7 +485,8 @@ class EncoderDecoder(Model):
     a softmax readout (cross-entropy). Batch: x (S, B) source ids, lengths (B,), y (T, B)
     target ids, mask (T, B) where targets exist (padding may be any id, e.g. -1)."""
 
-    def __init__(self, encoder, decoder, src_vocab: int, tgt_vocab: int, *, bos: int = 0,
+    def __init__(self, encoder: _RecurrentLayer, decoder: _RecurrentLayer, src_vocab: int,
+                 tgt_vocab: int, *, bos: int = 0,
                  reduction: str = "sum", seed: int | None = None):
         for name, r in (("encoder", encoder), ("decoder", decoder)):
             _check_time_major(r, name)
@@ -409,7 +512,7 @@ class EncoderDecoder(Model):
                 "tgt_embedding": self.tgt_embedding, "readout": self.readout}
 
     @property
-    def spec(self):
+    def spec(self) -> ModelSpec:
         from rnnlab.spec import LayerSpec, ModelSpec
 
         return ModelSpec("encoder_decoder", LayerSpec.of(self.encoder),
@@ -419,7 +522,7 @@ class EncoderDecoder(Model):
                          dtype=str(self.encoder.dtype), seed=self.seed)
 
     @classmethod
-    def from_spec(cls, spec):
+    def from_spec(cls, spec: ModelSpec) -> Model:
         _check_unused(spec, ("cond_size",))
         if spec.decoder is None or spec.vocab_size is None or spec.loss != "ce":
             raise ValueError("model spec: encoder_decoder needs decoder, vocab_size (the "
@@ -443,7 +546,7 @@ class EncoderDecoder(Model):
         loss, dz, info = self.score(z, y, batch.mask)
         return loss, dz, info, (ecache, enc_cache, tcache, dec_cache, h)
 
-    def loss_and_grads(self, batch: Batch):
+    def loss_and_grads(self, batch: Batch) -> tuple[float, Grads, dict]:
         loss, dz, info, (ecache, enc_cache, tcache, dec_cache, h) = self._run(batch, True)
         dh, g_out = self.readout.backward(h, dz)
         dxt, d_state, g_dec = self.decoder.backward(dec_cache, dh)
@@ -454,11 +557,12 @@ class EncoderDecoder(Model):
                  **_prefixed("readout", g_out)}
         return loss, grads, info
 
-    def evaluate(self, batch: Batch):
+    def evaluate(self, batch: Batch) -> tuple[float, dict]:
         loss, _, info, _ = self._run(batch, False)
         return loss, info
 
-    def greedy_decode(self, x, lengths=None, steps: int = 10) -> np.ndarray:
+    def greedy_decode(self, x: np.ndarray, lengths: np.ndarray | None = None,
+                      steps: int = 10) -> np.ndarray:
         """Token ids (steps, B): at each step the argmax of the softmax is fed back."""
         xs, _ = self.src_embedding.forward(x)
         _, state = self.encoder(xs, None, lengths)

@@ -15,6 +15,7 @@ Every component has `params` (a dict of arrays, updated in place by the optimize
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from rnnlab._checks import check_array, check_dtype, check_positive_int
 
@@ -23,7 +24,7 @@ class Readout:
     """z = W_out h + b_out over the last axis, initialised as PyTorch's nn.Linear
     (uniform in ±1/√H)."""
 
-    def __init__(self, hidden_size: int, output_size: int, *, dtype=np.float32,
+    def __init__(self, hidden_size: int, output_size: int, *, dtype: DTypeLike = np.float32,
                  seed: int | None = None):
         self.hidden_size = check_positive_int("hidden_size", hidden_size)
         self.output_size = check_positive_int("output_size", output_size)
@@ -35,12 +36,12 @@ class Readout:
             "bias": self.rng.uniform(-k, k, output_size).astype(self.dtype),
         }
 
-    def forward(self, h: np.ndarray):
+    def forward(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """h (..., H) -> (z (..., K), cache)."""
         h = check_array("h", h, (None,) * (np.ndim(h) - 1) + (self.hidden_size,), self.dtype)
         return h @ self.params["weight"].T + self.params["bias"], h
 
-    def backward(self, h, dz: np.ndarray):
+    def backward(self, h: np.ndarray, dz: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Return (∂L/∂h, {"weight", "bias"})."""
         K, H = self.output_size, self.hidden_size
         dz2, h2 = dz.reshape(-1, K), h.reshape(-1, H)
@@ -61,18 +62,20 @@ def _check_tokens(tokens, V: int) -> np.ndarray:
 class Embedding:
     """x = E[k]: token ids (...) -> vectors (..., D); E ~ N(0, 1) as PyTorch's nn.Embedding."""
 
-    def __init__(self, vocab_size: int, dim: int, *, dtype=np.float32, seed: int | None = None):
+    def __init__(self, vocab_size: int, dim: int, *, dtype: DTypeLike = np.float32,
+                 seed: int | None = None):
         self.vocab_size = check_positive_int("vocab_size", vocab_size)
         self.dim = check_positive_int("dim", dim)
         self.dtype = check_dtype(dtype)
         self.rng = np.random.default_rng(seed)
         self.params = {"weight": self.rng.standard_normal((vocab_size, dim)).astype(self.dtype)}
 
-    def forward(self, tokens):
+    def forward(self, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         tokens = _check_tokens(tokens, self.vocab_size)
         return self.params["weight"][tokens], tokens  # (..., D)
 
-    def backward(self, tokens, dx):
+    def backward(self, tokens: np.ndarray,
+                 dx: np.ndarray) -> tuple[None, dict[str, np.ndarray]]:
         dE = np.zeros_like(self.params["weight"])
         np.add.at(dE, tokens.reshape(-1), dx.reshape(-1, self.dim))
         return None, {"weight": dE}
@@ -81,14 +84,15 @@ class Embedding:
 class OneHot:
     """x = e_k in R^V: token ids (...) -> (..., V); no parameters."""
 
-    def __init__(self, vocab_size: int, *, dtype=np.float32):
+    def __init__(self, vocab_size: int, *, dtype: DTypeLike = np.float32):
         self.vocab_size = self.dim = check_positive_int("vocab_size", vocab_size)
         self.dtype = check_dtype(dtype)
         self.params: dict[str, np.ndarray] = {}
 
-    def forward(self, tokens):
+    def forward(self, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         tokens = _check_tokens(tokens, self.vocab_size)
         return np.eye(self.vocab_size, dtype=self.dtype)[tokens], tokens  # (..., V)
 
-    def backward(self, tokens, dx):
+    def backward(self, tokens: np.ndarray,
+                 dx: np.ndarray) -> tuple[None, dict[str, np.ndarray]]:
         return None, {}

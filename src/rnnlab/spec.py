@@ -17,9 +17,14 @@ the readout from seed + 1, an embedding from seed + 2 (the decoder from seed + 3
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING
 
 from rnnlab._checks import check_option, check_positive_int, check_range
 from rnnlab.errors import DataError
+
+if TYPE_CHECKING:
+    from rnnlab.layers import _RecurrentLayer
+    from rnnlab.models import Model
 
 EMBEDDINGS = ("embedding", "onehot")
 
@@ -48,7 +53,7 @@ class LayerSpec:
             check_positive_int(name, getattr(self, name))
         check_range("dropout", self.dropout, 0.0, 1.0, hi_open=True)
 
-    def build(self, dtype: str, seed: int | None):
+    def build(self, dtype: str, seed: int | None) -> _RecurrentLayer:
         from rnnlab.registry import layer_class
 
         return layer_class(self.cell)(self.input_size, self.hidden_size, self.num_layers,
@@ -56,7 +61,7 @@ class LayerSpec:
                                       dtype=dtype, seed=seed, **self.options)
 
     @classmethod
-    def of(cls, layer) -> LayerSpec:
+    def of(cls, layer: _RecurrentLayer) -> LayerSpec:
         """The spec of an existing layer."""
         from rnnlab.registry import cell_name
 
@@ -97,7 +102,7 @@ class ModelSpec:
             check_option("embedding", self.embedding, EMBEDDINGS)
             check_positive_int("vocab_size", self.vocab_size)
 
-    def build(self):
+    def build(self) -> Model:
         """A freshly initialised Model of this spec."""
         from rnnlab.registry import scheme_class
 

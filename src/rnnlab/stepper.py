@@ -20,10 +20,16 @@ with OpenBLAS's two threads, a 2 × 384 LSTM sampled 103 characters/s here, not 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from rnnlab._checks import check_array, check_positive_int
 from rnnlab.kernels._threads import loop_threads
+
+if TYPE_CHECKING:
+    from rnnlab.layers import _RecurrentLayer
+    from rnnlab.models import State
 
 
 class _LayerStep:
@@ -55,7 +61,7 @@ class _LayerStep:
                 for b, k in enumerate(index):  # one-hot input: the row k of W_ihᵀ
                     xp[b] = self.W_ihT[k]
             xp += self.bias
-            self.run()
+            self.run(0, self.xp.shape[1])  # every row, on this thread
             for s in self.states:
                 s[0] = s[1]
         else:
@@ -70,7 +76,7 @@ class _LayerStep:
 class Stepper:
     """Run a unidirectional layer one time step at a time; see the module docstring."""
 
-    def __init__(self, layer, batch_size: int = 1, state=None):
+    def __init__(self, layer: _RecurrentLayer, batch_size: int = 1, state: State | None = None):
         if layer.bidirectional:
             raise ValueError("layer: a bidirectional layer cannot be run step by step "
                              "(its reverse direction needs the whole sequence)")
@@ -81,7 +87,7 @@ class Stepper:
                         for k in range(layer.num_layers)]
         self.reset(state)
 
-    def reset(self, state=None) -> None:
+    def reset(self, state: State | None = None) -> None:
         """Set the state: zeros (None), or as the layer's state, h (L, B, H) or (h, c)."""
         names = self.layer.cell.state_names
         shape = (self.layer.num_layers, self.batch_size, self.layer.hidden_size)
@@ -98,13 +104,13 @@ class Stepper:
                 buf[0] = s[k]
 
     @property
-    def state(self):
+    def state(self) -> State:
         """A copy of the current state, shaped as the layer's final state."""
         state = tuple(np.stack([ls.states[i][0] for ls in self._layers])
                       for i in range(len(self.layer.cell.state_names)))
         return state[0] if len(state) == 1 else state
 
-    def step(self, x) -> np.ndarray:
+    def step(self, x: np.ndarray) -> np.ndarray:
         """One step from x_t (I,) or (B, I); returns h_t of the top layer (B, H), a view."""
         x = np.asarray(x)
         x = x.reshape(1, -1) if x.ndim == 1 else x
@@ -117,7 +123,7 @@ class Stepper:
                 x = ls.step(x)
         return x
 
-    def step_index(self, index) -> np.ndarray:
+    def step_index(self, index: int | np.ndarray) -> np.ndarray:
         """One step from one-hot inputs: index an int (B = 1) or (B,) ints in [0, I)."""
         index = np.atleast_1d(np.asarray(index))
         if (index.shape != (self.batch_size,) or not np.issubdtype(index.dtype, np.integer)

@@ -22,7 +22,12 @@ import numpy as np
 import typer
 
 from rnnlab._checks import check_positive_int, check_range
-from rnnlab.apps.options import NetworkOptions, OptimizerOptions, RunOptions
+from rnnlab.apps.options import (
+    NetworkOptions,
+    OptimizerOptions,
+    RunOptions,
+    load_command_model,
+)
 from rnnlab.config import command, resolved_options
 
 app = typer.Typer(no_args_is_help=True, help=__doc__)
@@ -108,7 +113,7 @@ def make_trainer(text: str, net: CharLMNetwork, opt: CharLMTraining, run: RunOpt
     callbacks = [*callbacks, _sampler(vocab)] if echo else list(callbacks)
     options = resolved_options({"network": net, "training": opt})
     return StreamTrainer(model, source, tc, val_data=[] if val else None, callbacks=callbacks,
-                         meta={"command": "charlm", "options": options},
+                         meta={"command": "charlm train", "options": options},
                          vocab=vocab.symbols)
 
 
@@ -124,13 +129,7 @@ def _sampler(vocab):
 
 def load_model(checkpoint):
     """(model, vocab) from a checkpoint file or run folder of `charlm train`."""
-    from rnnlab.checkpoint import read_model
-    from rnnlab.data.text import Vocab
-
-    model, meta, file = read_model(checkpoint)
-    if meta.get("config", {}).get("command") != "charlm" or not meta.get("vocab"):
-        raise ValueError(f"CHECKPOINT: {file} was not written by `rnnlab charlm train`")
-    return model, Vocab(meta["vocab"])
+    return load_command_model(checkpoint, "charlm train")
 
 
 def next_token(z: np.ndarray, temperature: float, top_k: int, rng) -> int:

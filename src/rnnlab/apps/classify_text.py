@@ -16,7 +16,7 @@ import numpy as np
 import typer
 
 from rnnlab._checks import check_positive_int, check_range
-from rnnlab.apps.options import NetworkOptions, OptimizerOptions, RunOptions
+from rnnlab.apps.options import OptimizerOptions, RunOptions, TokenNetworkOptions
 from rnnlab.config import command, resolved_options
 from rnnlab.errors import DataError
 
@@ -24,13 +24,8 @@ app = typer.Typer()
 
 
 @dataclass
-class TextNetwork(NetworkOptions):
+class TextNetwork(TokenNetworkOptions):
     cell: str = "gru"  # the recurrent cell: rnn (tanh) | lstm | gru
-    embedding_dim: int = 16  # learned token embedding size
-
-    def __post_init__(self):
-        super().__post_init__()
-        check_positive_int("embedding_dim", self.embedding_dim)
 
 
 @dataclass
@@ -73,6 +68,7 @@ def tokenize(texts, words: bool) -> list[list[str]]:
 
 def fit(tokens, labels, net: TextNetwork, opt: TextTraining, run: RunOptions | None = None):
     """(model, vocab, classes) trained on token lists and their labels."""
+    from rnnlab.apps.plots import LearningCurve
     from rnnlab.data.text import Vocab
     from rnnlab.models import Batch
     from rnnlab.spec import ModelSpec
@@ -95,8 +91,9 @@ def fit(tokens, labels, net: TextNetwork, opt: TextTraining, run: RunOptions | N
     data = epoch_batches(len(tokens), min(opt.batch_size, len(tokens)), make, seed=opt.seed)
     meta = {"command": "classify-text", "classes": classes,
             "options": resolved_options({"network": net, "training": opt})}
+    callbacks = [] if run is None else [LearningCurve(run.out)]
     Trainer(model, FullBPTT(model, data), opt.train_config(run, steps=opt.steps), meta=meta,
-            vocab=vocab.symbols).fit(resume=run is not None and run.resume)
+            vocab=vocab.symbols, callbacks=callbacks).fit(resume=run is not None and run.resume)
     return model, vocab, classes
 
 

@@ -1,82 +1,153 @@
-"""`rnnlab forecast`: train a many-to-one RNN forecaster on a CSV file and compare it with
-the naive, seasonal-naive and linear-autoregression baselines; forecast after a file's end."""
+"""`rnnlab forecast`: the hybrid forecaster (a baseline chosen on validation, corrected by
+an ensemble of small networks) on one or many series, backtested against naive, seasonal
+naive, drift, linear AR and (with statsforecast) AutoARIMA/AutoETS/AutoTheta; forecasts
+after the end of the data with prediction intervals."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from rnnlab.apps.errors import user_errors
+from rnnlab._checks import check_option, check_positive_int, check_range
+from rnnlab.apps.options import NetworkOptions, OptimizerOptions, OutOptions
+from rnnlab.config import command
 
 app = typer.Typer(no_args_is_help=True, help=__doc__)
 
+DATA_HELP = ("CSV (one series: a time column and numeric columns; many: long format with "
+             "--id-column), .tsf or .parquet file; none: the built-in example")
 
-def _names(text: str | None) -> list[str] | None:
-    return [n.strip() for n in text.split(",") if n.strip()] if text else None
+
+@dataclass
+class ForecastData:
+    target: str | None = None  # column forecast [default: y in long format, else the last]
+    inputs: tuple[str, ...] = ()  # covariate columns the networks read [default: all others]
+    time_column: str | None = None  # time column [default: ds, else the first non-numeric]
+    id_column: str = "unique_id"  # series id column of a long-format file
+    fill_missing: bool = False  # interpolate missing values (one series)
+    horizon: int | None = None  # H, steps forecast [default: the file's, else 1]
+
+    def __post_init__(self):
+        if self.horizon is not None:
+            check_positive_int("horizon", self.horizon)
+
+    def load(self, data):
+        from rnnlab.apps import forecaster as fc
+
+        return fc.load_panel(data, self.target, self.time_column, list(self.inputs) or None,
+                             self.fill_missing, self.id_column)
 
 
-@app.command()
-def train(
-    data: Annotated[Path | None, typer.Argument(
-        help="CSV file (header row); none: the built-in three-variable example")] = None,
-    target: str = typer.Option(None, help="column to forecast [default: the last column]"),
-    inputs: str = typer.Option(None, help="columns read, comma-separated [default: all]"),
-    time_column: str = typer.Option(None, help="time column [default: the first column when "
-                                    "it is not numeric]"),
-    fill_missing: bool = typer.Option(False, help="interpolate missing values instead of "
-                                      "stopping on them"),
-    window: int = typer.Option(12, min=1, help="K: input steps per window"),
-    horizon: int = typer.Option(1, min=1, help="H: steps forecast"),
-    test: float = typer.Option(0.2, help="test part: a fraction, or a row count when >= 1"),
-    val: float = typer.Option(0.1, help="validation part: a fraction, or a row count"),
-    log: bool = typer.Option(False, help="model log(values) (all values > 0)"),
-    diff: int = typer.Option(0, min=0, help="difference at this lag first (0: none)"),
-    season: int = typer.Option(1, min=1, help="period of the seasonal-naive baseline and MASE"),
-    strategy: str = typer.Option("direct", help="direct (H outputs) or recursive (one step, "
-                                 "fed back)"),
-    cell: str = typer.Option("lstm", help="rnn, lstm or gru"),
-    hidden: int = typer.Option(32, min=1, help="hidden units per layer"),
-    layers: int = typer.Option(1, min=1, help="stacked recurrent layers"),
-    epochs: int = typer.Option(200, min=1, help="passes over the training windows"),
-    batch_size: int = typer.Option(32, min=1, help="windows per update"),
-    lr: float = typer.Option(3e-3, help="Adam learning rate"),
-    seed: int = typer.Option(0, help="random seed (initialisation, batches)"),
-    out: Annotated[Path, typer.Option(help="output folder: checkpoints, "
-                             "report.json, forecast.png")] = Path("runs/forecast"),
-    resume: bool = typer.Option(False, help="continue from the last checkpoint in --out"),
-):
-    """Train on the training part, select on validation, score on the test part."""
+@dataclass
+class ForecastMethod:
+    season: int | None = None  # m [default: from the time column, else the autocorrelation]
+    transform: str = "auto"  # none | log | auto (chosen on validation)
+    baseline: str = "auto"  # naive, seasonal_naive, drift, ses, ar, ar+..., or auto (validation)
+    center: str = "auto"  # the windows' level: last | mean | auto (validation)
+    window: int | None = None  # K of the linear AR [default: chosen on validation]
+    val: float = 0.2  # validation part of each training part (a fraction or a count)
+    network: bool = True  # train the networks that correct the baseline
+    ensemble: int = 3  # networks (seeds) averaged
+    level: float = 0.9  # nominal coverage of the prediction intervals
+
+    def __post_init__(self):
+        from rnnlab.forecasting.hybrid import BASELINES, CENTERS, TRANSFORMS
+
+        check_option("transform", self.transform, TRANSFORMS)
+        check_option("baseline", self.baseline, BASELINES)
+        check_option("center", self.center, ("auto", *CENTERS))
+        check_range("level", self.level, 0.0, 1.0, lo_open=True, hi_open=True)
+        check_positive_int("ensemble", self.ensemble)
+        for name in ("season", "window"):
+            if getattr(self, name) is not None:
+                check_positive_int(name, getattr(self, name))
+
+
+@dataclass
+class Backtest:
+    test: float | None = None  # held-out values per series and fold: a fraction or a count
+    folds: int = 1  # rolling-origin folds, each refitted
+    statistical: bool = True  # AutoARIMA/AutoETS/AutoTheta beside (with statsforecast)
+
+    def __post_init__(self):
+        check_positive_int("folds", self.folds)
+
+
+@dataclass
+class ForecastNetwork(NetworkOptions):
+    cell: str = "gru"  # the networks' cell: rnn (tanh) | lstm | gru
+
+
+@dataclass
+class ForecastTraining(OptimizerOptions):
+    epochs: int = 100  # most passes over the training windows
+    patience: int = 10  # epochs without a better validation error before stopping (0: never)
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_positive_int("epochs", self.epochs)
+        check_positive_int("patience", self.patience, minimum=0)
+
+
+def _configs(data: ForecastData, method: ForecastMethod, network: ForecastNetwork,
+             training: ForecastTraining, folder: OutOptions, backtest: Backtest | None = None):
+    from dataclasses import asdict
+
     from rnnlab.apps import forecaster as fc
     from rnnlab.apps.network import NetworkConfig
-    from rnnlab.data.windows import WindowConfig
+    from rnnlab.forecasting.hybrid import HybridConfig
 
-    with user_errors():
-        table = fc.load_table(data, time_column, fill_missing)
-        cfg = fc.ForecastConfig(
-            target=target, inputs=_names(inputs), strategy=strategy, season=season,
-            windows=WindowConfig(window=window, horizon=horizon, test=test, val=val, log=log,
-                                 diff=diff))
-        net = NetworkConfig(cell=cell, hidden=hidden, layers=layers, epochs=epochs,
-                            batch_size=batch_size, lr=lr, seed=seed)
-        report = fc.run(table, cfg, net, out, resume=resume, echo=typer.echo)
+    hybrid = HybridConfig(**asdict(method))
+    net = NetworkConfig(**asdict(network), **{k: v for k, v in asdict(training).items()},
+                        overwrite=folder.overwrite)
+    backtest = backtest or Backtest(folds=1, statistical=False)
+    return fc.ForecastConfig(hybrid, data.horizon, backtest.test, backtest.folds,
+                             backtest.statistical), net
+
+
+@command(app, data=ForecastData, method=ForecastMethod, backtest=Backtest,
+         network=ForecastNetwork, training=ForecastTraining, folder=OutOptions)
+def train(
+    file: Annotated[Path | None, typer.Argument(metavar="DATA", help=DATA_HELP)] = None,
+    *, data: ForecastData, method: ForecastMethod, backtest: Backtest,
+    network: ForecastNetwork, training: ForecastTraining, folder: OutOptions,
+):
+    """Backtest: fit on each fold's training part (choices on validation inside it), score
+    every method on the same held-out windows; report.json and forecast.png in the run
+    folder."""
+    from rnnlab.apps import forecaster as fc
+    from rnnlab.train.runs import claim
+
+    folder.folder("forecast")
+    panel = data.load(file)
+    cfg, net = _configs(data, method, network, training, folder, backtest)
+    claim(folder.out, resume=False, overwrite=folder.overwrite).release()
+    report = fc.run(panel, cfg, net, folder.out, echo=typer.echo)
     typer.echo(fc.format_report(report))
 
 
-@app.command()
+@command(app, data=ForecastData, method=ForecastMethod, network=ForecastNetwork,
+         training=ForecastTraining, folder=OutOptions)
 def predict(
-    checkpoint: Annotated[Path, typer.Argument(help="checkpoint written by `forecast train`")],
-    data: Annotated[Path | None, typer.Argument(
-        help="CSV file with the same columns; none: the built-in example")] = None,
-    time_column: str = typer.Option(None, help="time column (as in training)"),
-    fill_missing: bool = typer.Option(False, help="interpolate missing values"),
+    file: Annotated[Path | None, typer.Argument(metavar="DATA", help=DATA_HELP)] = None,
+    *, data: ForecastData, method: ForecastMethod, network: ForecastNetwork,
+    training: ForecastTraining, folder: OutOptions,
 ):
-    """Forecast the H steps after the end of DATA; print them as CSV (step,forecast)."""
+    """Refit on all of DATA (every choice again on its last part), then print the H values
+    after each series' end as CSV: series,time,forecast,lower,upper."""
     from rnnlab.apps import forecaster as fc
+    from rnnlab.train.runs import claim
 
-    with user_errors():
-        forecast = fc.predict_after_end(checkpoint, fc.load_table(data, time_column, fill_missing))
-    typer.echo("step,forecast")
-    for h, y in enumerate(forecast, start=1):
-        typer.echo(f"{h},{y:.6g}")
+    folder.folder("forecast-predict")
+    panel = data.load(file)
+    cfg, net = _configs(data, method, network, training, folder)
+    claim(folder.out, resume=False, overwrite=folder.overwrite).release()
+    rows, _ = fc.forecast_after_end(panel, cfg, net, folder.out,
+                                    echo=lambda s: typer.echo(s, err=True))
+    level = method.level
+    typer.echo(f"series,time,forecast,lower_{100 * level:.0f},upper_{100 * level:.0f}")
+    for sid, stamp, y, lo, hi in rows:
+        typer.echo(f"{sid},{stamp},{y:.6g},{lo:.6g},{hi:.6g}")

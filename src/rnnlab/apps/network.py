@@ -15,25 +15,33 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab._checks import check_option, check_positive_int
-
-CELLS = ("rnn", "lstm", "gru")
+from rnnlab.registry import layer_class
 
 
 @dataclass
 class NetworkConfig:
     cell: str = "lstm"  # 'rnn' (tanh), 'lstm' or 'gru'
-    hidden: int = 32  # hidden units per layer
-    layers: int = 1  # stacked recurrent layers
+    hidden_size: int = 32  # hidden units per layer
+    num_layers: int = 1  # stacked recurrent layers
+    bidirectional: bool = False  # a reverse direction in every layer
+    dropout: float = 0.0  # between stacked layers, in training
     epochs: int = 100  # passes over the training set
     batch_size: int = 32  # sequences per update
-    lr: float = 3e-3  # Adam learning rate
-    clip: float = 1.0  # gradient clipping by global norm
+    optimizer: str = "adam"  # sgd | adagrad | rmsprop | adam
+    lr: float = 3e-3  # learning rate
+    clip_norm: float = 1.0  # gradient clipping by global norm (0: none)
     seed: int = 0  # initialisation and batch order
+    pool: str = "last"  # what the readout reads: "last", "mean", "max" or several joined by "+"
+    patience: int = 0  # stop after this many epochs without a better validation loss (0: never)
+    schedule: str = "constant"  # learning rate over the run: "constant" or "cosine" (to 0)
+    overwrite: bool = False  # replace a run already in the output folder
 
     def __post_init__(self):
-        check_option("cell", self.cell, CELLS)
-        for name in ("hidden", "layers", "epochs", "batch_size"):
+        layer_class(self.cell)
+        check_option("schedule", self.schedule, ("constant", "cosine"))
+        for name in ("hidden_size", "num_layers", "epochs", "batch_size"):
             check_positive_int(name, getattr(self, name))
+        check_positive_int("patience", self.patience, minimum=0)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -43,8 +51,10 @@ def build_model(net: NetworkConfig, input_size: int, output_size: int, loss: str
     """A SequenceModel(target="last") in float32 over the configured layer stack."""
     from rnnlab.spec import LayerSpec, ModelSpec
 
-    stack = LayerSpec(net.cell, input_size, net.hidden, net.layers)
-    return ModelSpec("many_to_one", stack, output_size, loss, seed=net.seed).build()
+    stack = LayerSpec(net.cell, input_size, net.hidden_size, net.num_layers, net.bidirectional,
+                      net.dropout)
+    return ModelSpec("many_to_one", stack, output_size, loss, pooling=net.pool,
+                     seed=net.seed).build()
 
 
 class Predictor:
@@ -81,6 +91,7 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
     import time
 
     from rnnlab.checkpoint import load_checkpoint, split_prefix
+    from rnnlab.optim import Schedule
     from rnnlab.train import FullBPTT, TrainConfig, Trainer, epoch_batches
 
     cast = model.rnn.dtype
@@ -98,9 +109,14 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
                             if k in record)
             echo(f"epoch {record['step'] // per_epoch:4d}  loss {record['loss']:.4f}{extra}")
 
-    cfg = TrainConfig(steps=net.epochs * per_epoch, lr=net.lr, clip_threshold=net.clip,
+    steps = net.epochs * per_epoch
+    cfg = TrainConfig(steps=steps, optimizer=net.optimizer, lr=net.lr,
+                      clip="norm" if net.clip_norm else "none", clip_threshold=net.clip_norm or 1.0,
+                      schedule=Schedule(net.schedule, total=steps),
                       val_every=per_epoch if val is not None else 0,
-                      checkpoint_every=report_every, keep_last=2, out_dir=str(out))
+                      patience=net.patience if val is not None else 0,
+                      checkpoint_every=report_every, keep_last=2, out_dir=str(out),
+                      overwrite=net.overwrite)
     trainer = Trainer(model, FullBPTT(model, data), cfg, val_data=val_batches,
                       callbacks=[report], meta={**meta, "network": net.to_dict()})
     t0 = time.perf_counter()
@@ -110,10 +126,14 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
     if val is not None and best.is_file():
         model.load_params(split_prefix(load_checkpoint(best)[0], "param"))
     first = trainer.history[0]["step"] - 1 if trainer.history else trainer.step
+    validated = [r for r in trainer.history if "val_loss" in r]
     summary = {"seconds": seconds, "epochs": net.epochs, "steps": trainer.step,
+               "stopped_early": last.get("stopped_early", False),
                "started_at_step": first,  # > 0 when resumed; seconds count this process only
                "train_loss": last["loss"],
                "best_val_loss": trainer.best if val is not None else None,
+               "best_epoch": min(validated, key=lambda r: r["val_loss"])["step"] // per_epoch
+               if validated else None,
                "checkpoint": str(resolve_checkpoint(trainer.out_dir))}
     return Predictor(model), summary
 

@@ -36,6 +36,26 @@ class NetworkOptions:
 
 
 @dataclass
+class TokenNetworkOptions(NetworkOptions):
+    embedding_dim: int = 16  # learned token embedding size
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_positive_int("embedding_dim", self.embedding_dim)
+
+
+def load_command_model(checkpoint, command: str):
+    """(model, vocabulary) from a checkpoint file or run folder written by `command`."""
+    from rnnlab.checkpoint import read_model
+    from rnnlab.data.text import Vocab
+
+    model, meta, file = read_model(checkpoint)
+    if meta.get("config", {}).get("command") != command or not meta.get("vocab"):
+        raise ValueError(f"CHECKPOINT: {file} was not written by `rnnlab {command}`")
+    return model, Vocab(meta["vocab"])
+
+
+@dataclass
 class OptimizerOptions:
     optimizer: str = "adam"  # sgd | adagrad | rmsprop | adam
     lr: float = 3e-3  # learning rate
@@ -61,9 +81,8 @@ class OptimizerOptions:
 
 
 @dataclass
-class FolderOptions:
+class OutOptions:
     out: Path | None = None  # run folder [default: a fresh runs/<command>-N]
-    resume: bool = False  # continue the run in --out where it stopped
     overwrite: bool = False  # replace the run already in --out
 
     def folder(self, command: str):
@@ -71,10 +90,18 @@ class FolderOptions:
         from rnnlab.train.runs import fresh_run_dir
 
         if self.out is None:
-            if self.resume:
-                raise ValueError("--resume: name the run folder to continue with --out")
             self.out = fresh_run_dir(command)
         return self
+
+
+@dataclass
+class FolderOptions(OutOptions):
+    resume: bool = False  # continue the run in --out where it stopped
+
+    def folder(self, command: str):
+        if self.out is None and self.resume:
+            raise ValueError("--resume: name the run folder to continue with --out")
+        return super().folder(command)
 
 
 @dataclass

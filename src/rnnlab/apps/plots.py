@@ -18,13 +18,17 @@ def _save(plt, fig, path) -> Path:
 
 
 def plot_forecast(path, t_all: np.ndarray, y_all: np.ndarray, t_fc: np.ndarray,
-                  forecasts: dict[str, np.ndarray], title: str = "") -> Path:
-    """The target over the whole series and each method's forecasts at times t_fc."""
+                  forecasts: dict[str, np.ndarray], title: str = "", band=None) -> Path:
+    """The target over the whole series and each method's forecasts at times t_fc;
+    band = (lower, upper) at t_fc: a shaded prediction interval."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(10, 4))
     ax.plot(t_all, y_all, color="black", lw=1.5, label="truth")
+    if band is not None:
+        ax.fill_between(t_fc, band[0], band[1], color="tab:blue", alpha=0.2,
+                        label="prediction interval")
     for name, y in forecasts.items():
-        ax.plot(t_fc, y, lw=1.2 if name != "model" else 2.0, label=name)
+        ax.plot(t_fc, y, lw=2.0 if name in ("model", "rnnlab") else 1.2, label=name)
     ax.axvline(t_fc[0], color="grey", ls=":", lw=1)
     ax.set(xlabel="time step", ylabel="target", title=title)
     ax.legend(loc="upper left", fontsize=8)

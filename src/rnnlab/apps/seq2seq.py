@@ -16,7 +16,12 @@ import numpy as np
 import typer
 
 from rnnlab._checks import check_positive_int, check_range
-from rnnlab.apps.options import NetworkOptions, OptimizerOptions, RunOptions
+from rnnlab.apps.options import (
+    OptimizerOptions,
+    RunOptions,
+    TokenNetworkOptions,
+    load_command_model,
+)
 from rnnlab.config import command, resolved_options
 from rnnlab.errors import DataError
 
@@ -25,14 +30,10 @@ END = "\0"
 
 
 @dataclass
-class Seq2SeqNetwork(NetworkOptions):
+class Seq2SeqNetwork(TokenNetworkOptions):
     cell: str = "gru"  # the cell of encoder and decoder: rnn (tanh) | lstm | gru
     hidden_size: int = 64  # units per layer (encoder and decoder)
     embedding_dim: int = 16  # character embedding size (source and target)
-
-    def __post_init__(self):
-        super().__post_init__()
-        check_positive_int("embedding_dim", self.embedding_dim)
 
 
 @dataclass
@@ -86,16 +87,19 @@ def make_batch(pairs, vocab):
 def train_model(pairs, net: Seq2SeqNetwork, opt: Seq2SeqTraining,
                 run: RunOptions | None = None, progress: bool = False):
     """(model, vocab) trained on the (source, target) pairs."""
+    from rnnlab.apps.plots import LearningCurve
     from rnnlab.train import FullBPTT, Trainer, epoch_batches
 
     vocab = make_vocab(pairs)
     model = model_spec(net, len(vocab), opt.seed).build()
     data = epoch_batches(len(pairs), min(opt.batch_size, len(pairs)),
                          lambda idx: make_batch([pairs[i] for i in idx], vocab), seed=opt.seed)
-    meta = {"command": "seq2seq", "options": resolved_options({"network": net, "training": opt})}
+    meta = {"command": "seq2seq train", "options": resolved_options({"network": net, "training": opt})}
+    callbacks = [] if run is None else [LearningCurve(run.out)]
     Trainer(model, FullBPTT(model, data), opt.train_config(run, steps=opt.steps,
                                                            progress=progress),
-            meta=meta, vocab=vocab.symbols).fit(resume=run is not None and run.resume)
+            meta=meta, vocab=vocab.symbols, callbacks=callbacks).fit(
+        resume=run is not None and run.resume)
     return model, vocab
 
 
@@ -163,13 +167,7 @@ def read_pairs(path) -> list[tuple[str, str]]:
 
 def load_model(checkpoint):
     """(model, vocab) from a checkpoint file or run folder of `seq2seq train`."""
-    from rnnlab.checkpoint import read_model
-    from rnnlab.data.text import Vocab
-
-    model, meta, file = read_model(checkpoint)
-    if meta.get("config", {}).get("command") != "seq2seq" or not meta.get("vocab"):
-        raise ValueError(f"CHECKPOINT: {file} was not written by `rnnlab seq2seq train`")
-    return model, Vocab(meta["vocab"])
+    return load_command_model(checkpoint, "seq2seq train")
 
 
 def split_pairs(pairs, test: float, seed: int):

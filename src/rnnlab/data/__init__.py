@@ -1,6 +1,7 @@
-"""Data: sequence-classification files (.ts, CSV, .npz), forecasting windows and baselines."""
+"""Data: sequence-classification files (.ts, CSV, .npz), series tables and panels of many
+series (long-format CSV, .tsf, DataFrame)."""
 
-from rnnlab.data.baselines import fit_linear_ar, linear_ar, naive, seasonal_naive
+from rnnlab.data.panel import Panel, read_long_csv, read_panel
 from rnnlab.data.sequences import Sequences, interpolate_missing, pad
 from rnnlab.data.tables import (
     SeriesTable,
@@ -11,32 +12,23 @@ from rnnlab.data.tables import (
     select_columns,
 )
 from rnnlab.data.ts_format import read_ts
-from rnnlab.data.windows import (
-    ForecastFrame,
-    Standardizer,
-    WindowConfig,
-    recursive_forecast,
-    split_sizes,
-)
+from rnnlab.data.tsf import read_tsf
+from rnnlab.data.windows import Standardizer
 
 __all__ = [
-    "ForecastFrame",
+    "Panel",
     "Sequences",
     "SeriesTable",
     "Standardizer",
-    "WindowConfig",
-    "fit_linear_ar",
     "interpolate_missing",
-    "linear_ar",
-    "naive",
     "pad",
+    "read_long_csv",
+    "read_panel",
     "read_sequences",
     "read_sequences_csv",
     "read_sequences_npz",
     "read_series_csv",
     "read_ts",
-    "recursive_forecast",
-    "seasonal_naive",
+    "read_tsf",
     "select_columns",
-    "split_sizes",
 ]

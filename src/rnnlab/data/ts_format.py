@@ -1,11 +1,13 @@
 """Reader for the sktime/UEA `.ts` text format.
 
-Layout: comment lines start with '#', header lines with '@' (`@problemName`,
+Layout: comment lines start with '#' or '%', header lines with '@' (`@problemName`,
 `@univariate`, `@dimensions`, `@equalLength`, `@seriesLength`, `@missing`,
-`@timeStamps`, `@classLabel true L1 L2 ...`), then `@data` and one series per
-line: channels separated by ':', values by ',', the class label last when
-`@classLabel true`. A missing value is '?'. Channels of one series must have
-the same length; series may differ in length unless `@equalLength true`.
+`@timeStamps`, `@classLabel true L1 L2 ...`, `@targetLabel true`), in any case and
+with any spacing, then `@data` and one series per line: channels separated by ':',
+values by ',', the class label (or regression target) last when `@classLabel true`,
+`@targetLabel true`, or, as in aeon's `load_from_ts_file`, when neither is declared.
+A missing value is '?' or NaN. Channels of one series must have the same length;
+series may differ in length unless `@equalLength true`.
 
 Every error names the file and the line number.
 """
@@ -17,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.data.sequences import Sequences, pad, parse_float
+
+COMMENTS = ("#", "%")
 
 
 def _bool(value: str, where: str) -> bool:
@@ -31,18 +35,20 @@ def _header(lines, path) -> tuple[dict, int]:
     head: dict = {}
     for i, raw in enumerate(lines):
         line = raw.strip()
-        if not line or line.startswith("#"):
+        if not line or line.startswith(COMMENTS):
             continue
         if not line.startswith("@"):
             raise ValueError(f"{path}, line {i + 1}: expected a header line (@...) before @data, "
                              f"got {line[:40]!r}")
-        key, _, rest = line[1:].partition(" ")
-        key, where = key.lower(), f"{path}, line {i + 1}"
+        key, *tokens = line[1:].split()
+        key, rest, where = key.lower(), " ".join(tokens), f"{path}, line {i + 1}"
         if key == "data":
             return head, i + 1
         if key == "classlabel":
-            flag, *labels = rest.split()
+            flag, *labels = tokens or [""]
             head["classes"] = tuple(labels) if _bool(flag, where) else None
+        elif key == "targetlabel":
+            head["target"] = _bool(rest, where)
         elif key in ("univariate", "equallength", "missing", "timestamps"):
             head[key] = _bool(rest, where)
         elif key in ("dimensions", "serieslength"):
@@ -62,20 +68,20 @@ def read_ts(path) -> Sequences:
     head, start = _header(lines, path)
     if head.get("timestamps"):
         raise ValueError(f"{path}: @timeStamps true is not supported (values only)")
-    if "classes" not in head:
-        raise ValueError(f"{path}: missing @classLabel header (true with the labels, or false)")
-    classes = head["classes"]
+    classes = head.get("classes", ())  # () : labels last, none declared (aeon's default)
+    if head.get("target"):
+        classes = ()  # a regression target last, read as a label
     F = head.get("dimensions", 1 if head.get("univariate") else None)
     series, labels = [], []
     for i in range(start, len(lines)):
         line = lines[i].strip()
-        if not line or line.startswith("#"):
+        if not line or line.startswith(COMMENTS):
             continue
         where = f"{path}, line {i + 1}"
         fields = line.split(":")
         if classes is not None:
             label = fields.pop().strip()
-            if label not in classes:
+            if classes and label not in classes:
                 raise ValueError(f"{where}: class label {label!r} is not one of the declared "
                                  f"labels {list(classes)}")
             labels.append(label)
@@ -98,7 +104,8 @@ def read_ts(path) -> Sequences:
     if head.get("missing") is False and np.isnan(X).any():
         n = int(np.argwhere(np.isnan(X))[0, 0])
         raise ValueError(f"{path}: @missing false, but series {n} has missing values ('?')")
-    return Sequences(X, lengths, np.array(labels) if classes is not None else None, classes)
+    return Sequences(X, lengths, np.array(labels) if classes is not None else None,
+                     classes or None)
 
 
 def _check_lengths(head: dict, lengths: np.ndarray, path) -> None:

@@ -11,6 +11,10 @@ vectorise without SVML and cost ~25 ns each:
 - float64: e^x - 1 from x = k ln2 + r (Cody–Waite), e^r - 1 by its Taylor series to
   r^14 (|r| ≤ ln2/2, truncation < 1e-17) and 2^k from its bits; tanh(x) = m / (m + 2)
   with m = e^(2x) - 1, σ(x) = 1 / (1 + e^-x); within ~2 ulps of libm.
+
+ROWS: every time loop takes the range b0:b1 of the batch it runs. The sequences of a
+batch never meet inside a recurrent layer, so disjoint ranges of one batch can run on
+threads at once (the loops release the GIL), each writing only its own rows.
 """
 
 from __future__ import annotations
@@ -115,21 +119,21 @@ def _sigmoid(like, x):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def add_output_grad(dh, dh_out_t, t, lengths, dH, keep):
+def add_output_grad(dh, dh_out_t, t, lengths, dH, keep, b0, b1):
     """dh (B, H) += ∂L/∂h_t from the output, for the sequences running at step t;
-    when keep, record the total in dH[t] (for diagnostics)."""
-    for b in range(dh.shape[0]):
+    when keep, record the total in dH[t] (for diagnostics). Rows b0:b1 only."""
+    for b in range(b0, b1):
         if t < lengths[b]:
             dh[b] += dh_out_t[b]
-    if keep:
-        dH[t] = dh
+        if keep:
+            dH[t, b] = dh[b]
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def carry_back(dh, dh_rec, t, lengths, add):
+def carry_back(dh, dh_rec, t, lengths, add, b0, b1):
     """dh ← dh_rec (or dh + dh_rec when add) for the sequences running at step t; past
-    its end a sequence's dh passes through unchanged."""
-    for b in range(dh.shape[0]):
+    its end a sequence's dh passes through unchanged. Rows b0:b1 only."""
+    for b in range(b0, b1):
         if t < lengths[b]:
             if add:
                 dh[b] += dh_rec[b]

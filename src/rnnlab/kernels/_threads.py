@@ -9,15 +9,43 @@ projections and weight gradients of all steps) keep BLAS's own thread count.
 Measured on this project's 2-core machine (`benchmarks/README.md`): a training step
 of an LSTM with H = 128, B = 50, T = 100 took 73 ms with 2 threads everywhere and
 41 ms with one thread in the loop.
+
+The cores are used instead for independent work: the sequences of a batch never meet
+inside a layer, so a time loop runs as up to `jobs_at_once()` blocks of rows on threads
+at once (the compiled loops release the GIL), and the two directions of a bidirectional
+layer run at once. No block waits for another inside the loop, so a busy core delays
+only its own block. `workers()` is BLAS's own thread count (OPENBLAS_NUM_THREADS,
+threadpoolctl, ...), so a sweep that limits BLAS limits rnnlab too; inside a job it is
+1 (no nesting).
+
+Whether threads pay depends on the work and on what else the machine runs: on this
+project's shared 2-core machine at load 9, two threads made every LSTM training step
+slower (BLAS threads waiting for a busy core; streaming shape 20 ms against 2.2 ms on
+one thread), and faster when the other core was free. So a layer's forward and
+backward (`adaptive_threads`) choose per layer between serial (everything on one
+thread) and parallel (BLAS's own count, split loops) by the time each took per unit of
+work, trying the other choice now and then (Choice). Both give the same numbers: a
+sequence's arithmetic does not depend on how the batch is split or on BLAS's threads.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, wraps
+from itertools import pairwise
 
 ENV_VAR = "RNNLAB_STEP_THREADS"
+MIN_ROWS = 8  # sequences per block of a split time loop
+MIN_FLOPS = 4e6  # the recurrent products of a time loop worth splitting (≈ 0.2 ms)
+EXPLORE = 8  # calls of a layer before it tries the choice that is not the best ...
+MAX_EXPLORE = 128  # ... and at most this many once that choice kept losing
+SMOOTH = 0.3  # weight of the newest time in the running mean of each choice
 
 
 def step_threads() -> int:
@@ -69,3 +97,147 @@ def loop_threads():
     finally:
         for (_, put), k in zip(switches, before):
             put(k)
+
+
+_inside = threading.local()  # .job: True in a job of run_parallel; .n: set by adaptive_threads
+
+
+def workers() -> int:
+    """Threads a time loop may use: 1 inside a job of run_parallel, the choice of the
+    enclosing adaptive_threads, else the fewest of every BLAS's thread count and of the
+    CPUs this process may run on."""
+    if getattr(_inside, "job", False):
+        return 1
+    chosen = getattr(_inside, "n", None)
+    if chosen is not None:
+        return chosen
+    counts = [get() for get, _ in _switches()] or [1]
+    return max(1, min(min(counts), len(os.sched_getaffinity(0))))
+
+
+class Choice:
+    """Serial or parallel for one kind of call, by the seconds per unit of work of each:
+    both first, then the better one, trying the other after `interval` calls; the
+    interval doubles (up to MAX_EXPLORE) while the other stays worse and falls back to
+    EXPLORE when it wins. A tried time replaces the stale one; the chosen one's times
+    are smoothed (SMOOTH)."""
+
+    def __init__(self):
+        self.mean: list[float | None] = [None, None]  # [serial, parallel]
+        self.calls = 0
+        self.interval = EXPLORE
+        self.next_try = EXPLORE
+        self.trying = False
+
+    def best(self) -> bool:
+        return self.mean[1] <= self.mean[0]
+
+    def pick(self) -> bool:
+        """True for parallel."""
+        self.calls += 1
+        if None in self.mean:
+            return self.mean[1] is None  # parallel first, then serial
+        self.trying = self.calls >= self.next_try
+        return not self.best() if self.trying else self.best()
+
+    def record(self, parallel: bool, seconds_per_unit: float) -> None:
+        old = self.mean[parallel]
+        if old is None or self.trying:
+            best_before = None if None in self.mean else self.best()
+            self.mean[parallel] = seconds_per_unit
+            if best_before is not None:
+                won = self.best() != best_before
+                self.interval = EXPLORE if won else min(2 * self.interval, MAX_EXPLORE)
+                self.next_try = self.calls + self.interval
+            self.trying = False
+        else:
+            self.mean[parallel] = SMOOTH * seconds_per_unit + (1 - SMOOTH) * old
+
+
+_choices: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # object -> {name: Choice}
+
+
+@contextmanager
+def serial_or_parallel(choice: Choice, work: float):
+    """Run the enclosed call serially (every BLAS on one thread, unsplit loops) or in
+    parallel (BLAS's own threads, split loops), as `choice` picks; record its time per
+    unit of work. Nested or with one worker: as it is."""
+    n = workers()
+    if n <= 1 or getattr(_inside, "n", None) is not None:
+        yield
+        return
+    parallel = choice.pick()
+    switches = () if parallel else _switches()
+    before = [get() for get, _ in switches]
+    for _, put in switches:
+        put(1)
+    _inside.n = n if parallel else 1
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        choice.record(parallel, (time.perf_counter() - t0) / max(work, 1.0))
+        _inside.n = None
+        for (_, put), k in zip(switches, before):
+            put(k)
+
+
+def adaptive_threads(name: str, work: Callable):
+    """Decorate a layer's method: each layer object's calls choose serial or parallel
+    (serial_or_parallel), work(*args, **kwargs) the size of a call (e.g. x.size)."""
+    def decorate(method):
+        @wraps(method)
+        def wrapper(self, *args, **kwargs):
+            choice = _choices.setdefault(self, {}).setdefault(name, Choice())
+            with serial_or_parallel(choice, float(work(*args, **kwargs))):
+                return method(self, *args, **kwargs)
+        return wrapper
+    return decorate
+
+
+@cache
+def _pool(n: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(n, thread_name_prefix="rnnlab")
+
+
+def _as_job(fn: Callable):
+    def job():
+        before, _inside.job = getattr(_inside, "job", False), True
+        try:
+            return fn()
+        finally:
+            _inside.job = before
+    return job
+
+
+def run_parallel(jobs: Sequence[Callable]) -> list:
+    """Run independent jobs, at once when there are several: the first in this thread,
+    the others on a pool, each with BLAS on step_threads() (loop_threads). Returns
+    their results in order; a job's exception is raised here."""
+    if len(jobs) == 1:
+        with loop_threads():
+            return [jobs[0]()]
+    with loop_threads():
+        futures = [_pool(len(jobs) - 1).submit(_as_job(fn)) for fn in jobs[1:]]
+        try:
+            first = _as_job(jobs[0])()
+        finally:
+            wait(futures)  # all done before BLAS's threads are restored, even on an error
+        return [first] + [f.result() for f in futures]
+
+
+def jobs_at_once() -> int:
+    """How many jobs may run at once, each with BLAS on step_threads() threads: workers()
+    shared among them; 1 when RNNLAB_STEP_THREADS is 0 (BLAS left as it is)."""
+    per = step_threads()
+    return max(1, workers() // per) if per else 1
+
+
+def row_blocks(B: int, flops: float) -> list[tuple[int, int]]:
+    """Split the B sequences of a time loop whose recurrent products cost `flops` into
+    ranges (b0, b1), one per thread: as many as jobs_at_once() allows with at least
+    MIN_ROWS sequences each, and one when the loop is too small to pay for a hand-off."""
+    n = min(jobs_at_once(), B // MIN_ROWS) if flops >= MIN_FLOPS else 1
+    n = max(n, 1)
+    edges = [B * k // n for k in range(n + 1)]
+    return list(pairwise(edges))

@@ -51,39 +51,40 @@ def _after_deltas_row(gates, hn, h_prev, dh, dxp, dhp):
         dh[j] = dh[j] * z
 
 
-@njit(cache=True, error_model="numpy")
-def forward_after(a, W_hhT, b_hn, lengths, h, hn, hw):
+@njit(cache=True, nogil=True, error_model="numpy")
+def forward_after(a, W_hhT, b_hn, lengths, h, hn, hw, b0, b1):
     """Reset-after GRU, n = tanh(a_n + r ⊙ (W_hn h + b_hn)). a: (T, B, 3H) input
     projection (+ b_hh in blocks r, z), overwritten with the gates (r, z, n);
     W_hhT: (H, 3H); b_hn: (H,); h: (T+1, B, H) filled in place from h[0];
-    hn: (T, B, H) receives W_hn h_{t-1} + b_hn; hw: (B, 3H) work."""
-    T, B, _ = a.shape
+    hn: (T, B, H) receives W_hn h_{t-1} + b_hn; hw: (B, 3H) work; rows b0:b1."""
+    T = a.shape[0]
     for t in range(T):
-        np.dot(h[t], W_hhT, hw)  # (B, 3H)
-        for b in range(B):
+        np.dot(h[t, b0:b1], W_hhT, hw[b0:b1])  # (b1-b0, 3H)
+        for b in range(b0, b1):
             if t < lengths[b]:
                 _after_row(a[t, b], hw[b], b_hn, h[t, b], h[t + 1, b], hn[t, b])
             else:
                 h[t + 1, b] = h[t, b]
 
 
-@njit(cache=True, error_model="numpy")
-def backward_after(dh_out, gates, hn, h, W_hh, lengths, dh, dXP, dHP, dH, keep, dh_rec):
+@njit(cache=True, nogil=True, error_model="numpy")
+def backward_after(dh_out, gates, hn, h, W_hh, lengths, dh, dXP, dHP, dH, keep, dh_rec,
+                   b0, b1):
     """BPTT through the reset-after GRU. dh: (B, H) ∂L/∂h_T, left as ∂L/∂h_0; dXP, dHP:
     (T, B, 3H) filled with the errors of the input and recurrent pre-activations
     (they differ in block n: δ_n and δ_n ⊙ r), zero past the ends; dH: (T, B, H)
-    receives ∂L/∂h_t in total when keep; dh_rec: (B, H) work."""
-    T, B, _ = dh_out.shape
+    receives ∂L/∂h_t in total when keep; dh_rec: (B, H) work; rows b0:b1."""
+    T = dh_out.shape[0]
     for t in range(T - 1, -1, -1):
-        add_output_grad(dh, dh_out[t], t, lengths, dH, keep)
-        for b in range(B):
+        add_output_grad(dh, dh_out[t], t, lengths, dH, keep, b0, b1)
+        for b in range(b0, b1):
             if t < lengths[b]:
                 _after_deltas_row(gates[t, b], hn[t, b], h[t, b], dh[b], dXP[t, b], dHP[t, b])
             else:
                 dXP[t, b] = 0.0
                 dHP[t, b] = 0.0
-        np.dot(dHP[t], W_hh, dh_rec)  # (B, H)
-        carry_back(dh, dh_rec, t, lengths, True)
+        np.dot(dHP[t, b0:b1], W_hh, dh_rec[b0:b1])  # (b1-b0, H)
+        carry_back(dh, dh_rec, t, lengths, True, b0, b1)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -110,22 +111,22 @@ def _before_n_row(a, hn, h_prev, h):
         h[j] = (1 - z_[j]) * n + z_[j] * h_prev[j]
 
 
-@njit(cache=True, error_model="numpy")
-def forward_before(a, W_rzT, W_nT, lengths, h, hw, rh, hn):
+@njit(cache=True, nogil=True, error_model="numpy")
+def forward_before(a, W_rzT, W_nT, lengths, h, hw, rh, hn, b0, b1):
     """Reset-before GRU, n = tanh(a_n + W_hn (r ⊙ h_{t-1})). a: (T, B, 3H) input
     projection + b_hh, overwritten with the gates (r, z, n); W_rzT: (H, 2H) and
     W_nT: (H, H) the blocks of W_hhᵀ; h: (T+1, B, H) filled in place from h[0];
-    hw (B, 2H), rh (B, H), hn (B, H): work."""
-    T, B, _ = a.shape
+    hw (B, 2H), rh (B, H), hn (B, H): work; rows b0:b1."""
+    T = a.shape[0]
     for t in range(T):
-        np.dot(h[t], W_rzT, hw)  # (B, 2H)
-        for b in range(B):
+        np.dot(h[t, b0:b1], W_rzT, hw[b0:b1])  # (b1-b0, 2H)
+        for b in range(b0, b1):
             if t < lengths[b]:
                 _before_rz_row(a[t, b], hw[b], h[t, b], rh[b])
             else:
                 rh[b] = 0.0
-        np.dot(rh, W_nT, hn)  # (B, H)
-        for b in range(B):
+        np.dot(rh[b0:b1], W_nT, hn[b0:b1])  # (b1-b0, H)
+        for b in range(b0, b1):
             if t < lengths[b]:
                 _before_n_row(a[t, b], hn[b], h[t, b], h[t + 1, b])
             else:
@@ -156,27 +157,27 @@ def _before_r_deltas_row(gates, h_prev, d_rh, dh, drz):
         dh[j] += d_rh[j] * r
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def backward_before(dh_out, gates, h, W_rz, W_n, lengths, dh, dA, dH, keep,
-                    dan, drz, d_rh, dh_rec):
+                    dan, drz, d_rh, dh_rec, b0, b1):
     """BPTT through the reset-before GRU. W_rz: (2H, H), W_n: (H, H) the blocks of W_hh;
     dh: (B, H) ∂L/∂h_T, left as ∂L/∂h_0; dA: (T, B, 3H) filled with the pre-activation
     errors (δ_r, δ_z, δ_n), zero past the ends; dH: (T, B, H) receives ∂L/∂h_t in
-    total when keep; dan (B, H), drz (B, 2H), d_rh (B, H), dh_rec (B, H): work."""
-    T, B, H = dh_out.shape
+    total when keep; dan (B, H), drz (B, 2H), d_rh (B, H), dh_rec (B, H): work; rows b0:b1."""
+    T, _, H = dh_out.shape
     for t in range(T - 1, -1, -1):
-        add_output_grad(dh, dh_out[t], t, lengths, dH, keep)
-        for b in range(B):
+        add_output_grad(dh, dh_out[t], t, lengths, dH, keep, b0, b1)
+        for b in range(b0, b1):
             if t < lengths[b]:
                 _before_nz_deltas_row(gates[t, b], h[t, b], dh[b], dan[b], drz[b])
             else:
                 dan[b] = 0.0
                 drz[b] = 0.0
-        np.dot(dan, W_n, d_rh)  # (B, H): ∂L/∂(r ⊙ h_{t-1})
-        for b in range(B):
+        np.dot(dan[b0:b1], W_n, d_rh[b0:b1])  # (b1-b0, H): ∂L/∂(r ⊙ h_{t-1})
+        for b in range(b0, b1):
             if t < lengths[b]:
                 _before_r_deltas_row(gates[t, b], h[t, b], d_rh[b], dh[b], drz[b])
-        dA[t, :, : 2 * H] = drz
-        dA[t, :, 2 * H :] = dan
-        np.dot(drz, W_rz, dh_rec)  # (B, H)
-        carry_back(dh, dh_rec, t, lengths, True)
+        dA[t, b0:b1, : 2 * H] = drz[b0:b1]
+        dA[t, b0:b1, 2 * H :] = dan[b0:b1]
+        np.dot(drz[b0:b1], W_rz, dh_rec[b0:b1])  # (b1-b0, H)
+        carry_back(dh, dh_rec, t, lengths, True, b0, b1)

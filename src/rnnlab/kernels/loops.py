@@ -1,6 +1,7 @@
 """The layer's view of the kernels: one direction's forward and BPTT loops, with the
 same inputs and results as the reference loop in rnnlab.layers. The kernels get all
-their buffers from here (allocating inside them stops LLVM vectorising)."""
+their buffers from here (allocating inside them stops LLVM vectorising), and run as
+blocks of rows on threads at once (rnnlab.kernels._threads.row_blocks)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 from rnnlab.activations import ACTIVATIONS
 from rnnlab.cells import GRUCell, LSTMCell, RNNCell
 from rnnlab.kernels import gru, lstm, rnn
-from rnnlab.kernels._threads import loop_threads
+from rnnlab.kernels._threads import row_blocks, run_parallel
 
 
 def lengths_of(mask, T: int, B: int) -> np.ndarray:
@@ -45,8 +46,8 @@ def b_hh_in_xp(cell, b_hh):
 def bind_forward(cell, xp, states: tuple, W_hh, b_hh, lengths):
     """Bind the compiled forward of `cell` to its buffers. xp: (T, B, G·H) input
     projection plus b_hh_in_xp, overwritten with the gates; states: (T+1, B, H) each,
-    the initial state at index 0. Return (run, aux): run() fills states; aux is the
-    cache's aux (filled by run)."""
+    the initial state at index 0. Return (run, aux): run(b0, b1) fills states; aux is the
+    cache's aux (filled by run(b0, b1), which runs the sequences b0:b1)."""
     T, B, GH = xp.shape
     H = W_hh.shape[1]
     h, dt = states[0], xp.dtype
@@ -71,12 +72,11 @@ def bind_forward(cell, xp, states: tuple, W_hh, b_hh, lengths):
 def forward(cell, xp, state0: tuple, W_hh, b_hh, mask):
     """Run the cell over xp (T, B, G·H), the input projection (overwritten with the
     gates). Return (states, aux) shaped as the reference loop's cache."""
-    T, B, _ = xp.shape
+    T, B, GH = xp.shape
     states = _states(state0, T)
     xp += b_hh_in_xp(cell, b_hh)
     run, aux = bind_forward(cell, xp, states, W_hh, b_hh, lengths_of(mask, T, B))
-    with loop_threads():
-        run()
+    _run_rows(run, B, T * B * GH * W_hh.shape[1])
     return states, aux
 
 
@@ -115,6 +115,11 @@ def backward(cell, cache, dh_out, dstate_T: tuple, W_hh, keep_dH: bool = False):
                       dH, keep_dH, work)
     else:
         raise TypeError(f"cell: no compiled kernel for {type(cell).__name__}")
-    with loop_threads():
-        run()
+    _run_rows(run, B, T * B * GH * H)
     return dXP, dHP, (dH if keep_dH else None), dstate
+
+
+def _run_rows(run, B: int, macs: float) -> None:
+    """run(b0, b1) over the batch, as blocks of rows on threads at once when it pays;
+    macs: multiply-adds of the loop's recurrent products."""
+    run_parallel([partial(run, b0, b1) for b0, b1 in row_blocks(B, 2 * macs)])

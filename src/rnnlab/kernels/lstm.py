@@ -50,15 +50,16 @@ def _deltas_row(gates, c_prev, c, dh, dc, dA):
         dc[j] = dc_j * f
 
 
-@njit(cache=True, error_model="numpy")
-def forward(a, W_hhT, lengths, h, c, hw):
+@njit(cache=True, nogil=True, error_model="numpy")
+def forward(a, W_hhT, lengths, h, c, hw, b0, b1):
     """Run the LSTM; a (T, B, 4H) holds the input projection with both biases and is
     overwritten with the gate activations (i, f, g, o). W_hhT: (H, 4H); h, c:
-    (T+1, B, H) with the initial state at index 0, filled in place; hw: (B, 4H) work."""
-    T, B, _ = a.shape
+    (T+1, B, H) with the initial state at index 0, filled in place; hw: (B, 4H) work;
+    only the sequences b0 <= b < b1 are run (ROWS in rnnlab.kernels._math)."""
+    T = a.shape[0]
     for t in range(T):
-        np.dot(h[t], W_hhT, hw)  # (B, 4H)
-        for b in range(B):
+        np.dot(h[t, b0:b1], W_hhT, hw[b0:b1])  # (b1-b0, 4H)
+        for b in range(b0, b1):
             if t < lengths[b]:
                 _gates_row(a[t, b], hw[b], c[t, b], c[t + 1, b], h[t + 1, b])
             else:
@@ -66,19 +67,19 @@ def forward(a, W_hhT, lengths, h, c, hw):
                 c[t + 1, b] = c[t, b]
 
 
-@njit(cache=True, error_model="numpy")
-def backward(dh_out, gates, c, W_hh, lengths, dh, dc, dA, dH, keep, dh_prev):
+@njit(cache=True, nogil=True, error_model="numpy")
+def backward(dh_out, gates, c, W_hh, lengths, dh, dc, dA, dH, keep, dh_prev, b0, b1):
     """BPTT through the LSTM. dh_out: (T, B, H); gates: (T, B, 4H) and c: (T+1, B, H)
     from forward; dh, dc: (B, H) ∂L/∂(h_T, c_T), left as ∂L/∂(h_0, c_0); dA: (T, B, 4H)
     filled with the pre-activation errors δ (zero past the ends); dH: (T, B, H)
-    receives ∂L/∂h_t in total when keep; dh_prev: (B, H) work."""
-    T, B, _ = dh_out.shape
+    receives ∂L/∂h_t in total when keep; dh_prev: (B, H) work; rows b0:b1 only."""
+    T = dh_out.shape[0]
     for t in range(T - 1, -1, -1):
-        add_output_grad(dh, dh_out[t], t, lengths, dH, keep)
-        for b in range(B):
+        add_output_grad(dh, dh_out[t], t, lengths, dH, keep, b0, b1)
+        for b in range(b0, b1):
             if t < lengths[b]:
                 _deltas_row(gates[t, b], c[t, b], c[t + 1, b], dh[b], dc[b], dA[t, b])
             else:
                 dA[t, b] = 0.0
-        np.dot(dA[t], W_hh, dh_prev)  # (B, H)
-        carry_back(dh, dh_prev, t, lengths, False)
+        np.dot(dA[t, b0:b1], W_hh, dh_prev[b0:b1])  # (b1-b0, H)
+        carry_back(dh, dh_prev, t, lengths, False, b0, b1)

@@ -65,38 +65,39 @@ def _delta_row(dh, h, dA, code, p):
         dA[:] = dh
 
 
-@njit(cache=True, error_model="numpy")
-def forward(a, W_hhT, lengths, code, p, h, hw):
+@njit(cache=True, nogil=True, error_model="numpy")
+def forward(a, W_hhT, lengths, code, p, h, hw, b0, b1):
     """h_{t+1} = σ(a_t + h_t W_hhᵀ) for sequences still running, else h_t.
 
     a: (T, B, H) input projection with both biases; W_hhT: (H, H); lengths: (B,);
-    h: (T+1, B, H) with h[0] the initial state, filled in place; hw: (B, H) work.
+    h: (T+1, B, H) with h[0] the initial state, filled in place; hw: (B, H) work;
+    rows b0:b1 only.
     """
-    T, B, _ = a.shape
+    T = a.shape[0]
     for t in range(T):
-        np.dot(h[t], W_hhT, hw)  # (B, H)
-        for b in range(B):
+        np.dot(h[t, b0:b1], W_hhT, hw[b0:b1])  # (b1-b0, H)
+        for b in range(b0, b1):
             if t < lengths[b]:
                 _act_row(a[t, b], hw[b], h[t + 1, b], code, p)
             else:
                 h[t + 1, b] = h[t, b]
 
 
-@njit(cache=True, error_model="numpy")
-def backward(dh_out, h, W_hh, lengths, code, p, dh, dA, dH, keep, dh_prev):
+@njit(cache=True, nogil=True, error_model="numpy")
+def backward(dh_out, h, W_hh, lengths, code, p, dh, dA, dH, keep, dh_prev, b0, b1):
     """BPTT: dA_t = (dh + dh_out_t) ⊙ σ'(a_t), dh ← dA_t W_hh (running sequences only).
 
     dh_out: (T, B, H); h: (T+1, B, H) from forward; dh: (B, H) ∂L/∂h_T, left as
     ∂L/∂h_0; dA: (T, B, H) filled with the pre-activation errors (zero past the ends);
-    dH: (T, B, H) receives ∂L/∂h_t in total when keep; dh_prev: (B, H) work.
+    dH: (T, B, H) receives ∂L/∂h_t in total when keep; dh_prev: (B, H) work; rows b0:b1.
     """
-    T, B, _ = dh_out.shape
+    T = dh_out.shape[0]
     for t in range(T - 1, -1, -1):
-        add_output_grad(dh, dh_out[t], t, lengths, dH, keep)
-        for b in range(B):
+        add_output_grad(dh, dh_out[t], t, lengths, dH, keep, b0, b1)
+        for b in range(b0, b1):
             if t < lengths[b]:
                 _delta_row(dh[b], h[t + 1, b], dA[t, b], code, p)
             else:
                 dA[t, b] = 0.0
-        np.dot(dA[t], W_hh, dh_prev)  # (B, H)
-        carry_back(dh, dh_prev, t, lengths, False)
+        np.dot(dA[t, b0:b1], W_hh, dh_prev[b0:b1])  # (b1-b0, H)
+        carry_back(dh, dh_prev, t, lengths, False, b0, b1)

@@ -92,7 +92,7 @@ def _verdict(record: dict) -> str:
         f"not solved in {r['steps_done']} updates"
     if "cg_iters" in r:  # optimizer 'hf'
         verdict += f" ({r['cg_iters']} CG iterations)"
-    return (f"{verdict}; error rate {r['error_rate']:.2%} on {RunConfig.eval_n} sequences "
+    return (f"{verdict}; error rate {r['error_rate']:.2%} on {record['spec']['eval_n']} sequences "
             f"(chance {r['chance_error']:.2%}); {r['wall_s']:.1f} s")
 
 

@@ -243,7 +243,7 @@ def run(cfg: RunConfig, on_step: Callable[[int, dict], None] | None = None,
     if solved_at is None:
         full = score(cfg.eval_n)  # the final error rate, on a fresh full test
     if save_to is not None:
-        model.save(save_to, meta={"command": "tasks", "run": asdict(cfg)})
+        model.save(save_to, meta={"command": "tasks run", "run": asdict(cfg)})
     return {"solved": solved_at is not None, "steps": solved_at,
             "error_rate": full.error_rate, "chance_error": full.chance_error,
             "test_loss": full.loss, "chance_loss": full.chance_loss, "loss": last_loss,

@@ -3,7 +3,8 @@
 Rules:
 - a fresh run starts only in a folder that does not exist or is empty; a folder that
   holds anything is refused unless the run resumes it (`resume`) or replaces it
-  (`overwrite`, which deletes the files a run writes there and nothing else);
+  (`overwrite`, which deletes the files a run writes there, and the runs nested in
+  it, and nothing else);
 - one writer at a time: an exclusive lock (`.lock`, flock) is held while the run
   writes, and a second process is refused;
 - with no folder named, a run gets a fresh one: `runs/<name>-<n>`, n the next free
@@ -54,6 +55,9 @@ def _clear(path: Path) -> None:
     for pattern in RUN_GLOBS:
         for p in path.glob(pattern):
             p.unlink()
+    for p in path.iterdir():  # runs nested in this one (a forecast's networks)
+        if p.is_dir() and any((p / name).exists() for name in ("config.json", "log.jsonl")):
+            shutil.rmtree(p)
 
 
 class RunLock:

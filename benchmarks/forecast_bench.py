@@ -1,0 +1,83 @@
+"""Every forecasting file in ../shared/data with the same default `rnnlab forecast train`.
+
+    python benchmarks/forecast_bench.py [--data ../shared/data] [--out runs/forecast_bench]
+
+No per-file flags (--overwrite only lets a rerun replace the last one's folders): the
+target is each file's last column, the season comes from the time column (or the .tsf
+frequency); the held-out part is the default (the last 20 % one step
+ahead, or the file's horizon for a .tsf). The statsforecast models run in the same
+command on the same windows. Prints one table per kind of evaluation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+METHODS = ("rnnlab", "naive", "seasonal_naive", "drift", "linear_ar", "AutoARIMA", "AutoETS",
+           "AutoTheta")
+
+
+def files(data: Path) -> list[Path]:
+    found = [data / "airline.csv"] + sorted((data / "forecasting").glob("*.csv")) + \
+        sorted((data / "forecasting").glob("*.tsf"))
+    return [f for f in found if f.is_file()]
+
+
+def run(path: Path, out: Path) -> tuple[dict, float]:
+    cmd = [sys.executable, "-m", "rnnlab.cli", "forecast", "train", str(path), "--out", str(out),
+           "--overwrite"]
+    print("$", " ".join(["rnnlab", *cmd[3:]]), flush=True)
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=ROOT)
+    seconds = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"{path.name}: failed\n{done.stdout}\n{done.stderr}")
+    print("\n".join(line for line in done.stdout.splitlines() if line.startswith("fold")))
+    return json.loads((out / "report.json").read_text()), seconds
+
+
+def cell(scores: dict, name: str, key: str, scale: float = 1.0) -> str:
+    return f"{scale * scores[name][key]:.4g}" if name in scores else "–"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=ROOT / ".." / "shared" / "data")
+    ap.add_argument("--out", type=Path, default=ROOT / "runs" / "forecast_bench")
+    args = ap.parse_args()
+    if not (args.data / "forecasting").is_dir():
+        raise SystemExit(f"{args.data}/forecasting: not found (the shared data folder)")
+    single, multi = [], []
+    for path in files(args.data):
+        report, seconds = run(path, args.out / path.stem)
+        (multi if path.suffix == ".tsf" else single).append((path, report, seconds))
+    head = " | ".join(METHODS)
+    print(f"\nOne series, one step ahead on the held-out part, RMSE (coverage of the 90 % "
+          f"intervals)\n\n| series (m) | {head} | coverage | wall |")
+    print("|---|" + "---:|" * (len(METHODS) + 2))
+    for path, r, seconds in single:
+        s = r["total"]
+        print(f"| {path.name} ({r['season']}) | " + " | ".join(cell(s, n, "rmse") for n in METHODS)
+              + f" | {100 * r['coverage']:.0f} % | {seconds:.0f} s |")
+    for path, r, seconds in multi:
+        s = r["total"]
+        print(f"\n{path.name}: {r['series']} series, horizon {r['horizon']}, sMAPE % / MASE "
+              f"(mean over series), coverage {100 * r['coverage']:.0f} % of nominal 90 %, "
+              f"{seconds:.0f} s\n")
+        print("| method | sMAPE % | MASE |\n|---|---:|---:|")
+        for n in METHODS:
+            if n in s:
+                print(f"| {n} | {cell(s, n, 'smape', 100)} | {cell(s, n, 'mase')} |")
+    for path, r, _ in single + multi:
+        print(f"\n{path.name} choices: " + "; ".join(
+            f"{k} {v[0]} ({v[1]})" for k, v in r["folds"][0]["choices"].items()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Baseline forecasts from each origin's past, on many series at once, (N, H) each.
+
+    naive            ŷ_{t+h} = y_{t-1}
+    seasonal naive   ŷ_{t+h} = y_{t+h-m(⌊h/m⌋+1)}          (the naive before one season)
+    drift            ŷ_{t+h} = y_{t-1} + (h+1)(y_{t-1} - y_0)/(t-1)   (the random walk with
+                     drift of the whole history before t)
+    SES              ŷ_{t+h} = ℓ_t,  ℓ_{k+1} = α y_k + (1 - α) ℓ_k,  ℓ_1 = y_0   (simple
+                     exponential smoothing; one α for all series, the grid value with the
+                     least scaled squared error on the training origins)
+    linear AR        ỹ = [x̃, 1] W on scaled windows (`rnnlab.forecasting.windows`), W
+                     (K+1, H) one ridge least-squares fit over all training windows of all
+                     series: min ‖[X̃, 1] W - Ỹ‖² + λ‖W‖²
+
+h = 0 .. H-1 counts from the origin t. The first three need no fitting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnlab.forecasting.windows import Origins, input_windows, targets, window_scale
+
+
+def naive(series, o: Origins, H: int) -> np.ndarray:
+    last = np.array([series[i][t - 1] for i, t in zip(o.sid, o.t)])  # (N,)
+    return np.repeat(last[:, None], H, axis=1)
+
+
+def seasonal_naive(series, o: Origins, H: int, m: int) -> np.ndarray:
+    """The value one season back; the first value where the history is shorter."""
+    h = np.arange(H)
+    back = h - m * (h // m + 1)  # (H,) < 0
+    return np.stack([series[i][np.maximum(t + back, 0)] for i, t in zip(o.sid, o.t)]) \
+        if len(o) else np.empty((0, H))
+
+
+def drift(series, o: Origins, H: int) -> np.ndarray:
+    out = np.empty((len(o), H))
+    steps = np.arange(1, H + 1)
+    for n, (i, t) in enumerate(zip(o.sid, o.t)):
+        y = series[i]
+        slope = (y[t - 1] - y[0]) / (t - 1) if t > 1 else 0.0
+        out[n] = y[t - 1] + slope * steps
+    return out
+
+
+ALPHAS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)  # the grid of the SES smoothing factor
+
+
+def ses(series, o: Origins, H: int, alpha: float) -> np.ndarray:
+    levels = []
+    for y in series:
+        ell = np.empty(len(y) + 1)  # ell[t]: the level after y_0 .. y_{t-1}
+        ell[0] = ell[1] = y[0]
+        for k in range(1, len(y)):
+            ell[k + 1] = alpha * y[k] + (1 - alpha) * ell[k]
+        levels.append(ell)
+    last = np.array([levels[i][t] for i, t in zip(o.sid, o.t)])  # (N,)
+    return np.repeat(last[:, None], H, axis=1)
+
+
+def fit_ses(series, o: Origins, H: int) -> float:
+    """The α of ALPHAS with the least mean ((y - ŷ) / s)² (s: each origin's scale) on o."""
+    _, scale = window_scale(series, o)
+    y = targets(series, o, H)
+    errors = [np.mean(((y - ses(series, o, H, a)) / scale[:, None]) ** 2) for a in ALPHAS]
+    return ALPHAS[int(np.argmin(errors))]
+
+
+def simple(name: str, series, o: Origins, H: int, m: int, alpha: float = 0.3) -> np.ndarray:
+    """One of 'naive', 'seasonal_naive', 'drift', 'ses' by name."""
+    if name == "naive":
+        return naive(series, o, H)
+    if name == "seasonal_naive":
+        return seasonal_naive(series, o, H, m)
+    if name == "drift":
+        return drift(series, o, H)
+    if name == "ses":
+        return ses(series, o, H, alpha)
+    raise ValueError(f"baseline: expected naive, seasonal_naive, drift or ses, got {name!r}")
+
+
+@dataclass
+class LinearAR:
+    """The global ridge autoregression on scaled windows of length K (see the docstring)."""
+
+    K: int
+    W: np.ndarray  # (K + 1, H)
+    center: str | None = "last"  # the windows' level: 'last', 'mean'; None: ℓ = 0, s = 1
+    #                               (an autoregression on the raw values)
+
+    def _scale(self, series, o: Origins):
+        if self.center is not None:
+            return window_scale(series, o, self.center, self.K)
+        return np.zeros(len(o)), np.ones(len(o))
+
+    @classmethod
+    def fit(cls, series, o: Origins, K: int, H: int, lam: float = 1.0,
+            center: str | None = "last") -> LinearAR:
+        X, _ = input_windows(series, o, K)
+        level, scale = cls(K, None, center)._scale(series, o)
+        Y = (targets(series, o, H) - level[:, None]) / scale[:, None]  # (N, H)
+        A = _design((X - level[:, None]) / scale[:, None])  # (N, K+1)
+        W = np.linalg.lstsq(A.T @ A + lam * np.eye(K + 1), A.T @ Y, rcond=None)[0]
+        return cls(K, W, center)
+
+    def scaled(self, X_scaled: np.ndarray) -> np.ndarray:
+        """ỹ (N, H) from scaled windows x̃ (N, K)."""
+        return _design(X_scaled) @ self.W
+
+    def predict(self, series, o: Origins) -> np.ndarray:
+        X, _ = input_windows(series, o, self.K)
+        level, scale = self._scale(series, o)
+        return level[:, None] + scale[:, None] * self.scaled((X - level[:, None]) / scale[:, None])
+
+
+def _design(X: np.ndarray) -> np.ndarray:
+    return np.concatenate([X, np.ones((len(X), 1))], axis=1)  # (N, K+1)
