@@ -363,3 +363,18 @@ def test_hf_solves_in_float64_for_a_float32_model():
     assert hf.p_prev.dtype == np.float64 and hf.p_prev.any()
     assert all(p.dtype == np.float32 for p in model.params.values())
     assert info["new_loss"] <= info["loss"]
+
+
+@pytest.mark.parametrize("cls,opts", [(LSTM, {}), (GRU, {"reset_after": False})], ids=["lstm", "gru-before"])
+def test_hf_trains_gated_cells_with_lengths(cls, opts):
+    from rnnlab.hf import HessianFree, HFConfig
+
+    rng = np.random.default_rng(14)
+    model = _model(cls, opts, "ce", "last")
+    batch = _batch(model, "ce", rng)
+    hf = HessianFree(model, HFConfig(max_cg_iters=20, curvature_batch_size=2))
+    first = model.evaluate(batch)[0]
+    for _ in range(3):
+        info = hf.step(batch)
+        assert info["new_loss"] <= info["loss"] and info["cg_iters"] >= 1
+    assert model.evaluate(batch)[0] < first
