@@ -298,7 +298,8 @@ def test_choice_tries_both_then_keeps_the_faster(monkeypatch):
     assert "".join("P" if p else "S" for p in picks) == "PSSPPPSPPPSSPSSS"
 
 
-def test_serial_or_parallel_sets_and_restores_threads(monkeypatch):
+def test_serial_or_parallel_splits_loops_and_keeps_blas_threads(monkeypatch):
+    monkeypatch.setenv(_threads.PARALLEL_VAR, "1")
     libs = _threads._switches()
     before = [get() for get, _ in libs]
     monkeypatch.setattr(_threads, "workers", lambda: getattr(_threads._inside, "n", None) or 2)
@@ -309,8 +310,28 @@ def test_serial_or_parallel_sets_and_restores_threads(monkeypatch):
             seen.append((_threads._inside.n, [get() for get, _ in libs]))
         assert [get() for get, _ in libs] == before
         assert _threads._inside.n is None
-    assert seen == [(2, before), (1, [1] * len(libs))]
+    assert seen == [(2, before), (1, before)]  # BLAS's count never depends on the clock
     assert all(m is not None for m in choice.mean)
+
+
+def test_training_numbers_do_not_depend_on_the_clock(monkeypatch):
+    """By default the clock-based choice is off (RNNLAB_PARALLEL unset): whatever it
+    would pick, a run's weights are the same bits, so a resumed run equals an
+    uninterrupted one (float32 char-LM, big enough for split loops)."""
+    monkeypatch.delenv(_threads.PARALLEL_VAR, raising=False)
+    from rnnlab.apps import charlm
+
+    text = "".join(chr(97 + (i * 7) % 26) for i in range(20_000))
+    weights = []
+    for parallel in (True, False):
+        monkeypatch.setattr(_threads.Choice, "pick", lambda self, p=parallel: p)
+        net = charlm.CharLMNetwork(hidden_size=64, num_layers=2)
+        opt = charlm.CharLMTraining(steps=4, batch_size=32, seq_len=32, eval_every=100)
+        trainer = charlm.make_trainer(text, net, opt, None)
+        trainer.fit()
+        weights.append({n: p.copy() for n, p in trainer.model.params.items()})
+    for name, p in weights[0].items():
+        np.testing.assert_array_equal(weights[1][name], p, err_msg=name)
 
 
 @pytest.mark.parametrize("cls,opts,_id", CELLS[::2], ids=CELL_IDS[::2])
@@ -362,6 +383,7 @@ def test_warm_fills_the_cache_with_what_is_named(tmp_path):
 
 def test_layers_restore_blas_threads_after_every_call(monkeypatch):
     """Serial and parallel calls of a layer (both get picked) leave BLAS as it was."""
+    monkeypatch.setenv(_threads.PARALLEL_VAR, "1")
     libs = _threads._switches()
     before = [get() for get, _ in libs]
     monkeypatch.setattr(_threads, "EXPLORE", 2)

@@ -21,11 +21,14 @@ threadpoolctl, ...), so a sweep that limits BLAS limits rnnlab too; inside a job
 Whether threads pay depends on the work and on what else the machine runs: on this
 project's shared 2-core machine at load 9, two threads made every LSTM training step
 slower (BLAS threads waiting for a busy core; streaming shape 20 ms against 2.2 ms on
-one thread), and faster when the other core was free. So a layer's forward and
-backward (`adaptive_threads`) choose per layer between serial (everything on one
-thread) and parallel (BLAS's own count, split loops) by the time each took per unit of
-work, trying the other choice now and then (Choice). Both give the same numbers: a
-sequence's arithmetic does not depend on how the batch is split or on BLAS's threads.
+one thread), and faster when the other core was free. With `RNNLAB_PARALLEL=1` a
+layer's forward and backward (`adaptive_threads`) choose per layer between serial
+(unsplit loops, one direction after the other) and parallel (split loops, directions
+at once) by the time each took per unit of work, trying the other choice now and then
+(Choice). It is off by default: OpenBLAS's small-matrix kernels sum a block of rows in
+another order than the whole batch, so the split changes the last bits of a result,
+and a choice made by the clock would make a resumed run differ from an uninterrupted
+one. Off, every call is serial and a run's numbers depend on nothing but its inputs.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from functools import cache, wraps
 from itertools import pairwise
 
 ENV_VAR = "RNNLAB_STEP_THREADS"
+PARALLEL_VAR = "RNNLAB_PARALLEL"  # "1": let the clock choose split loops (not bitwise stable)
 MIN_ROWS = 8  # sequences per block of a split time loop
 MIN_FLOPS = 4e6  # the recurrent products of a time loop worth splitting (≈ 0.2 ms)
 EXPLORE = 8  # calls of a layer before it tries the choice that is not the best ...
@@ -159,18 +163,17 @@ _choices: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # object -> {
 
 @contextmanager
 def serial_or_parallel(choice: Choice, work: float):
-    """Run the enclosed call serially (every BLAS on one thread, unsplit loops) or in
-    parallel (BLAS's own threads, split loops), as `choice` picks; record its time per
-    unit of work. Nested or with one worker: as it is."""
+    """Run the enclosed call with its time loops unsplit (serial) or split into row
+    blocks (parallel), as `choice` picks; record its time per unit of work. Nested or
+    with one worker: as it is. BLAS keeps its thread count either way: the row blocks
+    give bitwise the same numbers, a different BLAS thread count would not (OpenBLAS
+    splits some products' sums by thread), and a choice made by the clock must never
+    change a run's numbers (a resumed run equals an uninterrupted one)."""
     n = workers()
     if n <= 1 or getattr(_inside, "n", None) is not None:
         yield
         return
-    parallel = choice.pick()
-    switches = () if parallel else _switches()
-    before = [get() for get, _ in switches]
-    for _, put in switches:
-        put(1)
+    parallel = os.environ.get(PARALLEL_VAR) == "1" and choice.pick()
     _inside.n = n if parallel else 1
     t0 = time.perf_counter()
     try:
@@ -178,8 +181,6 @@ def serial_or_parallel(choice: Choice, work: float):
     finally:
         choice.record(parallel, (time.perf_counter() - t0) / max(work, 1.0))
         _inside.n = None
-        for (_, put), k in zip(switches, before):
-            put(k)
 
 
 def adaptive_threads(name: str, work: Callable):
