@@ -16,7 +16,8 @@ KNOWN_GAPS = {
     "Cell.zero_state", "GRUCell.grad_W_hh", "GRUCell.step", "GRUCell.step_backward",
     "LSTMCell.step", "LSTMCell.step_backward", "RNNCell.step", "RNNCell.step_backward",
     "_RecurrentLayer.__init__", "_RecurrentLayer.backward", "_RecurrentLayer.forward",
-    "_RecurrentLayer.stepper",
+    "_RecurrentLayer.stepper", "Cell.step_rop", "Cell.direction_products",
+    "GRUCell.step_rop", "GRUCell.direction_products", "LSTMCell.step_rop", "RNNCell.step_rop",
 }
 
 
