@@ -178,3 +178,26 @@ def test_early_stopping_and_clipping_log(tmp_path):
     assert summary["grad_norm"] > 1e-3  # the norm before clipping is what is logged
     with pytest.raises(ValueError, match="clip: expected one of"):
         TrainConfig(clip="global")
+
+
+def test_logs_behind_one_interface(tmp_path):
+    """jsonl, csv and TensorBoard get the same records; a resume drops what came after
+    the checkpoint from each; an unknown logger is one clear error."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.util.tensor_util import make_ndarray
+
+    model = classifier()
+    cfg = config(tmp_path, "run", steps=6, checkpoint_every=3, val_every=3,
+                 loggers=("jsonl", "csv", "tensorboard"))
+    Trainer(model, FullBPTT(model, data), cfg, val_data=VAL).fit()
+    lines = [json.loads(x) for x in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    rows = (tmp_path / "run" / "log.csv").read_text().splitlines()
+    assert rows[0].startswith("step,loss") and len(rows) == 1 + len(lines)
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    events.Reload()
+    losses = [float(make_ndarray(e.tensor_proto)) for e in events.Tensors("loss")]
+    assert losses == pytest.approx([r["loss"] for r in lines if "loss" in r], rel=1e-6)
+    assert len(events.Tensors("val_loss")) == 2
+    with pytest.raises(ValueError, match="loggers: expected some of jsonl, csv, tensorboard"):
+        Trainer(model, FullBPTT(model, data), config(tmp_path, "x", loggers=("wandb",))).fit()
