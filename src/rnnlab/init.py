@@ -159,15 +159,10 @@ def set_chrono_bias(layer, T_max: float, rng: np.random.Generator | int | None =
     the LSTM, an input gate closed as much). The values go into b_ih; b_hh of those
     gates is 0. Every layer and direction draws its own u.
     """
-    from rnnlab.cells import GRUCell, LSTMCell
-
-    if isinstance(layer.cell, LSTMCell):
-        signs = {1: 1.0, 0: -1.0}  # gate block -> sign of log u: f, and i = -f
-    elif isinstance(layer.cell, GRUCell):
-        signs = {1: 1.0}  # z
-    else:
+    signs = layer.cell.memory_gates  # gate block -> sign of log u
+    if not signs:
         raise TypeError("chrono: only an LSTM or GRU has gates to set, got "
-                         f"{type(layer).__name__}")
+                        f"{type(layer).__name__}")
     check_range("chrono", T_max, 2.0, math.inf, lo_open=True)
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     H = layer.hidden_size

@@ -39,7 +39,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnlab._checks import check_option, check_range
-from rnnlab.cells import RNNCell
 from rnnlab.diagnostics.temporal import Term, temporal_norms, weighted_gradient
 from rnnlab.layers import Cache
 from rnnlab.optim import global_norm
@@ -62,7 +61,7 @@ def pascanu_omega(layer, cache: Cache, deltas: dict,
                   prefix: str = "") -> tuple[float, dict[str, np.ndarray]]:
     """Ω and ∂Ω/∂W_hh (immediate dependence) for every layer and direction of an Elman
     stack: (Ω, {prefix + 'weight_hh_l0': (H, H), ...}). See the module docstring."""
-    if not isinstance(layer.cell, RNNCell):
+    if layer.cell.act is None:
         raise TypeError(f"layer: Pascanu's regulariser is defined here for the Elman RNN, "
                         f"got {type(layer).__name__}")
     act = layer.cell.act

@@ -19,6 +19,10 @@ its forward for its backward besides the states (the gate activations).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import ClassVar
+
 import numpy as np
 
 
@@ -30,6 +34,11 @@ class Cell:
     # True when ∂L/∂(recurrent pre-activation) equals ∂L/∂(input pre-activation):
     # the layer then stores one of the two.
     shared_preactivation: bool = True
+    # The Elman cell's σ (rnnlab.activations.Activation); None for gated cells.
+    act = None
+    # Gate blocks (PyTorch order) that keep a unit's memory, and the sign the chrono
+    # initialisation gives log u in their biases (rnnlab.init.set_chrono_bias).
+    memory_gates: ClassVar[Mapping[int, float]] = MappingProxyType({})
 
     def options(self) -> dict:
         """The constructor's arguments (JSON-ready): the same cell is type(self)(**options)."""

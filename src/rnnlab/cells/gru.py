@@ -43,6 +43,8 @@ reset-before; R{hp_k} = v_k + W_hk R{h_{t-1}}):
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import numpy as np
 
 from rnnlab.activations import sigmoid
@@ -51,6 +53,7 @@ from rnnlab.cells._base import Cell
 
 class GRUCell(Cell):
     num_gates = 3
+    memory_gates = MappingProxyType({1: 1.0})  # z
 
     def __init__(self, reset_after: bool = True):
         self.reset_after = bool(reset_after)

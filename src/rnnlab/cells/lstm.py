@@ -27,6 +27,8 @@ V_hh h_{t-1} + V_bhh from the layer, all steps in one product each):
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import numpy as np
 
 from rnnlab.activations import sigmoid
@@ -36,6 +38,7 @@ from rnnlab.cells._base import Cell
 class LSTMCell(Cell):
     num_gates = 4
     state_names = ("h", "c")
+    memory_gates = MappingProxyType({1: 1.0, 0: -1.0})  # f, and i = -f
 
     def step(self, xp, state, W_hh, b_hh):
         h_prev, c_prev = state

@@ -95,7 +95,7 @@ def jacobian_norms(layer, x, *, lengths=None, layer_index: int = 0, direction: i
     Ph = P[:, :H, :H]
     distance = np.arange(1, t + 1)
     bound = None
-    if isinstance(layer.cell, RNNCell):
+    if layer.cell.act is not None:  # the Elman bound
         bound = elman_rate(layer.cell, W_hh) ** distance
     return JacobianNorms(distance, np.linalg.norm(Ph, 2, axis=(1, 2)),
                          np.linalg.norm(Ph, "fro", axis=(1, 2)),

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab._checks import check_positive_int
-from rnnlab.cells import RNNCell
 from rnnlab.diagnostics.jacobians import (
     JacobianNorms,
     Spectrum,
@@ -37,7 +36,7 @@ def make_report(layer, x, cache, grads: dict, deltas: dict, lengths=None,
     terms (default: the layer's own) and grads may cover a whole model."""
     W_names = [n for n in layer.params if n.startswith("weight_hh")]
     rates = ({n: elman_rate(layer.cell, layer.params[n]) for n in W_names}
-             if isinstance(layer.cell, RNNCell) else {})
+             if layer.cell.act is not None else {})
     x0 = x[:1] if layer.batch_first else x[:, :1]
     l0 = None if lengths is None else np.asarray(lengths)[:1]
     terms = layer_terms(layer, cache, deltas) if terms is None else terms
