@@ -29,6 +29,9 @@ def _readers():
     from rnnlab.apps.seq2seq import read_pairs
     from rnnlab.checkpoint import load_checkpoint, read_model
     from rnnlab.config import read_config_file
+    from rnnlab.data.images import read_images
+    from rnnlab.data.panel import read_panel
+    from rnnlab.data.tables import read_sequences
     from rnnlab.data.text import read_text_file
     from rnnlab.spec import LayerSpec, ModelSpec
     from rnnlab.tasks.sweep import SweepConfig
@@ -42,6 +45,12 @@ def _readers():
         "config.json": (".json", read_config_file),
         "sweep.toml": (".toml", SweepConfig.load),
         "batch.npz": (".npz", lambda p: read_batch(p, model)),
+        "series.ts": (".ts", read_sequences),
+        "series.csv": (".csv", read_sequences),
+        "series.npz": (".npz", read_sequences),
+        "panel.csv": (".csv", read_panel),
+        "panel.tsf": (".tsf", read_panel),
+        "images.idx": (".idx", read_images),
         "checkpoint": (".safetensors", load_checkpoint),
         "model": (".safetensors", read_model),
     }
@@ -116,6 +125,10 @@ COMMANDS = [
     ("sweep", lambda f: ["sweep", f]),
     ("export", lambda f: ["export", f, "--onnx", f + ".onnx"]),
     ("tasks run --config", lambda f: ["tasks", "run", "--config", f]),
+    ("classify train", lambda f: ["classify", "train", f, "--no-baselines"]),
+    ("classify predict", lambda f: ["classify", "predict", f, f]),
+    ("forecast train", lambda f: ["forecast", "train", f, "--no-network", "--no-statistical"]),
+    ("forecast predict", lambda f: ["forecast", "predict", f, "--no-network"]),
 ]
 
 

@@ -36,3 +36,32 @@ class Interrupted(Exception):
     def __init__(self, message: str, exit_code: int):
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def reader(kind: str):
+    """Decorate a file reader `f(path, ...)`: whatever goes wrong while parsing becomes a
+    DataError naming the file (a ValueError keeps its message), so that any byte string
+    either parses or raises the package's own error (tested by fuzzing)."""
+    import functools
+    import struct
+    import zipfile
+
+    def decorate(f):
+        @functools.wraps(f)
+        def wrapper(path, *args, **kwargs):
+            try:
+                return f(path, *args, **kwargs)
+            except DataError:
+                raise
+            except FileNotFoundError as e:
+                raise MissingFile(f"{path}: no such file ({e.strerror})") from None
+            except UnicodeError as e:
+                raise DataError(f"{path}: not a UTF-8 {kind} file ({e})") from None
+            except ValueError as e:
+                raise DataError(str(e)) from None
+            except (TypeError, IndexError, KeyError, OverflowError, EOFError, OSError,
+                    zipfile.BadZipFile, struct.error) as e:
+                raise DataError(f"{path}: not a readable {kind} file ({type(e).__name__}: "
+                                f"{e})") from None
+        return wrapper
+    return decorate

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.data.sequences import Sequences
+from rnnlab.errors import reader
 
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 READS = ("rows", "pixels")
@@ -51,6 +52,7 @@ def _npz(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     return images, labels
 
 
+@reader("image")
 def read_images(path, labels=None) -> tuple[np.ndarray, np.ndarray]:
     """(images (N, H, W), labels (N,)) from an IDX file (labels: the IDX labels file)
     or an .npz file (labels inside, or in `labels`)."""

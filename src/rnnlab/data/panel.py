@@ -17,6 +17,7 @@ import numpy as np
 
 from rnnlab.data.sequences import parse_float
 from rnnlab.data.tables import MISSING_TOKENS
+from rnnlab.errors import MissingFile, reader
 
 
 @dataclass
@@ -130,6 +131,7 @@ def from_table(table, target: str | None, covariates: list[str] | None, name: st
                  target=target)
 
 
+@reader("series")
 def read_panel(path, target: str | None = None, time_column: str | None = None,
                id_column: str = "unique_id", covariates: list[str] | None = None,
                fill_missing: bool = False) -> Panel:
@@ -139,7 +141,7 @@ def read_panel(path, target: str | None = None, time_column: str | None = None,
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"DATA: {path}: no such file")
+        raise MissingFile(f"DATA: {path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".tsf":
         from rnnlab.data.tsf import read_tsf

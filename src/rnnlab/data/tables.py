@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.data.sequences import Sequences, pad, parse_float
+from rnnlab.errors import MissingFile, reader
 
 MISSING_TOKENS = ("", "?", "NA", "N/A", "NaN", "nan", "null")
 
@@ -159,13 +160,14 @@ def read_sequences_npz(path) -> Sequences:
     return Sequences(X, lengths.astype(np.int64), None if y is None else np.asarray(y).astype(str))
 
 
+@reader("series")
 def read_sequences(path) -> Sequences:
     """Dispatch on the extension: .ts, .csv (or .txt) or .npz."""
     from rnnlab.data.ts_format import read_ts
 
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
+        raise MissingFile(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".ts":
         return read_ts(path)

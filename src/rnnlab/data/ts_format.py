@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.data.sequences import Sequences, pad, parse_float
+from rnnlab.errors import reader
 
 COMMENTS = ("#", "%")
 
@@ -61,6 +62,7 @@ def _header(lines, path) -> tuple[dict, int]:
     raise ValueError(f"{path}: no @data line found")
 
 
+@reader(".ts")
 def read_ts(path) -> Sequences:
     """Read a `.ts` file into `Sequences` (X (N, T, F) padded, lengths, labels)."""
     path = Path(path)

@@ -21,6 +21,7 @@ import numpy as np
 
 from rnnlab.data.panel import Panel
 from rnnlab.data.sequences import parse_float
+from rnnlab.errors import reader
 
 ATTRIBUTE_TYPES = ("string", "numeric", "date")
 
@@ -57,6 +58,7 @@ def _flag(keywords: dict, key: str, path: Path) -> bool:
     return value == "true"
 
 
+@reader(".tsf")
 def read_tsf(path) -> Panel:
     """A `.tsf` file as a `Panel`: series named by the first string attribute (else T1, T2,
     ...), time stamps from a `start_timestamp` date attribute when the frequency is known."""
