@@ -73,15 +73,29 @@ def test_ts_malformed_lines_name_the_line(tmp_path, body, message):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("@classLabel true a\n1,2:a\n", r"line 2: expected a header line"),
+    ("@classLabel true a\n1,2:a\n", r"no @data line"),  # free text before @data is skipped
     ("@classLabel true a\n", r"no @data line"),
-    ("@timeStamps true\n@classLabel false\n@data\n", r"@timeStamps true is not supported"),
+    ("@timeStamps true\n@classLabel false\n@data\n1,2\n", r"expected \(time stamp,value\) pairs"),
     ("@dimensions two\n@data\n", r"line 1: @dimensions expects an integer"),
     ("@univariate maybe\n@data\n", r"line 1: expected true or false"),
 ])
 def test_ts_bad_headers(tmp_path, text, message):
     with pytest.raises(ValueError, match=message):
         read_ts(write(tmp_path, "bad.ts", text))
+
+
+def test_ts_time_stamps_and_free_text(tmp_path):
+    """@timeStamps true: (stamp,value) pairs, the values in order (':' in a clock time does
+    not split channels); a free-text line before @data is skipped."""
+    text = ("Free text some archives carry\n@timeStamps true\n@univariate false\n"
+            "@classLabel true a b\n@data\n"
+            "(2007-01-01 00:00:00,1.5),(2007-01-01 00:00:01,2.5):(2007-01-01 00:00:00,3),"
+            "(2007-01-01 00:00:01,4):a\n"
+            "(1,5),(2,6),(3,7):(1,8),(2,9),(3,10):b\n")
+    s = read_ts(write(tmp_path, "stamps.ts", text))
+    assert s.lengths.tolist() == [2, 3] and s.y.tolist() == ["a", "b"]
+    assert s.X[0, :2].tolist() == [[1.5, 3.0], [2.5, 4.0]]
+    assert s.X[1].tolist() == [[5.0, 8.0], [6.0, 9.0], [7.0, 10.0]]
 
 
 @pytest.mark.skipif(not (DATA / "ucr").exists(), reason="../shared/data/ucr not found")

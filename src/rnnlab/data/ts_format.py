@@ -6,14 +6,18 @@ Layout: comment lines start with '#' or '%', header lines with '@' (`@problemNam
 with any spacing, then `@data` and one series per line: channels separated by ':',
 values by ',', the class label (or regression target) last when `@classLabel true`,
 `@targetLabel true`, or, as in aeon's `load_from_ts_file`, when neither is declared.
-A missing value is '?' or NaN. Channels of one series must have the same length;
-series may differ in length unless `@equalLength true`.
+A missing value is '?' or NaN. With `@timeStamps true` a channel is a list of
+`(time stamp,value)` pairs: the values are read in their order, the stamps are not.
+Lines before `@data` that are neither headers nor comments are skipped (free text some
+archives carry, which aeon skips too). Channels of one series must have the same
+length; series may differ in length unless `@equalLength true`.
 
 Every error names the file and the line number.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -39,8 +43,7 @@ def _header(lines, path) -> tuple[dict, int]:
         if not line or line.startswith(COMMENTS):
             continue
         if not line.startswith("@"):
-            raise ValueError(f"{path}, line {i + 1}: expected a header line (@...) before @data, "
-                             f"got {line[:40]!r}")
+            continue  # free text before the data
         key, *tokens = line[1:].split()
         key, rest, where = key.lower(), " ".join(tokens), f"{path}, line {i + 1}"
         if key == "data":
@@ -68,8 +71,7 @@ def read_ts(path) -> Sequences:
     path = Path(path)
     lines = path.read_text().splitlines()
     head, start = _header(lines, path)
-    if head.get("timestamps"):
-        raise ValueError(f"{path}: @timeStamps true is not supported (values only)")
+    values = _stamped_values if head.get("timestamps") else _values
     classes = head.get("classes", ())  # () : labels last, none declared (aeon's default)
     if head.get("target"):
         classes = ()  # a regression target last, read as a label
@@ -80,7 +82,7 @@ def read_ts(path) -> Sequences:
         if not line or line.startswith(COMMENTS):
             continue
         where = f"{path}, line {i + 1}"
-        fields = line.split(":")
+        fields = _channels(line) if head.get("timestamps") else line.split(":")
         if classes is not None:
             label = fields.pop().strip()
             if classes and label not in classes:
@@ -92,7 +94,7 @@ def read_ts(path) -> Sequences:
         if len(fields) != F:
             raise ValueError(f"{where}: expected {F} channels (separated by ':'), "
                              f"got {len(fields)}")
-        channels = [[parse_float(v, f"{where}, channel {f}") for v in ch.split(",")]
+        channels = [[parse_float(v, f"{where}, channel {f}") for v in values(ch)]
                     for f, ch in enumerate(fields)]
         T = {len(c) for c in channels}
         if len(T) > 1:
@@ -108,6 +110,25 @@ def read_ts(path) -> Sequences:
         raise ValueError(f"{path}: @missing false, but series {n} has missing values ('?')")
     return Sequences(X, lengths, np.array(labels) if classes is not None else None,
                      classes or None)
+
+
+def _values(channel: str) -> list[str]:
+    return channel.split(",")
+
+
+def _stamped_values(channel: str) -> list[str]:
+    """'(t1,v1),(t2,v2)' -> ['v1', 'v2']."""
+    pairs = re.findall(r"\(([^()]*)\)", channel)
+    if not pairs:
+        raise ValueError(f"expected (time stamp,value) pairs with @timeStamps true, got "
+                         f"{channel[:40]!r}")
+    return [pair.rsplit(",", 1)[-1] for pair in pairs]
+
+
+def _channels(line: str) -> list[str]:
+    """The ':'-separated fields of a time-stamped line (':' inside a stamp's clock time
+    does not separate)."""
+    return [f for f in re.split(r":(?![^()]*\))", line)]
 
 
 def _check_lengths(head: dict, lengths: np.ndarray, path) -> None:
