@@ -68,3 +68,20 @@ def directional_fd(f, a: np.ndarray, direction: np.ndarray, eps=1e-6) -> float:
 
 def rel_err(a: float, b: float) -> float:
     return abs(a - b) / max(abs(a), abs(b), 1e-12)
+
+
+def assert_grads_match_finite_differences(model, batch, rtol=1e-6):
+    _, grads, _ = model.loss_and_grads(batch)
+    assert set(grads) == set(model.params)
+    eps = 1e-6
+    for name, p in model.params.items():
+        num = np.zeros_like(p)
+        for i in np.ndindex(p.shape):
+            old = p[i]
+            p[i] = old + eps
+            up = model.evaluate(batch)[0]
+            p[i] = old - eps
+            down = model.evaluate(batch)[0]
+            p[i] = old
+            num[i] = (up - down) / (2 * eps)
+        np.testing.assert_allclose(grads[name], num, rtol=rtol, atol=1e-8, err_msg=name)

@@ -4,27 +4,11 @@ the many-to-one state at each sequence's own last step, and the schemes learning
 import numpy as np
 import pytest
 
+from core_utils import assert_grads_match_finite_differences
 from rnnlab import GRU, LSTM, RNN, Batch, EncoderDecoder, OneToMany, SequenceModel
 from rnnlab.readout import Embedding, OneHot
 
 F64 = {"dtype": np.float64}
-
-
-def assert_grads_match_finite_differences(model, batch, rtol=1e-6):
-    _, grads, _ = model.loss_and_grads(batch)
-    assert set(grads) == set(model.params)
-    eps = 1e-6
-    for name, p in model.params.items():
-        num = np.zeros_like(p)
-        for i in np.ndindex(p.shape):
-            old = p[i]
-            p[i] = old + eps
-            up = model.evaluate(batch)[0]
-            p[i] = old - eps
-            down = model.evaluate(batch)[0]
-            p[i] = old
-            num[i] = (up - down) / (2 * eps)
-        np.testing.assert_allclose(grads[name], num, rtol=rtol, atol=1e-8, err_msg=name)
 
 
 @pytest.mark.parametrize("layer", [RNN, LSTM, GRU])

@@ -90,7 +90,8 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
     Checkpoints (and `resume`) in out/; returns (the predictor, a summary of the run)."""
     import time
 
-    from rnnlab.checkpoint import load_checkpoint, split_prefix
+    from rnnlab.apps.options import clip_options
+    from rnnlab.checkpoint import load
     from rnnlab.optim import Schedule
     from rnnlab.train import FullBPTT, TrainConfig, Trainer, epoch_batches
 
@@ -111,7 +112,7 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
 
     steps = net.epochs * per_epoch
     cfg = TrainConfig(steps=steps, optimizer=net.optimizer, lr=net.lr,
-                      clip="norm" if net.clip_norm else "none", clip_threshold=net.clip_norm or 1.0,
+                      **clip_options(net.clip_norm),
                       schedule=Schedule(net.schedule, total=steps),
                       val_every=per_epoch if val is not None else 0,
                       patience=net.patience if val is not None else 0,
@@ -124,7 +125,7 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
     seconds = time.perf_counter() - t0
     best = trainer.out_dir / "best.safetensors"
     if val is not None and best.is_file():
-        model.load_params(split_prefix(load_checkpoint(best)[0], "param"))
+        model.load_params(load(best).params)
     first = trainer.history[0]["step"] - 1 if trainer.history else trainer.step
     validated = [r for r in trainer.history if "val_loss" in r]
     summary = {"seconds": seconds, "epochs": net.epochs, "steps": trainer.step,

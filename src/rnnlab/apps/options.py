@@ -55,6 +55,11 @@ def load_command_model(checkpoint, command: str):
     return model, Vocab(meta["vocab"])
 
 
+def clip_options(clip_norm: float) -> dict:
+    """TrainConfig's clip fields for the options' --clip-norm (0: no clipping)."""
+    return {"clip": "norm" if clip_norm else "none", "clip_threshold": clip_norm or 1.0}
+
+
 @dataclass
 class OptimizerOptions:
     optimizer: str = "adam"  # sgd | adagrad | rmsprop | adam
@@ -75,9 +80,8 @@ class OptimizerOptions:
 
         files = {} if run is None else {"out_dir": str(run.out), "overwrite": run.overwrite,
                                         "loggers": run.loggers}
-        return TrainConfig(optimizer=self.optimizer, lr=self.lr,
-                           clip="norm" if self.clip_norm else "none",
-                           clip_threshold=self.clip_norm or 1.0, **files, **kw)
+        return TrainConfig(optimizer=self.optimizer, lr=self.lr, **clip_options(self.clip_norm),
+                           **files, **kw)
 
 
 @dataclass
