@@ -9,6 +9,7 @@ import pytest
 
 from rnnlab import GRU, LSTM, Batch, SequenceModel
 from rnnlab.checkpoint import CheckpointError, load_checkpoint
+from rnnlab.errors import TrainingDiverged
 from rnnlab.optim import Schedule
 from rnnlab.readout import Embedding
 from rnnlab.train import (
@@ -150,6 +151,34 @@ def test_non_finite_gradients_are_skipped_and_counted():
     assert summary["skipped"] == 1 and trainer.history[1]["skipped"] == "non-finite"
     assert all(np.array_equal(before[1][n], before[2][n]) for n in before[1])
     assert not all(np.array_equal(before[2][n], before[3][n]) for n in before[2])
+
+
+def _scripted_losses(model, losses):
+    """A source whose update n reports losses[n] (the gradients are the real ones)."""
+    full = FullBPTT(model, data)
+
+    def source(n):
+        _, grads, info = full(n)
+        return losses[n], grads, info
+
+    return source
+
+
+def test_a_heavy_tailed_batch_that_recurs_is_not_divergence():
+    losses = [1.0, 2.0, 5e4, 1.0, 3e4, 1.5, 1.0, 2e4, 1.0, 1.0, 4e4, 1.0] * 3  # spikes, 1 in 4
+    model = classifier()
+    trainer = Trainer(model, _scripted_losses(model, losses), TrainConfig(steps=len(losses)))
+    trainer.fit()
+    assert trainer.step == len(losses)
+
+
+def test_a_loss_that_stays_high_is_divergence():
+    losses = [1.0] * 5 + [2e3] * 20  # every update after the fifth over 1000 × the first
+    model = classifier()
+    trainer = Trainer(model, _scripted_losses(model, losses), TrainConfig(steps=len(losses)))
+    with pytest.raises(TrainingDiverged, match="median loss of the last 10 updates"):
+        trainer.fit()
+    assert trainer.step == 5 + 5  # the median of the last 10 crosses on the 6th high loss
 
 
 def test_transforms_see_the_gradients_and_can_take_the_step_over():

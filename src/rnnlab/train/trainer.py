@@ -7,7 +7,9 @@ One update n = 0, 1, ..., steps-1:
                                              remedies); one returning None skips the step
     guard: any NaN/Inf in grads or loss  ->  training stops (TrainingDiverged), or with
                                              nonfinite="skip" the update is skipped and counted
-    divergence: loss > diverge_factor · (the first update's loss)  ->  TrainingDiverged
+    divergence: median of the last DIVERGE_WINDOW losses > diverge_factor · (the first
+                update's loss), tested once that many have come  ->  TrainingDiverged (a median, so that a batch of
+                heavy-tailed targets, which comes back every epoch, is not taken for it)
     ‖g‖ = clip(grads)                        by global norm (default) or by value; the
                                              norm BEFORE clipping is logged
     η = schedule(lr, n);  optimizer.step(model.params, grads, η)
@@ -43,6 +45,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from rnnlab._checks import check_option, check_positive_int, check_range
 from rnnlab.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, split_prefix
 from rnnlab.errors import Interrupted, TrainingDiverged
@@ -58,6 +62,8 @@ from rnnlab.optim import (
     global_norm,
 )
 from rnnlab.train import logs, runs
+
+DIVERGE_WINDOW = 10  # losses whose median the divergence test reads
 
 
 @dataclass
@@ -81,7 +87,8 @@ class TrainConfig:
     progress: bool = False  # a rich progress bar on the terminal
     unit: str = "targets"  # what the progress bar counts per second (a char LM: "chars")
     nonfinite: str = "stop"  # a NaN/Inf loss or gradient: stop (TrainingDiverged) | skip
-    diverge_factor: float = 1e3  # stop when loss > this × the first update's loss (0: never)
+    diverge_factor: float = 1e3  # stop when the recent losses' median > this × the first
+    #                              update's loss (0: never)
     loggers: tuple[str, ...] = ("jsonl", "csv")  # run logs in out_dir: jsonl, csv, tensorboard
     overwrite: bool = False  # replace a run already in out_dir (else refused unless resumed)
 
@@ -212,6 +219,7 @@ class Trainer:
         self.info: dict = {}  # the info of the last update (for transforms)
         self.history: list[dict] = []  # every record of this process
         self.first_loss: float | None = None  # the divergence test's reference
+        self.recent_losses: list[float] = []  # the last DIVERGE_WINDOW finite losses
         self.out_dir = None if self.config.out_dir is None else Path(self.config.out_dir)
         self._logs: list = []
         self._signal: int | None = None  # a SIGINT/SIGTERM received during fit
@@ -316,15 +324,24 @@ class Trainer:
         return TrainingDiverged(f"training diverged at update {n + 1}: {why}; lower the "
                                 f"learning rate (lr {lr:g}) or clip harder{kept}")
 
+    def _check_divergence(self, n: int, loss: float) -> None:
+        if self.first_loss is None:
+            self.first_loss = loss
+            return
+        self.recent_losses = [*self.recent_losses, loss][-DIVERGE_WINDOW:]
+        recent = float(np.median(self.recent_losses))
+        if self.config.diverge_factor and len(self.recent_losses) == DIVERGE_WINDOW and \
+                recent > self.config.diverge_factor * max(self.first_loss, 1e-12):
+            raise self._diverged(n, f"the median loss of the last {DIVERGE_WINDOW} "
+                                    f"updates, {recent:.4g}, is over "
+                                    f"{self.config.diverge_factor:g} × the first update's "
+                                    f"{self.first_loss:.4g}")
+
     def _update(self) -> dict:
         cfg, n, t0 = self.config, self.step, time.perf_counter()
         loss, grads, self.info = self.source(n)
         if math.isfinite(loss):
-            if self.first_loss is None:
-                self.first_loss = float(loss)
-            elif cfg.diverge_factor and loss > cfg.diverge_factor * max(self.first_loss, 1e-12):
-                raise self._diverged(n, f"loss {loss:.4g} is over {cfg.diverge_factor:g} × "
-                                        f"the first update's {self.first_loss:.4g}")
+            self._check_divergence(n, float(loss))
         for transform in self.transforms:
             if grads is None:
                 break
@@ -403,7 +420,7 @@ class Trainer:
             arrays.update({f"source.{k}": a for k, a in self.source.state_dict().items()})
         meta = {"spec": self.model.spec.to_dict(), "step": self.step, "skipped": self.skipped,
                 "best": self.best, "bad_validations": self.bad_validations,
-                "first_loss": self.first_loss,
+                "first_loss": self.first_loss, "recent_losses": self.recent_losses,
                 "rngs": {n: g.bit_generator.state for n, g in self.model.rngs().items()},
                 "config": self.resolved_config(), "vocab": self.vocab}
         if path is None:
@@ -433,6 +450,7 @@ class Trainer:
         self.step, self.skipped = meta["step"], meta["skipped"]
         self.best, self.bad_validations = meta["best"], meta["bad_validations"]
         self.first_loss = meta.get("first_loss")
+        self.recent_losses = meta.get("recent_losses", [])
         self.vocab = meta.get("vocab", self.vocab)
 
     def _resume(self, resume) -> None:
