@@ -1,12 +1,18 @@
 """Every forecasting file in ../shared/data with the same default `rnnlab forecast train`.
 
     python benchmarks/forecast_bench.py [--data ../shared/data] [--out runs/forecast_bench]
+    python benchmarks/forecast_bench.py --dev     # the same on the files without their test part
 
 No per-file flags (--overwrite only lets a rerun replace the last one's folders): the
 target is each file's last column, the season comes from the time column (or the .tsf
 frequency); the held-out part is the default (the last 20 % one step
 ahead, or the file's horizon for a .tsf). The statsforecast models run in the same
 command on the same windows. Prints one table per kind of evaluation.
+
+--dev runs the same command on copies of the files cut before their held-out part (the
+last 20 % of a single series, the last @horizon values of each .tsf series), so that the
+default command's own held-out part lies inside the real training data: a development
+set for changing the defaults that never reads a test value.
 """
 
 from __future__ import annotations
@@ -27,6 +33,26 @@ def files(data: Path) -> list[Path]:
     found = [data / "airline.csv"] + sorted((data / "forecasting").glob("*.csv")) + \
         sorted((data / "forecasting").glob("*.tsf"))
     return [f for f in found if f.is_file()]
+
+
+def dev_copy(path: Path, dest: Path) -> Path:
+    """path without its held-out part, written to dest/(the same relative name)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    lines = path.read_text().splitlines()
+    if path.suffix == ".csv":
+        rows = len(lines) - 1
+        dest.write_text("\n".join(lines[:1 + rows - round(0.2 * rows)]) + "\n")
+        return dest
+    horizon = next(int(line.split()[1]) for line in lines if line.lower().startswith("@horizon"))
+    at_data, out = False, []
+    for line in lines:
+        if at_data and line.strip():
+            head, _, values = line.rpartition(":")
+            line = f"{head}:{','.join(values.split(',')[:-horizon])}"
+        at_data = at_data or line.strip().lower() == "@data"
+        out.append(line)
+    dest.write_text("\n".join(out) + "\n")
+    return dest
 
 
 def run(path: Path, out: Path) -> tuple[dict, float]:
@@ -50,11 +76,17 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT / ".." / "shared" / "data")
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "forecast_bench")
+    ap.add_argument("--dev", action="store_true",
+                    help="the files without their held-out part (see the docstring)")
     args = ap.parse_args()
     if not (args.data / "forecasting").is_dir():
         raise SystemExit(f"{args.data}/forecasting: not found (the shared data folder)")
+    paths = files(args.data)
+    if args.dev:
+        args.out = args.out / "dev"
+        paths = [dev_copy(p, args.out / "data" / p.relative_to(args.data)) for p in paths]
     single, multi = [], []
-    for path in files(args.data):
+    for path in paths:
         report, seconds = run(path, args.out / path.stem)
         (multi if path.suffix == ".tsf" else single).append((path, report, seconds))
     head = " | ".join(METHODS)
