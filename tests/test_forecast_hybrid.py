@@ -92,7 +92,7 @@ def test_no_leakage_past_the_training_end(tmp_path, net):
             for k, s in enumerate((y, poisoned(y, end)))]
     a, b = fits
     assert a.choices == b.choices and a.baseline == b.baseline and a.transform == b.transform
-    np.testing.assert_array_equal(a.q, b.q)
+    np.testing.assert_array_equal(a.residuals, b.residuals)
     np.testing.assert_array_equal(a.ar.W, b.ar.W)
     for u, v in zip(a.interval([y], o), b.interval([poisoned(y, end)], o)):
         np.testing.assert_array_equal(u, v)
@@ -128,6 +128,35 @@ def test_interval_coverage_on_a_series_with_known_noise():
     assert 0.85 <= cover <= 0.95
     # the half-width is near the noise's 95 % quantile (1.645 sigma, sigma >= 1)
     assert 1.5 <= np.median(hi - lo) / 2 <= 2.6
+
+
+def test_an_interval_reads_only_the_values_before_its_origin():
+    y = seasonal_series(T=300, noise=1.0, seed=3)
+    model = fit_hybrid([y], np.array([200]), HybridConfig(network=False), season=(12, "given"))
+    o = origins_between([300], 200, 300, 2)
+    cut = 250
+    a = model.interval([y], o)
+    b = model.interval([poisoned(y, cut)], o)
+    past = o.t <= cut
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u[past], v[past])
+        assert not np.array_equal(u[~past], v[~past])  # the later ones do read the poison
+
+
+def test_intervals_widen_when_the_noise_grows_after_the_training_end():
+    """Noise σ = 1 up to the end, σ = 3 after: the calibration set takes in the new
+    residuals as they are observed, so coverage recovers; the validation residuals alone
+    would cover about 42 % (P(|Z| < 1.645 / 3))."""
+    rng = np.random.default_rng(4)
+    T, end = 1400, 600
+    y = 50 + 5 * np.sin(2 * np.pi * np.arange(T) / 12) + \
+        np.where(np.arange(T) < end, 1.0, 3.0) * rng.normal(size=T)
+    model = fit_hybrid([y], np.array([end]), HybridConfig(network=False), season=(12, "given"))
+    o = origins_between([T], end, T, 1)
+    _, lo, hi = model.interval([y], o)
+    width = (hi - lo)[:, 0]
+    assert np.median(width[-200:]) > 2.5 * np.median(width[:20])
+    assert bt.coverage([y], o.take(o.t >= end + 400), lo[-400:], hi[-400:]) >= 0.85
 
 
 def test_the_hybrid_finds_the_season_and_beats_seasonal_naive():

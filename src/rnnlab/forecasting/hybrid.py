@@ -17,12 +17,17 @@ validation error is below the baseline's. Every choice (season, transform, AR wi
 the windows' level ℓ: last value or mean, baseline, networks) is made on the last part
 of each series' training data (validation) and recorded.
 
-Prediction intervals are split-conformal on the validation windows: for each step h
-the (1-α)(1 + 1/n) quantile q_h of |z - ẑ| / s there, and [g⁻¹(ẑ - q_h s), g⁻¹(ẑ + q_h s)].
+Prediction intervals are split-conformal, the calibration set growing as values come in:
+at origin (i, t), step h, the ⌈(n + 1)(1 - α)⌉-th smallest of the n scaled residuals
+r = |z - ẑ| / s of the validation windows and of the earlier origins of series i whose
+step-h target is already observed (t' + h < t), and [g⁻¹(ẑ - q s), g⁻¹(ẑ + q s)]. Only
+values before t enter, and a drift in the errors after the training end (a series whose
+noise grows with its level) widens the later intervals instead of going unnoticed.
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -79,7 +84,8 @@ class Hybrid:
     log_floor: float = 0.0  # the least training value, > 0 with the log transform
     cov_stats: tuple | None = None  # (mean (C,), std (C,)) of the covariates' training parts
     nets: list = field(default_factory=list)  # the ensemble's predictors (empty: baseline)
-    q: np.ndarray | None = None  # (H,) conformal half-widths in scaled units
+    residuals: np.ndarray | None = None  # (n, H) scaled validation residuals (calibration)
+    level: float = 0.9  # the intervals' nominal coverage
     choices: dict = field(default_factory=dict)  # what was chosen, and why
 
     def _z(self, series):
@@ -123,8 +129,30 @@ class Hybrid:
     def interval(self, series, o: Origins, covariates=None):
         """(ŷ, lower, upper), each (N, H), the intervals at the configured level."""
         z, s = self.scaled_forecast(series, o, covariates)
-        half = self.q[None, :] * s[:, None]
+        zs = self._z(series)
+        r = np.full_like(z, np.nan)  # (N, H) scaled residuals where the target is known
+        for n, (i, t) in enumerate(zip(o.sid, o.t)):
+            known = zs[i][t:t + self.H]
+            r[n, :len(known)] = np.abs(known - z[n, :len(known)]) / s[n]
+        half = np.empty_like(z)
+        for i in np.unique(o.sid):
+            rows = np.flatnonzero(o.sid == i)
+            rows = rows[np.argsort(o.t[rows], kind="stable")]
+            for h in range(self.H):
+                pool, j = sorted(self.residuals[:, h]), 0
+                for n in rows:  # origins in time order; add those observed before t
+                    while j < len(rows) and o.t[rows[j]] + h < o.t[n]:
+                        bisect.insort(pool, r[rows[j], h])
+                        j += 1
+                    half[n, h] = conformal_quantile(pool, self.level) * s[n]
         return self._inverse(z), self._inverse(z - half), self._inverse(z + half)
+
+
+def conformal_quantile(pool: list, level: float) -> float:
+    """The ⌈(n + 1)·level⌉-th smallest of the n sorted residuals (the largest when that is
+    past n)."""
+    k = min(len(pool), int(np.ceil((len(pool) + 1) * level)))
+    return float(pool[k - 1])
 
 
 def network_inputs(zs, o: Origins, level, scale, covariates, K: int, cov_stats=None):
@@ -209,7 +237,8 @@ def fit_hybrid(series, ends, cfg: HybridConfig, net=None, out=None, covariates=N
     if cfg.network and net is not None:
         epochs = _fit_networks(model, zs, o_fit, o_val, cfg, net, out, covariates, series,
                                scales, echo)
-    model.q = conformal_halfwidths(model, series, o_val, covariates, cfg.level)
+    model.residuals = validation_residuals(model, series, o_val, covariates)
+    model.level = cfg.level
     o_all = origins_between(lengths, 1, ends, H, first=2)  # refit on the whole training part
     model.ar = bl.LinearAR.fit(zs, o_all, K, H, cfg.ridge, center)
     model.alpha = bl.fit_ses(zs, o_all, H)
@@ -296,13 +325,7 @@ def _fit_networks(model: Hybrid, zs, o_fit, o_val, cfg, net, out, covariates, se
     return best
 
 
-def conformal_halfwidths(model: Hybrid, series, o_val: Origins, covariates, level: float):
-    """(H,) the ⌈(n+1)·level⌉-th smallest |z - ẑ|/s over the n validation origins."""
+def validation_residuals(model: Hybrid, series, o_val: Origins, covariates) -> np.ndarray:
+    """(n, H) |z - ẑ| / s of the n validation origins (the calibration set)."""
     z_hat, s = model.scaled_forecast(series, o_val, covariates)
-    r = np.abs(targets(model._z(series), o_val, model.H) - z_hat) / s[:, None]  # (n, H)
-    n = len(r)
-    k = min(n, int(np.ceil((n + 1) * level)))
-    return np.sort(r, axis=0)[k - 1]
-
-
-
+    return np.abs(targets(model._z(series), o_val, model.H) - z_hat) / s[:, None]
