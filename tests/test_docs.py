@@ -1,5 +1,6 @@
 """The documentation site builds with `mkdocs build --strict`: a broken API reference,
-a docstring the reference cannot parse, or a dead link in the pages fails the build."""
+a docstring the reference cannot parse, or a dead link in the pages fails the build; the
+command pages' help blocks name the options the commands have."""
 
 import importlib.util
 import os
@@ -40,3 +41,9 @@ def test_mkdocs_build_strict(tmp_path):
 
     spec_page = (site / "reference" / "spec" / "index.html").read_text(encoding="utf-8")
     assert html_escape(field_help(LayerSpec)["hidden_size"], quote=False) in spec_page
+
+
+def test_command_pages_name_the_options_the_commands_have():
+    result = subprocess.run([sys.executable, str(ROOT / "docs" / "help_blocks.py"), "--check"],
+                            cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr

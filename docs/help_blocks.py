@@ -1,0 +1,67 @@
+"""Keep the command pages' `--help` blocks equal to the commands' own help.
+
+    python docs/help_blocks.py           # rewrite every stale block in docs/commands/*.md
+    python docs/help_blocks.py --check   # exit 1 naming the stale blocks (tests/test_docs.py)
+
+A block is a ```text fence whose first line is `Usage: rnnlab <command> ...`; its content
+becomes the output of `rnnlab <command> --help` at 80 columns. The check compares the
+options each block names with the command's own (the wording and wrapping of a help
+text change with typer's version; a renamed or removed option is what makes a page
+wrong).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+PAGES = Path(__file__).resolve().parent / "commands"
+OPTION = re.compile(r"(?<![\w-])--[a-z][\w-]*")
+BLOCK = re.compile(r"```text\n(Usage: rnnlab ((?:[a-z][\w-]* )*)\[OPTIONS\][^\n]*\n.*?)```",
+                   re.DOTALL)
+
+
+def help_text(command: list[str]) -> str:
+    from typer.testing import CliRunner
+
+    from rnnlab.cli import app
+
+    result = CliRunner().invoke(app, [*command, "--help"], prog_name="rnnlab",
+                                terminal_width=80, env={"COLUMNS": "80", "NO_COLOR": "1"})
+    if result.exit_code != 0:
+        raise SystemExit(f"rnnlab {' '.join(command)} --help failed:\n{result.output}")
+    return result.output
+
+
+def refreshed(page: str) -> tuple[str, list[str]]:
+    """(the page with every help block regenerated, the commands whose block names other
+    options than the command has)."""
+    stale = []
+
+    def replace(match: re.Match) -> str:
+        command = match.group(2).split()
+        text = help_text(command)
+        if set(OPTION.findall(text)) != set(OPTION.findall(match.group(1))):
+            stale.append(" ".join(command))
+        return f"```text\n{text}```"
+
+    return BLOCK.sub(replace, page), stale
+
+
+def main(check: bool) -> int:
+    bad = []
+    for path in sorted(PAGES.glob("*.md")):
+        new, stale = refreshed(path.read_text(encoding="utf-8"))
+        if check:
+            bad += [f"{path.name}: rnnlab {c} --help" for c in stale]
+        elif new != path.read_text(encoding="utf-8"):
+            path.write_text(new, encoding="utf-8")
+            print(f"{path.name}: refreshed")
+    if bad:
+        print("stale help blocks (run python docs/help_blocks.py):\n  " + "\n  ".join(bad))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main("--check" in sys.argv[1:]))
