@@ -127,3 +127,48 @@ def test_m1_yearly_naive_and_drift_match_the_reference(tmp_path):
     assert total["naive"]["mase"] == pytest.approx(4.894, abs=0.001)
     assert total["drift"]["mase"] == pytest.approx(3.489, abs=0.001)
     assert total["rnnlab"]["mase"] < total["drift"]["mase"]
+
+
+def test_an_interrupted_backtest_resumes_to_the_same_report(tmp_path, monkeypatch):
+    """Ctrl-C in the middle of the networks' training saves; --resume loads the finished
+    networks, continues the interrupted one from its checkpoint, and reports the same
+    forecasts as a run that was never stopped."""
+    import signal
+
+    from rnnlab.train.trainer import Trainer
+
+    data = write_csv(tmp_path / "s.csv")
+    args = ["forecast", "train", str(data), "--epochs", "6", "--hidden-size", "4",
+            "--ensemble", "2", "--patience", "3", "--no-statistical"]
+    update, counted = Trainer._update, []
+
+    def counting(self):
+        counted.append(1)
+        return update(self)
+
+    monkeypatch.setattr(Trainer, "_update", counting)
+    r = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "whole")])
+    assert r.exit_code == 0, r.output
+    stop_at = len(counted) // 2  # inside the second network or later, not the first
+
+    def interrupting(self):
+        record = counting(self)
+        if len(counted) == stop_at + len(counted_before):
+            self._signal = signal.SIGINT  # what the SIGINT handler sets
+        return record
+
+    counted_before = list(counted)
+    monkeypatch.setattr(Trainer, "_update", interrupting)
+    out = tmp_path / "stopped"
+    r = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert r.exit_code == 130, r.output
+    assert f"--resume --out {out}" in r.output and "Traceback" not in r.output
+    assert not (out / "report.json").exists()
+    finished = sorted(p.parent.name for p in out.glob("fold-1/net-*/summary.json"))
+    monkeypatch.setattr(Trainer, "_update", update)
+    r = CliRunner().invoke(app, [*args, "--out", str(out), "--resume"])
+    assert r.exit_code == 0, r.output
+    whole, resumed = (json.loads((tmp_path / d / "report.json").read_text())
+                      for d in ("whole", "stopped"))
+    assert finished and resumed["folds"][0]["choices"] == whole["folds"][0]["choices"]
+    assert resumed["total"] == whole["total"] and resumed["coverage"] == whole["coverage"]

@@ -209,6 +209,19 @@ def test_early_stopping_and_clipping_log(tmp_path):
         TrainConfig(clip="global")
 
 
+def test_a_run_that_stopped_early_stays_stopped_when_resumed(tmp_path):
+    model = classifier()
+    cfg = TrainConfig(steps=100, lr=0.0, val_every=2, patience=3, out_dir=str(tmp_path / "r"))
+    first = Trainer(model, FullBPTT(model, data), cfg, val_data=VAL)
+    first.fit()
+    log = (tmp_path / "r" / "log.jsonl").read_text()
+    again = Trainer(model, FullBPTT(model, data), cfg, val_data=VAL)
+    summary = again.fit(resume=True)
+    assert summary["stopped_early"] and again.step == first.step == 8
+    assert again.best_step == first.best_step == 2  # kept in the checkpoint
+    assert (tmp_path / "r" / "log.jsonl").read_text() == log  # no update, no record
+
+
 def test_logs_behind_one_interface(tmp_path):
     """jsonl, csv and TensorBoard get the same records; a resume drops what came after
     the checkpoint from each; an unknown logger is one clear error."""

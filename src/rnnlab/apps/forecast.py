@@ -12,8 +12,9 @@ from typing import Annotated
 import typer
 
 from rnnlab._checks import check_option, check_positive_int, check_range
-from rnnlab.apps.options import NetworkOptions, OptimizerOptions, OutOptions
+from rnnlab.apps.options import FolderOptions, NetworkOptions, OptimizerOptions, OutOptions
 from rnnlab.config import command
+from rnnlab.errors import Interrupted
 
 app = typer.Typer(no_args_is_help=True, help=__doc__)
 
@@ -102,30 +103,36 @@ def _configs(data: ForecastData, method: ForecastMethod, network: ForecastNetwor
 
     hybrid = HybridConfig(**asdict(method))
     net = NetworkConfig(**asdict(network), **{k: v for k, v in asdict(training).items()},
-                        overwrite=folder.overwrite)
+                        overwrite=folder.overwrite, resume=getattr(folder, "resume", False))
     backtest = backtest or Backtest(folds=1, statistical=False)
     return fc.ForecastConfig(hybrid, data.horizon, backtest.test, backtest.folds,
                              backtest.statistical), net
 
 
 @command(app, data=ForecastData, method=ForecastMethod, backtest=Backtest,
-         network=ForecastNetwork, training=ForecastTraining, folder=OutOptions)
+         network=ForecastNetwork, training=ForecastTraining, folder=FolderOptions)
 def train(
     file: Annotated[Path | None, typer.Argument(metavar="DATA", help=DATA_HELP)] = None,
     *, data: ForecastData, method: ForecastMethod, backtest: Backtest,
-    network: ForecastNetwork, training: ForecastTraining, folder: OutOptions,
+    network: ForecastNetwork, training: ForecastTraining, folder: FolderOptions,
 ):
     """Backtest: fit on each fold's training part (choices on validation inside it), score
     every method on the same held-out windows; report.json and forecast.png in the run
-    folder."""
+    folder. Ctrl-C saves the networks' progress; --resume continues exactly (finished
+    networks are loaded, the one interrupted resumes from its checkpoint)."""
     from rnnlab.apps import forecaster as fc
     from rnnlab.train.runs import claim
 
     folder.folder("forecast")
     panel = data.load(file)
     cfg, net = _configs(data, method, network, training, folder, backtest)
-    claim(folder.out, resume=False, overwrite=folder.overwrite).release()
-    report = fc.run(panel, cfg, net, folder.out, echo=typer.echo)
+    claim(folder.out, resume=folder.resume, overwrite=folder.overwrite).release()
+    try:
+        report = fc.run(panel, cfg, net, folder.out, echo=typer.echo)
+    except Interrupted as e:  # the trainer named a network's folder: name the run's
+        raise Interrupted(f"interrupted: the networks' progress is saved in {folder.out}; run "
+                          f"the same command with --resume --out {folder.out} to continue "
+                          "exactly", e.exit_code) from None
     typer.echo(fc.format_report(report))
 
 

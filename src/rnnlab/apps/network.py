@@ -35,6 +35,7 @@ class NetworkConfig:
     patience: int = 0  # stop after this many epochs without a better validation loss (0: never)
     schedule: str = "constant"  # learning rate over the run: "constant" or "cosine" (to 0)
     overwrite: bool = False  # replace a run already in the output folder
+    resume: bool = False  # continue the run in the output folder (a finished one is loaded)
 
     def __post_init__(self):
         layer_class(self.cell)
@@ -87,7 +88,9 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
     """Train with Adam and clipping, `net.epochs` passes of shuffled mini-batches; validate
     every epoch and keep the parameters of the best validation loss (the last ones when
     there is no validation data). train, val: (X (N, T, F), lengths (N,) or None, Y).
-    Checkpoints (and `resume`) in out/; returns (the predictor, a summary of the run)."""
+    Checkpoints (and `resume`) in out/, and summary.json once finished (a finished run
+    resumed is loaded, not retrained); returns (the predictor, a summary of the run)."""
+    import json
     import time
 
     from rnnlab.apps.options import clip_options
@@ -120,6 +123,10 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
                       overwrite=net.overwrite)
     trainer = Trainer(model, FullBPTT(model, data), cfg, val_data=val_batches,
                       callbacks=[report], meta={**meta, "network": net.to_dict()})
+    done = Path(out) / "summary.json"  # written when the run has finished
+    if resume and done.is_file():
+        model.load_params(load(done.parent).params)  # its best (else its last) weights
+        return Predictor(model), json.loads(done.read_text())
     t0 = time.perf_counter()
     last = trainer.fit(resume=resume)
     seconds = time.perf_counter() - t0
@@ -127,15 +134,16 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
     if val is not None and best.is_file():
         model.load_params(load(best).params)
     first = trainer.history[0]["step"] - 1 if trainer.history else trainer.step
-    validated = [r for r in trainer.history if "val_loss" in r]
     summary = {"seconds": seconds, "epochs": net.epochs, "steps": trainer.step,
                "stopped_early": last.get("stopped_early", False),
                "started_at_step": first,  # > 0 when resumed; seconds count this process only
-               "train_loss": last["loss"],
+               "train_loss": last.get("loss"),
                "best_val_loss": trainer.best if val is not None else None,
-               "best_epoch": min(validated, key=lambda r: r["val_loss"])["step"] // per_epoch
-               if validated else None,
+               "best_epoch": trainer.best_step // per_epoch if val is not None else None,
                "checkpoint": str(resolve_checkpoint(trainer.out_dir))}
+    tmp = done.with_suffix(".json.tmp")  # atomic: a resumed run reads it whole or not at all
+    tmp.write_text(json.dumps(summary, indent=2))
+    tmp.replace(done)
     return Predictor(model), summary
 
 

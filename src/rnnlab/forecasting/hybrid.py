@@ -298,7 +298,8 @@ def _train_networks(model: Hybrid, zs, o_train, o_val, covariates, net, epochs, 
         for v in m.readout.params.values():
             v[...] = 0  # start at the baseline exactly
         predictor, summary = network.fit(m, cfg_e, train, val, Path(out) / f"net-{e}",
-                                         {"app": "forecast"}, False, echo=lambda *_: None)
+                                         {"app": "forecast"}, net.resume,
+                                         echo=lambda *_: None)
         nets.append(predictor)
         best.append(summary["best_epoch"] or n_epochs)
     return nets, best

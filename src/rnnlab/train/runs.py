@@ -23,8 +23,8 @@ from rnnlab.errors import UserError
 LOCK = ".lock"
 # What a run writes into its folder (removed by overwrite; anything else is kept).
 RUN_FILES = ("config.json", "log.jsonl", "log.csv", "best.safetensors", "model.safetensors",
-             "report.json", "results.jsonl", "summary.md", "summary.csv", "checkpoints",
-             "tensorboard", LOCK)
+             "report.json", "results.jsonl", "summary.md", "summary.csv", "summary.json",
+             "checkpoints", "tensorboard", LOCK)
 RUN_GLOBS = ("*.png", "*.svg", "model-seed*.safetensors")
 
 

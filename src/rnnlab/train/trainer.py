@@ -215,6 +215,7 @@ class Trainer:
         self.step = 0  # updates done
         self.skipped = 0  # updates skipped by the non-finite guard
         self.best = math.inf  # best validation loss
+        self.best_step = 0  # the update after which it was reached
         self.bad_validations = 0  # validations since the best
         self.info: dict = {}  # the info of the last update (for transforms)
         self.history: list[dict] = []  # every record of this process
@@ -250,7 +251,8 @@ class Trainer:
 
     def _fit(self) -> dict:
         cfg = self.config
-        stopped, last = False, {}
+        stopped = self._stopped_early()  # a resumed run that had stopped stays stopped
+        last = {}
         with self._progress() as bar:
             self._bar = bar
             try:
@@ -259,7 +261,7 @@ class Trainer:
                     if (cfg.val_every and self.step % cfg.val_every == 0
                             and self.val_data is not None):
                         last.update(self._validate())
-                        stopped = bool(cfg.patience) and self.bad_validations >= cfg.patience
+                        stopped = self._stopped_early()
                     if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
                         self.save()
                     bar.update(last)
@@ -269,6 +271,8 @@ class Trainer:
                         self._interrupt()
             finally:
                 self._bar = None
+        if not last:  # resumed from the end of a finished run: nothing new to record
+            return {"stopped_early": stopped, "skipped": self.skipped}
         if self.val_data is not None and "val_loss" not in last:
             last.update(self._validate())
         if self.out_dir is not None:
@@ -278,6 +282,9 @@ class Trainer:
                           "gradients were NaN or Inf (the weights were left as they were; "
                           "the log marks them 'skipped')", RuntimeWarning, stacklevel=2)
         return {**last, "stopped_early": stopped, "skipped": self.skipped}
+
+    def _stopped_early(self) -> bool:
+        return bool(self.config.patience) and self.bad_validations >= self.config.patience
 
     def print(self, text: str) -> None:
         """Print a line above the progress bar (or plainly when there is none)."""
@@ -382,7 +389,7 @@ class Trainer:
         result = {f"val_{k}": v for k, v in self.validate().items()}
         improved = result["val_loss"] < self.best
         if improved:
-            self.best, self.bad_validations = result["val_loss"], 0
+            self.best, self.best_step, self.bad_validations = result["val_loss"], self.step, 0
             if self.out_dir is not None:
                 self.save(self.out_dir / "best.safetensors")
         else:
@@ -419,7 +426,8 @@ class Trainer:
         if hasattr(self.source, "state_dict"):
             arrays.update({f"source.{k}": a for k, a in self.source.state_dict().items()})
         meta = {"spec": self.model.spec.to_dict(), "step": self.step, "skipped": self.skipped,
-                "best": self.best, "bad_validations": self.bad_validations,
+                "best": self.best, "best_step": self.best_step,
+                "bad_validations": self.bad_validations,
                 "first_loss": self.first_loss, "recent_losses": self.recent_losses,
                 "rngs": {n: g.bit_generator.state for n, g in self.model.rngs().items()},
                 "config": self.resolved_config(), "vocab": self.vocab}
@@ -449,6 +457,7 @@ class Trainer:
             rngs[name].bit_generator.state = state
         self.step, self.skipped = meta["step"], meta["skipped"]
         self.best, self.bad_validations = meta["best"], meta["bad_validations"]
+        self.best_step = meta.get("best_step", 0)
         self.first_loss = meta.get("first_loss")
         self.recent_losses = meta.get("recent_losses", [])
         self.vocab = meta.get("vocab", self.vocab)
