@@ -101,6 +101,7 @@ def test_no_leakage_past_the_training_end(tmp_path, net):
 def test_folds_never_overlap_their_training_data():
     lengths = np.array([60, 45])
     n_test = bt.test_sizes(lengths, 0.1)  # 6 and 4 (rounded), per series
+    np.testing.assert_array_equal(bt.test_sizes([8, 100], 0.2, 3), [3, 20])  # >= H each
     folds = bt.make_folds(lengths, n_test, 2, 3)
     assert [f.k for f in folds] == [1, 2, 3]
     for f in folds:

@@ -66,7 +66,7 @@ def resolve(panel: Panel, cfg: ForecastConfig) -> tuple[int, np.ndarray]:
     """(H, held-out values per series) from the config and the file."""
     H = cfg.horizon or panel.horizon or 1
     test = cfg.test if cfg.test is not None else (panel.horizon or 0.2)
-    return H, bt.test_sizes([len(y) for y in panel.y], test)
+    return H, bt.test_sizes([len(y) for y in panel.y], test, H)
 
 
 def _cut(panel: Panel, stops):

@@ -88,7 +88,7 @@ def _handle_missing(values: np.ndarray, names, path, missing: str) -> np.ndarray
         listed = ", ".join(f"row {i + 2} column {names[j]!r}" for i, j in bad[:5])
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
         raise ValueError(f"{path}: missing values at {listed}{more} "
-                         "(use missing='interpolate' to fill them)")
+                         "(--fill-missing, or missing='interpolate' in Python, fills them)")
     t = np.arange(len(values))
     for j in range(values.shape[1]):
         ok = ~np.isnan(values[:, j])

@@ -31,12 +31,13 @@ class Fold:
     origins: Origins
 
 
-def test_sizes(lengths, test: float) -> np.ndarray:
-    """(N,) held-out values per series: round(test · T_i) for a fraction, else the count."""
+def test_sizes(lengths, test: float, H: int = 1) -> np.ndarray:
+    """(N,) held-out values per series: max(round(test · T_i), H) for a fraction (a short
+    series still holds one forecast of H steps), else the count."""
     lengths = np.asarray(lengths)
     if test <= 0 or (test >= 1 and test != int(test)):
         raise ValueError(f"--test: expected a fraction in (0, 1) or a whole count, got {test!r}")
-    n = np.round(test * lengths) if test < 1 else np.full(len(lengths), int(test))
+    n = np.maximum(np.round(test * lengths), H) if test < 1 else np.full(len(lengths), int(test))
     return np.maximum(n, 1).astype(int)
 
 
