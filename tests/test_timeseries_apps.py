@@ -21,11 +21,14 @@ def seqs(y, F=2, classes=None, nan=False):
 def test_class_list_and_encoding():
     assert clf.class_list(seqs(["10", "9", "2"])) == ["2", "9", "10"]
     assert clf.class_list(seqs(["b", "a"])) == ["a", "b"]
-    assert clf.class_list(seqs(["1"], classes=("1", "2"))) == ["1", "2"]
+    assert clf.class_list(seqs(["2", "1"], classes=("1", "2", "3"))) == ["1", "2", "3"]
     np.testing.assert_array_equal(clf.encode(seqs(["b", "a", "b"]), ["a", "b"], "TEST"), [1, 0, 1])
 
 
 def test_classification_input_errors():
+    with pytest.raises(ValueError, match=r"TRAIN: expected at least 2 classes, got only \['a'\] "
+                                         r"in 2 series"):
+        clf.class_list(seqs(["a", "a"], classes=("a", "b")))  # declared, but one present
     with pytest.raises(ValueError, match=r"TEST: labels \['c'\] never appear in training"):
         clf.encode(seqs(["a", "c"]), ["a", "b"], "TEST")
     with pytest.raises(ValueError, match=r"TEST: expected 2 channels as in training, got 3"):

@@ -25,9 +25,12 @@ def class_list(train: Sequences) -> list[str]:
     """The classes: those the file declares (.ts @classLabel), else the training labels sorted."""
     if train.y is None:
         raise ValueError("TRAIN: the file has no class labels")
+    labels = sorted(set(train.y.tolist()))
+    if len(labels) < 2:
+        raise ValueError(f"TRAIN: expected at least 2 classes, got only {labels} in "
+                         f"{len(train.y)} series")
     if train.classes:
         return list(train.classes)
-    labels = sorted(set(train.y.tolist()))
     try:  # numeric labels in numeric order
         return sorted(labels, key=float)
     except ValueError:

@@ -89,7 +89,8 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
     every epoch and keep the parameters of the best validation loss (the last ones when
     there is no validation data). train, val: (X (N, T, F), lengths (N,) or None, Y).
     Checkpoints (and `resume`) in out/, and summary.json once finished (a finished run
-    resumed is loaded, not retrained); returns (the predictor, a summary of the run)."""
+    resumed with the same epochs is loaded, not retrained; with more, it continues);
+    returns (the predictor, a summary of the run)."""
     import json
     import time
 
@@ -124,7 +125,7 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
     trainer = Trainer(model, FullBPTT(model, data), cfg, val_data=val_batches,
                       callbacks=[report], meta={**meta, "network": net.to_dict()})
     done = Path(out) / "summary.json"  # written when the run has finished
-    if resume and done.is_file():
+    if resume and done.is_file() and json.loads(done.read_text())["epochs"] == net.epochs:
         model.load_params(load(done.parent).params)  # its best (else its last) weights
         return Predictor(model), json.loads(done.read_text())
     t0 = time.perf_counter()
