@@ -68,6 +68,13 @@ def test_bad_inputs(tmp_path):
         tiny(cell="cnn")
 
 
+def test_a_short_validation_text_is_read_in_fewer_streams():
+    """1,000 characters, 10 % held out: 100 cannot fill 8 streams of 21, but fill 4."""
+    text = ("the quick brown fox jumps over the lazy dog. " * 23)[:1000]
+    trainer = charlm.make_trainer(text, *tiny(batch_size=8, steps=3, val_fraction=0.1), None)
+    assert np.isfinite(trainer.fit()["val_loss"])
+
+
 def test_cli_bad_file_is_one_line(tmp_path):
     r = CliRunner().invoke(app, ["charlm", "train", str(tmp_path / "missing.txt")])
     assert r.exit_code == 2 and "error: FILE:" in r.output

@@ -96,8 +96,11 @@ def make_trainer(text: str, net: CharLMNetwork, opt: CharLMTraining, run: RunOpt
     vocab = Vocab.from_text(text)
     train_text, val_text = split_text(text, opt.val_fraction)
     streams = _streams(vocab.encode(train_text), opt.batch_size, opt.seq_len, "training text")
-    val = (_streams(vocab.encode(val_text), opt.batch_size, opt.seq_len, "validation text")
-           if val_text else None)
+    val_ids = vocab.encode(val_text)
+    # validation reads fewer, longer streams when the held-out text is short: the same
+    # per-character loss, and a short corpus still trains with the default batch size
+    val_streams = max(1, min(opt.batch_size, len(val_ids) // (opt.seq_len + 1)))
+    val = _streams(val_ids, val_streams, opt.seq_len, "validation text") if val_text else None
     model = model_spec(net, len(vocab), opt.seed).build()
     source = StreamTBPTT(TruncatedBPTT(model, opt.seq_len, stateful=True), streams,
                          reset_every=streams.per_epoch)
