@@ -41,6 +41,13 @@ def test_two_digit_number_words_held_out(trained):
     assert seq2seq.accuracy(model, vocab, test)["exact"] >= 0.95
 
 
+def test_a_held_out_source_with_unseen_characters_is_scored_wrong(trained):
+    model, vocab, test = trained
+    r = seq2seq.accuracy(model, vocab, [*test, ("forty-two!", "42")])  # '-', '!' unseen
+    assert r["unseen"] == 1
+    assert r["exact"] == seq2seq.accuracy(model, vocab, test)["exact"] * len(test) / (len(test) + 1)
+
+
 def test_beam_one_is_greedy(trained):
     model, vocab, test = trained
     for source, _ in test + [("ninety", "90"), ("one", "1"), ("twenty", "20")]:

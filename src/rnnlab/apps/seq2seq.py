@@ -138,14 +138,19 @@ def translate(model, vocab, source: str, beam: int = 1) -> str:
 
 
 def accuracy(model, vocab, pairs, beam: int = 1) -> dict:
-    """Exact-match and per-character accuracy (position by position, over the target)."""
-    exact = chars = total = 0
+    """Exact-match and per-character accuracy (position by position, over the target); a
+    source with characters the training pairs never had is scored as wrong, and counted
+    in "unseen"."""
+    exact = chars = total = unseen = 0
     for s, t in pairs:
+        total += len(t)
+        if not set(s) <= vocab.index.keys():
+            unseen += 1
+            continue
         p = translate(model, vocab, s, beam)
         exact += p == t
         chars += sum(a == b for a, b in zip(p, t, strict=False))
-        total += len(t)
-    return {"exact": exact / len(pairs), "char": chars / total}
+    return {"exact": exact / len(pairs), "char": chars / total, "unseen": unseen}
 
 
 def read_pairs(path) -> list[tuple[str, str]]:
@@ -196,8 +201,11 @@ def train(
     model, vocab = train_model(train_pairs, network, training, run, progress=True)
     beam = training.beam
     r = accuracy(model, vocab, test_pairs, beam)
-    for s, t in test_pairs[:5]:
+    for s, t in [p for p in test_pairs if set(p[0]) <= vocab.index.keys()][:5]:
         typer.echo(f"{s!r} -> {translate(model, vocab, s, beam)!r} (want {t!r})")
+    if r["unseen"]:
+        typer.echo(f"{r['unseen']} held-out sources have characters no training pair has: "
+                   "scored as wrong")
     typer.echo(f"held out {len(test_pairs)}: exact match {r['exact']:.3f}, "
                f"per character {r['char']:.3f} (beam {beam}); model in {run.out}")
 
