@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from rnnlab.kernels._math import add_output_grad, carry_back, sigmoid, tanh
+from rnnlab.kernels._math import add_output_grad, carry_back, copy_row, sigmoid, tanh
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -64,7 +64,7 @@ def forward_after(a, W_hhT, b_hn, lengths, h, hn, hw, b0, b1):
             if t < lengths[b]:
                 _after_row(a[t, b], hw[b], b_hn, h[t, b], h[t + 1, b], hn[t, b])
             else:
-                h[t + 1, b] = h[t, b]
+                copy_row(h[t, b], h[t + 1, b])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -130,7 +130,7 @@ def forward_before(a, W_rzT, W_nT, lengths, h, hw, rh, hn, b0, b1):
             if t < lengths[b]:
                 _before_n_row(a[t, b], hn[b], h[t, b], h[t + 1, b])
             else:
-                h[t + 1, b] = h[t, b]
+                copy_row(h[t, b], h[t + 1, b])
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -177,7 +177,8 @@ def backward_before(dh_out, gates, h, W_rz, W_n, lengths, dh, dA, dH, keep,
         for b in range(b0, b1):
             if t < lengths[b]:
                 _before_r_deltas_row(gates[t, b], h[t, b], d_rh[b], dh[b], drz[b])
-        dA[t, b0:b1, : 2 * H] = drz[b0:b1]
-        dA[t, b0:b1, 2 * H :] = dan[b0:b1]
+        for b in range(b0, b1):
+            copy_row(drz[b], dA[t, b, : 2 * H])
+            copy_row(dan[b], dA[t, b, 2 * H :])
         np.dot(drz[b0:b1], W_rz, dh_rec[b0:b1])  # (b1-b0, H)
         carry_back(dh, dh_rec, t, lengths, True, b0, b1)

@@ -13,7 +13,7 @@ import math
 import numpy as np
 from numba import njit
 
-from rnnlab.kernels._math import add_output_grad, carry_back, sigmoid, tanh
+from rnnlab.kernels._math import add_output_grad, carry_back, copy_row, sigmoid, tanh
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -62,7 +62,7 @@ def _delta_row(dh, h, dA, code, p):
         for j in range(n):
             dA[j] = dh[j] if h[j] > 0 else (h[j] + p) * dh[j]
     else:
-        dA[:] = dh
+        copy_row(dh, dA)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -80,7 +80,7 @@ def forward(a, W_hhT, lengths, code, p, h, hw, b0, b1):
             if t < lengths[b]:
                 _act_row(a[t, b], hw[b], h[t + 1, b], code, p)
             else:
-                h[t + 1, b] = h[t, b]
+                copy_row(h[t, b], h[t + 1, b])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
