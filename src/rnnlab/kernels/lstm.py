@@ -8,9 +8,9 @@ longer to compile (rnnlab.kernels._math on compile time)."""
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
+from rnnlab.kernels._blas import matmul_into
 from rnnlab.kernels._math import add_output_grad, carry_back, copy_row, sigmoid, tanh
 
 
@@ -22,7 +22,7 @@ def forward(a, W_hhT, lengths, h, c, hw, b0, b1):
     only the sequences b0 <= b < b1 are run (ROWS in rnnlab.kernels._math)."""
     T, H = a.shape[0], c.shape[2]
     for t in range(T):
-        np.dot(h[t, b0:b1], W_hhT, hw[b0:b1])  # (b1-b0, 4H)
+        matmul_into(h[t, b0:b1], W_hhT, hw[b0:b1])  # (b1-b0, 4H)
         for b in range(b0, b1):
             if t < lengths[b]:  # one row; 1-D views, so that LLVM vectorises the loop on j
                 a_tb, hw_b, c_prev, c_t, h_t = a[t, b], hw[b], c[t, b], c[t + 1, b], h[t + 1, b]
@@ -67,5 +67,5 @@ def backward(dh_out, gates, c, W_hh, lengths, dh, dc, dA, dH, keep, dh_prev, b0,
                     dc_b[j] = dc_j * f
             else:
                 dA[t, b] = 0.0
-        np.dot(dA[t, b0:b1], W_hh, dh_prev[b0:b1])  # (b1-b0, H)
+        matmul_into(dA[t, b0:b1], W_hh, dh_prev[b0:b1])  # (b1-b0, H)
         carry_back(dh, dh_prev, t, lengths, False, b0, b1)

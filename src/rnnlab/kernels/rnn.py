@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import njit
 
+from rnnlab.kernels._blas import matmul_into
 from rnnlab.kernels._math import add_output_grad, carry_back, copy_row, sigmoid, tanh
 
 
@@ -75,7 +75,7 @@ def forward(a, W_hhT, lengths, code, p, h, hw, b0, b1):
     """
     T = a.shape[0]
     for t in range(T):
-        np.dot(h[t, b0:b1], W_hhT, hw[b0:b1])  # (b1-b0, H)
+        matmul_into(h[t, b0:b1], W_hhT, hw[b0:b1])  # (b1-b0, H)
         for b in range(b0, b1):
             if t < lengths[b]:
                 _act_row(a[t, b], hw[b], h[t + 1, b], code, p)
@@ -99,5 +99,5 @@ def backward(dh_out, h, W_hh, lengths, code, p, dh, dA, dH, keep, dh_prev, b0, b
                 _delta_row(dh[b], h[t + 1, b], dA[t, b], code, p)
             else:
                 dA[t, b] = 0.0
-        np.dot(dA[t, b0:b1], W_hh, dh_prev[b0:b1])  # (b1-b0, H)
+        matmul_into(dA[t, b0:b1], W_hh, dh_prev[b0:b1])  # (b1-b0, H)
         carry_back(dh, dh_prev, t, lengths, False, b0, b1)
