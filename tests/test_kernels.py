@@ -359,6 +359,26 @@ def test_serial_and_parallel_give_identical_numbers(cls, opts, _id, monkeypatch)
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_matmul_into_is_numbas_np_dot(dtype):
+    """The kernels' product gives np.dot's bits on every BLAS path (gemm; gemv and dot
+    when a side is a vector) and zeros when the inner size is 0."""
+    from numba import njit
+
+    from rnnlab.kernels._blas import matmul_into
+
+    ours = njit(lambda x, y, out: matmul_into(x, y, out))
+    numbas = njit(lambda x, y, out: np.dot(x, y, out))
+    rng = np.random.default_rng(0)
+    for m, k, n in [(7, 13, 52), (1, 13, 52), (7, 13, 1), (1, 13, 1), (3, 0, 4), (64, 33, 130)]:
+        x, y = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+        a, b = np.full((m, n), np.nan, dtype), np.full((m, n), np.nan, dtype)
+        ours(x, y, a)
+        numbas(x, y, b)
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, x.astype(np.float64) @ y, rtol=0, atol=1e-5 * max(k, 1))
+
+
 def test_warm_fills_the_cache_with_what_is_named(tmp_path):
     """rnnlab.kernels.warm compiles the named cells into Numba's cache, and only them."""
     import os
