@@ -38,7 +38,7 @@ one thread), and faster when the other core was free. So it is opt-in:
 backward (`adaptive_threads`) choose per layer between serial (blocks and directions
 one after the other) and parallel (at once) by the time each took per unit of work,
 trying the other choice now and then (Choice). Off (the default), a loop is one block
-and every call serial: the split alone cost 4-28 % of CPU time at one thread on
+and every call serial: the split alone cost 6-30 % of CPU time at one thread on
 batches of 20-50 (benchmarks/README.md, issue 16). Either way a run's numbers depend
 on its inputs and that setting only.
 """
