@@ -34,9 +34,12 @@ def assert_close(a, b, tol, what):
 
 
 def split_everything(monkeypatch, n: int = 3) -> None:
-    """Every time loop as blocks of one row or more on n threads, whatever the machine."""
+    """Every time loop as n blocks of one row or more on n threads, whatever the machine."""
+    monkeypatch.setenv(_threads.PARALLEL_VAR, "1")
+    monkeypatch.setattr(_threads.Choice, "pick", lambda self: True)
     monkeypatch.setattr(_threads, "workers", lambda: 1 if getattr(_threads._inside, "job", False)
                         else n)
+    monkeypatch.setattr(_threads, "BLOCKS", n)
     monkeypatch.setattr(_threads, "MIN_ROWS", 1)
     monkeypatch.setattr(_threads, "MIN_FLOPS", 0)
 
@@ -207,21 +210,21 @@ def test_stepper_bad_input():
         Stepper(LSTM(3, 4), batch_size=0)
 
 
-def test_row_blocks(monkeypatch):
-    monkeypatch.setattr(_threads, "workers", lambda: 2)
+def test_row_blocks_depend_on_the_shapes_only(monkeypatch):
+    """The blocks of a batch never depend on the threads (so neither do the numbers)."""
     big = _threads.MIN_FLOPS
-    assert _threads.row_blocks(20, big) == [(0, 10), (10, 20)]
-    assert _threads.row_blocks(21, big) == [(0, 10), (10, 21)]
-    assert _threads.row_blocks(15, big) == [(0, 15)]  # too few rows
-    assert _threads.row_blocks(1, big) == [(0, 1)]
-    assert _threads.row_blocks(64, big / 2) == [(0, 64)]  # too little work
-    monkeypatch.setattr(_threads, "workers", lambda: 1)
-    assert _threads.row_blocks(64, big) == [(0, 64)]
-    monkeypatch.setattr(_threads, "workers", lambda: 4)
-    monkeypatch.setenv("RNNLAB_STEP_THREADS", "2")  # 2 jobs of 2 BLAS threads each
-    assert _threads.row_blocks(64, big) == [(0, 32), (32, 64)]
-    monkeypatch.setenv("RNNLAB_STEP_THREADS", "0")  # BLAS left alone: no jobs at once
-    assert _threads.row_blocks(64, big) == [(0, 64)]
+    monkeypatch.delenv(_threads.PARALLEL_VAR, raising=False)
+    assert _threads.row_blocks(640, big) == [(0, 640)]  # split only on request
+    monkeypatch.setenv(_threads.PARALLEL_VAR, "1")
+    for n, step_threads in [(1, "1"), (2, "1"), (4, "1"), (4, "2"), (2, "0")]:
+        monkeypatch.setattr(_threads, "workers", lambda n=n: n)
+        monkeypatch.setenv("RNNLAB_STEP_THREADS", step_threads)
+        assert _threads.row_blocks(20, big) == [(0, 10), (10, 20)]
+        assert _threads.row_blocks(21, big) == [(0, 10), (10, 21)]
+        assert _threads.row_blocks(640, big) == [(0, 320), (320, 640)]  # BLOCKS at most
+        assert _threads.row_blocks(15, big) == [(0, 15)]  # too few rows
+        assert _threads.row_blocks(1, big) == [(0, 1)]
+        assert _threads.row_blocks(64, big / 2) == [(0, 64)]  # too little work
 
 
 def test_run_parallel_runs_jobs_at_once_and_restores_threads():
@@ -235,7 +238,7 @@ def test_run_parallel_runs_jobs_at_once_and_restores_threads():
         barrier.wait()
         return k, _threads.workers(), [get() for get, _ in libs]
 
-    results = _threads.run_parallel([lambda k=k: job(k) for k in range(3)])
+    results = _threads.run_parallel([lambda k=k: job(k) for k in range(3)], at_once=3)
     assert [r[0] for r in results] == [0, 1, 2]
     assert all(r[1] == 1 for r in results)  # no nesting inside a job
     assert all(r[2] == [_threads.step_threads()] * len(libs) for r in results)
@@ -246,7 +249,7 @@ def test_run_parallel_runs_jobs_at_once_and_restores_threads():
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
-        _threads.run_parallel([lambda: 1, fails])
+        _threads.run_parallel([lambda: 1, fails], at_once=2)
     assert [get() for get, _ in libs] == before
     finished = []
 
@@ -255,9 +258,12 @@ def test_run_parallel_runs_jobs_at_once_and_restores_threads():
         finished.append(True)
 
     with pytest.raises(RuntimeError, match="boom"):
-        _threads.run_parallel([fails, slow])  # the first fails: the others still finish first
+        _threads.run_parallel([fails, slow], at_once=2)  # the others still finish first
     assert finished == [True]
     assert [get() for get, _ in libs] == before
+    seen = _threads.run_parallel([lambda: (threading.current_thread(), _threads.workers())] * 3,
+                                 at_once=1)  # one at a time: here, as jobs
+    assert seen == [(threading.current_thread(), 1)] * 3
 
 
 def test_split_loops_run_on_several_threads(monkeypatch):
@@ -315,10 +321,12 @@ def test_serial_or_parallel_splits_loops_and_keeps_blas_threads(monkeypatch):
 
 
 def test_training_numbers_do_not_depend_on_the_clock(monkeypatch):
-    """By default the clock-based choice is off (RNNLAB_PARALLEL unset): whatever it
-    would pick, a run's weights are the same bits, so a resumed run equals an
-    uninterrupted one (float32 char-LM, big enough for split loops)."""
-    monkeypatch.delenv(_threads.PARALLEL_VAR, raising=False)
+    """Whatever the clock-based choice picks (serial or parallel), a run's weights are
+    the same bits, so a resumed run equals an uninterrupted one (float32 char-LM, big
+    enough for split loops)."""
+    monkeypatch.setenv(_threads.PARALLEL_VAR, "1")
+    monkeypatch.setattr(_threads, "workers", lambda: getattr(_threads._inside, "n", None) or (
+        1 if getattr(_threads._inside, "job", False) else 2))
     from rnnlab.apps import charlm
 
     text = "".join(chr(97 + (i * 7) % 26) for i in range(20_000))
@@ -334,29 +342,51 @@ def test_training_numbers_do_not_depend_on_the_clock(monkeypatch):
         np.testing.assert_array_equal(weights[1][name], p, err_msg=name)
 
 
-@pytest.mark.parametrize("cls,opts,_id", CELLS[::2], ids=CELL_IDS[::2])
-def test_serial_and_parallel_give_identical_numbers(cls, opts, _id, monkeypatch):
-    """Split loops and BLAS threads do not change a bit of the result (so that the
-    adaptive choice never changes a training run)."""
-    from threadpoolctl import threadpool_limits
-
-    layer = cls(8, 32, 2, bidirectional=True, dtype=np.float64, seed=0, fast=True, **opts)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("cls,opts,_id", CELLS, ids=CELL_IDS)
+def test_serial_and_parallel_give_identical_numbers(cls, opts, _id, dtype, monkeypatch):
+    """Forced parallel (row blocks and directions on threads at once) and forced serial
+    (the same blocks one after the other) give the same bits, forward and every
+    gradient, whatever the number of threads: the blocks depend on the shapes only."""
+    monkeypatch.setenv(_threads.PARALLEL_VAR, "1")
+    monkeypatch.setattr(_threads, "MIN_ROWS", 4)
+    monkeypatch.setattr(_threads, "MIN_FLOPS", 0)
+    layer = cls(8, 32, 2, bidirectional=True, dtype=dtype, seed=0, fast=True, **opts)
     rng = np.random.default_rng(2)
-    x, s0, g_out, g_state = random_problem(layer, 9, 40, rng, rng.integers(1, 10, 40),
-                                           np.float64)
     lengths = rng.integers(1, 10, 40)
+    x, s0, g_out, g_state = random_problem(layer, 9, 40, rng, lengths, dtype)
     results = []
-    for n in (1, 2):
-        monkeypatch.setattr(_threads, "workers", lambda n=n: 1 if getattr(
-            _threads._inside, "job", False) else n)
-        monkeypatch.setattr(_threads, "MIN_ROWS", 4)
-        monkeypatch.setattr(_threads, "MIN_FLOPS", 0)
-        with threadpool_limits(n):  # BLAS's threads too
-            out, st, cache = layer.forward(x, from_tuple(s0), lengths)
-            dx, ds, grads = layer.backward(cache, g_out, from_tuple(g_state))
+    for n, parallel in [(2, True), (2, False), (1, False), (3, True)]:
+        monkeypatch.setattr(_threads, "workers", lambda n=n: getattr(_threads._inside, "n", None)
+                            or (1 if getattr(_threads._inside, "job", False) else n))
+        monkeypatch.setattr(_threads.Choice, "pick", lambda self, p=parallel: p)
+        out, st, cache = layer.forward(x, from_tuple(s0), lengths, training=True)
+        dx, ds, grads = layer.backward(cache, g_out, from_tuple(g_state))
         results.append([out, *as_tuple(st), dx, *as_tuple(ds), *grads.values()])
-    for a, b in zip(*results):
+    assert _threads.row_blocks(40, 1.0) == [(0, 20), (20, 40)]  # the loops were split
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_matmul_into_is_numbas_np_dot(dtype):
+    """The kernels' product gives np.dot's bits on every BLAS path (gemm; gemv and dot
+    when a side is a vector) and zeros when the inner size is 0."""
+    from numba import njit
+
+    from rnnlab.kernels._blas import matmul_into
+
+    ours = njit(lambda x, y, out: matmul_into(x, y, out))
+    numbas = njit(lambda x, y, out: np.dot(x, y, out))
+    rng = np.random.default_rng(0)
+    for m, k, n in [(7, 13, 52), (1, 13, 52), (7, 13, 1), (1, 13, 1), (3, 0, 4), (64, 33, 130)]:
+        x, y = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+        a, b = np.full((m, n), np.nan, dtype), np.full((m, n), np.nan, dtype)
+        ours(x, y, a)
+        numbas(x, y, b)
         np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, x.astype(np.float64) @ y, rtol=0, atol=1e-5 * max(k, 1))
 
 
 def test_warm_fills_the_cache_with_what_is_named(tmp_path):

@@ -172,12 +172,14 @@ def _backprop_loop(cell: Cell, cache: DirectionCache, dh_out, dstate_T: tuple, W
 
 
 def _run_directions(jobs: list, fast: bool) -> list:
-    """The directions of a layer (independent): at once on the compiled path when
-    threads are allowed (rnnlab.kernels._threads), else one after the other."""
+    """The directions of a layer (independent). With RNNLAB_PARALLEL=1 on the compiled
+    path: jobs of rnnlab.kernels._threads.run_parallel, at once when threads are
+    allowed, with the same BLAS threads either way (so the same numbers). Otherwise one
+    after the other, their products outside the loops on BLAS's own threads."""
     if fast and len(jobs) > 1:
-        from rnnlab.kernels._threads import jobs_at_once, run_parallel
+        from rnnlab.kernels._threads import parallel_enabled, run_parallel
 
-        if jobs_at_once() > 1:
+        if parallel_enabled():
             return run_parallel(jobs)
     return [job() for job in jobs]
 

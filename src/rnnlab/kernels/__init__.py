@@ -12,7 +12,7 @@ environment), and the environment variable RNNLAB_FAST (`0` turns the kernels
 off; default on). Without Numba installed the layers fall back to the reference.
 Compiled code is cached on disk (`__pycache__` beside these files), so only the
 first process compiles; `python -m rnnlab.kernels.warm` compiles ahead of time. Numba checks only the file that defines a kernel: after
-editing `_math.py` (inlined into the kernels), delete that `__pycache__`.
+editing `_math.py` (compiled into the kernels), delete that `__pycache__`.
 """
 
 from __future__ import annotations

@@ -1,5 +1,4 @@
-"""Scalar functions and per-step bookkeeping shared by the compiled kernels, inlined
-by Numba into their loops.
+"""Scalar functions and per-step bookkeeping shared by the compiled kernels.
 
 `tanh(like, x)` and `sigmoid(like, x)` pick their formula by the dtype of the array
 `like` (the buffer they compute for). Both are made only of arithmetic (and one
@@ -11,6 +10,14 @@ vectorise without SVML and cost ~25 ns each:
 - float64: e^x - 1 from x = k ln2 + r (Cody–Waite), e^r - 1 by its Taylor series to
   r^14 (|r| ≤ ln2/2, truncation < 1e-17) and 2^k from its bits; tanh(x) = m / (m + 2)
   with m = e^(2x) - 1, σ(x) = 1 / (1 + e^-x); within ~2 ulps of libm.
+
+Compile time (a first command compiles what it runs, benchmarks/README.md, cold
+start): `tanh` and `sigmoid` are overloads compiled once per dtype and linked into
+every kernel that calls them (LLVM inlines them there); Numba's IR-level inlining
+(`inline="always"`) re-types a function at every call site, so it is kept for
+functions called once per kernel or overload. No kernel assigns an array to an array slice: Numba's
+version compiles a shape check whose error message took seconds to compile; the
+loops of `copy_row` do the same.
 
 ROWS: every time loop takes the range b0:b1 of the batch it runs. The sequences of a
 batch never meet inside a recurrent layer, so disjoint ranges of one batch can run on
@@ -77,15 +84,15 @@ def expm1_parts(x):
     return _as_float64((np.int64(kf) + 1023) << 52), r + r * r * p  # 2^k from its bits
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def tanh_f64(x):
+def tanh_f64(like, x):
+    """tanh(x) for float64."""
     s, q = expm1_parts(2.0 * min(max(x, -20.0), 20.0))  # tanh(±20) is ±1 in float64
     m = s * q + (s - 1.0)  # e^(2x) - 1
     return m / (m + 2.0)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def sigmoid_f64(x):
+def sigmoid_f64(like, x):
+    """σ(x) for float64."""
     s, q = expm1_parts(-x)
     return 1.0 / (1.0 + (s * q + s))
 
@@ -104,18 +111,27 @@ def _is_float32(like) -> bool:
     return isinstance(like, types.Array) and like.dtype == types.float32
 
 
-@overload(tanh, inline="always")
+def tanh_f32(like, x):
+    """tanh(x) for float32."""
+    return tanh_rational(x)
+
+
+def sigmoid_f32(like, x):
+    """σ(x) = (1 + tanh(x/2)) / 2 for float32."""
+    return _HALF + _HALF * tanh_rational(_HALF * x)
+
+
+_JIT = {"error_model": "numpy"}  # as the kernels: no check for a division by zero
+
+
+@overload(tanh, jit_options=_JIT)
 def _tanh(like, x):
-    if _is_float32(like):
-        return lambda like, x: tanh_rational(x)
-    return lambda like, x: tanh_f64(x)
+    return tanh_f32 if _is_float32(like) else tanh_f64
 
 
-@overload(sigmoid, inline="always")
+@overload(sigmoid, jit_options=_JIT)
 def _sigmoid(like, x):
-    if _is_float32(like):
-        return lambda like, x: _HALF + _HALF * tanh_rational(_HALF * x)
-    return lambda like, x: sigmoid_f64(x)
+    return sigmoid_f32 if _is_float32(like) else sigmoid_f64
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -124,9 +140,11 @@ def add_output_grad(dh, dh_out_t, t, lengths, dH, keep, b0, b1):
     when keep, record the total in dH[t] (for diagnostics). Rows b0:b1 only."""
     for b in range(b0, b1):
         if t < lengths[b]:
-            dh[b] += dh_out_t[b]
+            for j in range(dh.shape[1]):
+                dh[b, j] += dh_out_t[b, j]
         if keep:
-            dH[t, b] = dh[b]
+            for j in range(dh.shape[1]):
+                dH[t, b, j] = dh[b, j]
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -135,7 +153,13 @@ def carry_back(dh, dh_rec, t, lengths, add, b0, b1):
     its end a sequence's dh passes through unchanged. Rows b0:b1 only."""
     for b in range(b0, b1):
         if t < lengths[b]:
-            if add:
-                dh[b] += dh_rec[b]
-            else:
-                dh[b] = dh_rec[b]
+            for j in range(dh.shape[1]):
+                dh[b, j] = dh[b, j] + dh_rec[b, j] if add else dh_rec[b, j]
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def copy_row(src, dst):
+    """dst[:] = src (1-D) as a loop: Numba's array assignment compiles a shape check
+    whose error message alone took seconds to compile."""
+    for j in range(dst.shape[0]):
+        dst[j] = src[j]

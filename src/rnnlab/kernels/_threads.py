@@ -5,30 +5,42 @@ them in a row: splitting each over threads costs more in hand-offs than it saves
 and a thread that waits for a core busy with other work stalls every step. So the
 compiled loops run their products on `RNNLAB_STEP_THREADS` BLAS threads (default 1;
 0 leaves BLAS as it is), while the large products outside the loops (the input
-projections and weight gradients of all steps) keep BLAS's own thread count.
+projections and weight gradients of all steps) keep BLAS's own thread count, except
+in the directions of a bidirectional layer when they run as jobs (RNNLAB_PARALLEL=1).
 Measured on this project's 2-core machine (`benchmarks/README.md`): a training step
 of an LSTM with H = 128, B = 50, T = 100 took 73 ms with 2 threads everywhere and
 41 ms with one thread in the loop.
 
 The cores are used instead for independent work: the sequences of a batch never meet
-inside a layer, so a time loop runs as up to `jobs_at_once()` blocks of rows on threads
-at once (the compiled loops release the GIL), and the two directions of a bidirectional
-layer run at once. No block waits for another inside the loop, so a busy core delays
-only its own block. `workers()` is BLAS's own thread count (OPENBLAS_NUM_THREADS,
-threadpoolctl, ...), so a sweep that limits BLAS limits rnnlab too; inside a job it is
-1 (no nesting).
+inside a layer, so a time loop runs as blocks of rows (`row_blocks`: up to BLOCKS of
+at least MIN_ROWS sequences, for loops worth MIN_FLOPS) on threads at once (the
+compiled loops release the GIL), and the two directions of a bidirectional layer run
+at once. No block waits for another inside the loop, so a busy core delays only its
+own block. `workers()` is BLAS's own thread count (OPENBLAS_NUM_THREADS,
+threadpoolctl, ...), so a sweep that limits BLAS limits rnnlab too; inside a job it
+is 1 (no nesting).
+
+Same numbers, however run: a block's per-step product sums in another order than the
+whole batch's (OpenBLAS's kernels for a few rows), so the blocks are a function of
+the shapes only, never of the threads or the clock; serial runs the same blocks one
+after the other, and every job (block or direction) runs with BLAS on step_threads()
+threads, at once or not (run_parallel). Forward outputs and gradients are then the
+same bits serial or parallel, whatever the clock picks and however many workers
+there are (tested), and a resumed run equals an uninterrupted one. (BLAS's own
+thread count, used outside the loops, is the user's: OpenBLAS may sum a large
+float32 product in another order on one thread than on two.)
 
 Whether threads pay depends on the work and on what else the machine runs: on this
 project's shared 2-core machine at load 9, two threads made every LSTM training step
 slower (BLAS threads waiting for a busy core; streaming shape 20 ms against 2.2 ms on
-one thread), and faster when the other core was free. With `RNNLAB_PARALLEL=1` a
-layer's forward and backward (`adaptive_threads`) choose per layer between serial
-(unsplit loops, one direction after the other) and parallel (split loops, directions
-at once) by the time each took per unit of work, trying the other choice now and then
-(Choice). It is off by default: OpenBLAS's small-matrix kernels sum a block of rows in
-another order than the whole batch, so the split changes the last bits of a result,
-and a choice made by the clock would make a resumed run differ from an uninterrupted
-one. Off, every call is serial and a run's numbers depend on nothing but its inputs.
+one thread), and faster when the other core was free. So it is opt-in:
+`RNNLAB_PARALLEL=1` splits the loops into row blocks and lets a layer's forward and
+backward (`adaptive_threads`) choose per layer between serial (blocks and directions
+one after the other) and parallel (at once) by the time each took per unit of work,
+trying the other choice now and then (Choice). Off (the default), a loop is one block
+and every call serial: the split alone cost 6-30 % of CPU time at one thread on
+batches of 20-50 (benchmarks/README.md, issue 16). Either way a run's numbers depend
+on its inputs and that setting only.
 """
 
 from __future__ import annotations
@@ -44,7 +56,8 @@ from functools import cache, wraps
 from itertools import pairwise
 
 ENV_VAR = "RNNLAB_STEP_THREADS"
-PARALLEL_VAR = "RNNLAB_PARALLEL"  # "1": let the clock choose split loops (not bitwise stable)
+PARALLEL_VAR = "RNNLAB_PARALLEL"  # "1": the clock chooses serial or parallel (same numbers)
+BLOCKS = 2  # row blocks of a split time loop (a constant: the blocks never depend on threads)
 MIN_ROWS = 8  # sequences per block of a split time loop
 MIN_FLOPS = 4e6  # the recurrent products of a time loop worth splitting (≈ 0.2 ms)
 EXPLORE = 8  # calls of a layer before it tries the choice that is not the best ...
@@ -163,17 +176,15 @@ _choices: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # object -> {
 
 @contextmanager
 def serial_or_parallel(choice: Choice, work: float):
-    """Run the enclosed call with its time loops unsplit (serial) or split into row
-    blocks (parallel), as `choice` picks; record its time per unit of work. Nested or
-    with one worker: as it is. BLAS keeps its thread count either way: the row blocks
-    give bitwise the same numbers, a different BLAS thread count would not (OpenBLAS
-    splits some products' sums by thread), and a choice made by the clock must never
-    change a run's numbers (a resumed run equals an uninterrupted one)."""
+    """Run the enclosed call with its row blocks and directions one after the other
+    (serial) or at once (parallel), as `choice` picks; record its time per unit of
+    work. Nested or with one worker: as it is. Either way the same blocks and the same
+    BLAS threads in every job, so the clock never changes a run's numbers."""
     n = workers()
     if n <= 1 or getattr(_inside, "n", None) is not None:
         yield
         return
-    parallel = os.environ.get(PARALLEL_VAR) == "1" and choice.pick()
+    parallel = parallel_enabled() and choice.pick()
     _inside.n = n if parallel else 1
     t0 = time.perf_counter()
     try:
@@ -211,20 +222,30 @@ def _as_job(fn: Callable):
     return job
 
 
-def run_parallel(jobs: Sequence[Callable]) -> list:
-    """Run independent jobs, at once when there are several: the first in this thread,
-    the others on a pool, each with BLAS on step_threads() (loop_threads). Returns
-    their results in order; a job's exception is raised here."""
-    if len(jobs) == 1:
-        with loop_threads():
-            return [jobs[0]()]
+def run_parallel(jobs: Sequence[Callable], at_once: int | None = None) -> list:
+    """Run independent jobs, `at_once` at a time (default jobs_at_once()): the first of
+    each round in this thread, the others on a pool; one at a time, all in this thread.
+    Every job runs with BLAS on step_threads() (loop_threads) and sees workers() = 1,
+    however many run at once, so how they are run never changes a result. Returns their
+    results in order; a job's exception is raised here."""
+    at_once = jobs_at_once() if at_once is None else max(1, at_once)
+    results: list = []
     with loop_threads():
-        futures = [_pool(len(jobs) - 1).submit(_as_job(fn)) for fn in jobs[1:]]
-        try:
-            first = _as_job(jobs[0])()
-        finally:
-            wait(futures)  # all done before BLAS's threads are restored, even on an error
-        return [first] + [f.result() for f in futures]
+        for k in range(0, len(jobs), at_once):
+            results += _run_round([_as_job(fn) for fn in jobs[k : k + at_once]])
+    return results
+
+
+def _run_round(jobs: list) -> list:
+    """The jobs at once: the first in this thread, the others on a pool."""
+    if len(jobs) == 1:
+        return [jobs[0]()]
+    futures = [_pool(len(jobs) - 1).submit(fn) for fn in jobs[1:]]
+    try:
+        first = jobs[0]()
+    finally:
+        wait(futures)  # all done before BLAS's threads are restored, even on an error
+    return [first] + [f.result() for f in futures]
 
 
 def jobs_at_once() -> int:
@@ -234,11 +255,20 @@ def jobs_at_once() -> int:
     return max(1, workers() // per) if per else 1
 
 
+def parallel_enabled() -> bool:
+    """RNNLAB_PARALLEL=1: split loops, and the clock's choice between serial and parallel."""
+    return os.environ.get(PARALLEL_VAR, "").strip() == "1"
+
+
 def row_blocks(B: int, flops: float) -> list[tuple[int, int]]:
     """Split the B sequences of a time loop whose recurrent products cost `flops` into
-    ranges (b0, b1), one per thread: as many as jobs_at_once() allows with at least
-    MIN_ROWS sequences each, and one when the loop is too small to pay for a hand-off."""
-    n = min(jobs_at_once(), B // MIN_ROWS) if flops >= MIN_FLOPS else 1
-    n = max(n, 1)
+    ranges (b0, b1): with RNNLAB_PARALLEL=1, BLOCKS of at least MIN_ROWS sequences each
+    unless the loop is too small to pay for a hand-off (MIN_FLOPS); otherwise one. A
+    function of the shapes (and that setting) only, never of the threads or the clock:
+    a block's per-step product sums in its own order (OpenBLAS's kernels for a few rows
+    differ from those for the whole batch), so the same blocks, run at once or one
+    after the other, give the same bits."""
+    split = parallel_enabled() and flops >= MIN_FLOPS
+    n = max(1, min(BLOCKS, B // MIN_ROWS)) if split else 1
     edges = [B * k // n for k in range(n + 1)]
     return list(pairwise(edges))

@@ -5,10 +5,10 @@ Rows and caller-given buffers as in rnnlab.kernels.lstm."""
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
-from rnnlab.kernels._math import add_output_grad, carry_back, sigmoid, tanh
+from rnnlab.kernels._blas import matmul_into
+from rnnlab.kernels._math import add_output_grad, carry_back, copy_row, sigmoid, tanh
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -59,12 +59,12 @@ def forward_after(a, W_hhT, b_hn, lengths, h, hn, hw, b0, b1):
     hn: (T, B, H) receives W_hn h_{t-1} + b_hn; hw: (B, 3H) work; rows b0:b1."""
     T = a.shape[0]
     for t in range(T):
-        np.dot(h[t, b0:b1], W_hhT, hw[b0:b1])  # (b1-b0, 3H)
+        matmul_into(h[t, b0:b1], W_hhT, hw[b0:b1])  # (b1-b0, 3H)
         for b in range(b0, b1):
             if t < lengths[b]:
                 _after_row(a[t, b], hw[b], b_hn, h[t, b], h[t + 1, b], hn[t, b])
             else:
-                h[t + 1, b] = h[t, b]
+                copy_row(h[t, b], h[t + 1, b])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -83,7 +83,7 @@ def backward_after(dh_out, gates, hn, h, W_hh, lengths, dh, dXP, dHP, dH, keep, 
             else:
                 dXP[t, b] = 0.0
                 dHP[t, b] = 0.0
-        np.dot(dHP[t, b0:b1], W_hh, dh_rec[b0:b1])  # (b1-b0, H)
+        matmul_into(dHP[t, b0:b1], W_hh, dh_rec[b0:b1])  # (b1-b0, H)
         carry_back(dh, dh_rec, t, lengths, True, b0, b1)
 
 
@@ -119,18 +119,18 @@ def forward_before(a, W_rzT, W_nT, lengths, h, hw, rh, hn, b0, b1):
     hw (B, 2H), rh (B, H), hn (B, H): work; rows b0:b1."""
     T = a.shape[0]
     for t in range(T):
-        np.dot(h[t, b0:b1], W_rzT, hw[b0:b1])  # (b1-b0, 2H)
+        matmul_into(h[t, b0:b1], W_rzT, hw[b0:b1])  # (b1-b0, 2H)
         for b in range(b0, b1):
             if t < lengths[b]:
                 _before_rz_row(a[t, b], hw[b], h[t, b], rh[b])
             else:
                 rh[b] = 0.0
-        np.dot(rh[b0:b1], W_nT, hn[b0:b1])  # (b1-b0, H)
+        matmul_into(rh[b0:b1], W_nT, hn[b0:b1])  # (b1-b0, H)
         for b in range(b0, b1):
             if t < lengths[b]:
                 _before_n_row(a[t, b], hn[b], h[t, b], h[t + 1, b])
             else:
-                h[t + 1, b] = h[t, b]
+                copy_row(h[t, b], h[t + 1, b])
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -173,11 +173,12 @@ def backward_before(dh_out, gates, h, W_rz, W_n, lengths, dh, dA, dH, keep,
             else:
                 dan[b] = 0.0
                 drz[b] = 0.0
-        np.dot(dan[b0:b1], W_n, d_rh[b0:b1])  # (b1-b0, H): ∂L/∂(r ⊙ h_{t-1})
+        matmul_into(dan[b0:b1], W_n, d_rh[b0:b1])  # (b1-b0, H): ∂L/∂(r ⊙ h_{t-1})
         for b in range(b0, b1):
             if t < lengths[b]:
                 _before_r_deltas_row(gates[t, b], h[t, b], d_rh[b], dh[b], drz[b])
-        dA[t, b0:b1, : 2 * H] = drz[b0:b1]
-        dA[t, b0:b1, 2 * H :] = dan[b0:b1]
-        np.dot(drz[b0:b1], W_rz, dh_rec[b0:b1])  # (b1-b0, H)
+        for b in range(b0, b1):
+            copy_row(drz[b], dA[t, b, : 2 * H])
+            copy_row(dan[b], dA[t, b, 2 * H :])
+        matmul_into(drz[b0:b1], W_rz, dh_rec[b0:b1])  # (b1-b0, H)
         carry_back(dh, dh_rec, t, lengths, True, b0, b1)

@@ -120,6 +120,6 @@ def backward(cell, cache, dh_out, dstate_T: tuple, W_hh, keep_dH: bool = False):
 
 
 def _run_rows(run, B: int, macs: float) -> None:
-    """run(b0, b1) over the batch, as blocks of rows on threads at once when it pays;
-    macs: multiply-adds of the loop's recurrent products."""
+    """run(b0, b1) over the batch as the row blocks of its shapes, on threads at once
+    when several may run; macs: multiply-adds of the loop's recurrent products."""
     run_parallel([partial(run, b0, b1) for b0, b1 in row_blocks(B, 2 * macs)])

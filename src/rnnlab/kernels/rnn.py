@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import njit
 
-from rnnlab.kernels._math import add_output_grad, carry_back, sigmoid, tanh
+from rnnlab.kernels._blas import matmul_into
+from rnnlab.kernels._math import add_output_grad, carry_back, copy_row, sigmoid, tanh
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -62,7 +62,7 @@ def _delta_row(dh, h, dA, code, p):
         for j in range(n):
             dA[j] = dh[j] if h[j] > 0 else (h[j] + p) * dh[j]
     else:
-        dA[:] = dh
+        copy_row(dh, dA)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -75,12 +75,12 @@ def forward(a, W_hhT, lengths, code, p, h, hw, b0, b1):
     """
     T = a.shape[0]
     for t in range(T):
-        np.dot(h[t, b0:b1], W_hhT, hw[b0:b1])  # (b1-b0, H)
+        matmul_into(h[t, b0:b1], W_hhT, hw[b0:b1])  # (b1-b0, H)
         for b in range(b0, b1):
             if t < lengths[b]:
                 _act_row(a[t, b], hw[b], h[t + 1, b], code, p)
             else:
-                h[t + 1, b] = h[t, b]
+                copy_row(h[t, b], h[t + 1, b])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -99,5 +99,5 @@ def backward(dh_out, h, W_hh, lengths, code, p, dh, dA, dH, keep, dh_prev, b0, b
                 _delta_row(dh[b], h[t + 1, b], dA[t, b], code, p)
             else:
                 dA[t, b] = 0.0
-        np.dot(dA[t, b0:b1], W_hh, dh_prev[b0:b1])  # (b1-b0, H)
+        matmul_into(dA[t, b0:b1], W_hh, dh_prev[b0:b1])  # (b1-b0, H)
         carry_back(dh, dh_prev, t, lengths, False, b0, b1)
