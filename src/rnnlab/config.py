@@ -37,13 +37,20 @@ def field_help(cls) -> dict[str, str]:
     """{field: the comment after it} for a dataclass and its bases."""
     helps: dict[str, str] = {}
     for klass in reversed(cls.__mro__):
-        try:
-            source = inspect.getsource(klass)
-        except (OSError, TypeError):
-            continue
-        for m in re.finditer(r"^\s+(\w+)\s*:[^#\n]*#\s*(.+)$", source, re.MULTILINE):
-            helps[m.group(1)] = m.group(2).strip()
+        helps.update(_comments(klass))
     return helps
+
+
+@functools.cache
+def _comments(klass) -> dict[str, str]:
+    """{field: comment} in one class's own source (read once: inspect.getsource parses the
+    whole module, and the commands share their option classes)."""
+    try:
+        source = inspect.getsource(klass)
+    except (OSError, TypeError):
+        return {}
+    return {m.group(1): m.group(2).strip()
+            for m in re.finditer(r"^\s+(\w+)\s*:[^#\n]*#\s*(.+)$", source, re.MULTILINE)}
 
 
 def _base_type(annotation):
