@@ -88,6 +88,11 @@ def test_read_panel_dispatch_and_missing_file(tmp_path):
     assert read_panel(write(tmp_path, "l.csv", LONG)).ids == ["A", "B"]
     with pytest.raises(FileNotFoundError, match="no such file"):
         read_panel(tmp_path / "none.csv")
+    values = read_panel(write(tmp_path, "v.csv", "value\n1.5\n2.5\n3\n"))  # no time column
+    assert values.target == "value" and list(values.y[0]) == [1.5, 2.5, 3.0]
+    with pytest.raises(ValueError, match="expected a numeric column to forecast; its only "
+                                         "column, 'value', holds text"):
+        read_panel(write(tmp_path, "t.csv", "value\nabc\ndef\n"))
 
 
 def test_dataframe_matches_the_csv(tmp_path):

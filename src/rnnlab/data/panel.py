@@ -17,7 +17,7 @@ import numpy as np
 
 from rnnlab.data.sequences import parse_float
 from rnnlab.data.tables import MISSING_TOKENS
-from rnnlab.errors import MissingFile, reader
+from rnnlab.errors import DataError, MissingFile, reader
 
 
 @dataclass
@@ -156,6 +156,9 @@ def read_panel(path, target: str | None = None, time_column: str | None = None,
     if id_column in header:
         return read_long_csv(path, target or "y", id_column, time_column or "ds", covariates)
     table = read_series_csv(path, time_column, "interpolate" if fill_missing else "error")
+    if not table.columns:
+        raise DataError(f"{path}: expected a numeric column to forecast; its only column, "
+                        f"{header[0]!r}, holds text (read as the time column)")
     return from_table(table, target, covariates, path.stem)
 
 
