@@ -29,9 +29,11 @@ def test_baselines_against_plain_loops():
     H, m = 4, 3
     nv, sn, dr = bl.naive(series, o, H), bl.seasonal_naive(series, o, H, m), \
         bl.drift(series, o, H)
+    mu = bl.mean(series, o, H)
     for n, (i, t) in enumerate(zip(o.sid, o.t)):
         y = series[i]
         for h in range(H):
+            assert mu[n, h] == pytest.approx(sum(y[:t]) / t)
             assert nv[n, h] == y[t - 1]
             assert sn[n, h] == y[t + h - m * (h // m + 1)]
             assert dr[n, h] == pytest.approx(y[t - 1] + (h + 1) * (y[t - 1] - y[0]) / (t - 1))

@@ -46,7 +46,7 @@ class ForecastData:
 class ForecastMethod:
     season: int | None = None  # m [default: from the time column, else the autocorrelation]
     transform: str = "auto"  # none | log | auto (chosen on validation)
-    baseline: str = "auto"  # naive, seasonal_naive, drift, ses, ar, ar+..., or auto (validation)
+    baseline: str = "auto"  # mean, naive, seasonal_naive, drift, ses, ar, ar+..., auto (validation)
     center: str = "auto"  # the windows' level: last | mean | auto (validation)
     window: int | None = None  # K of the linear AR [default: chosen on validation]
     val: float = 0.2  # validation part of each training part (a fraction or a count)

@@ -1,5 +1,6 @@
 """Baseline forecasts from each origin's past, on many series at once, (N, H) each.
 
+    mean             ŷ_{t+h} = (1/t) Σ_{k<t} y_k               (the historical average)
     naive            ŷ_{t+h} = y_{t-1}
     seasonal naive   ŷ_{t+h} = y_{t+h-m(⌊h/m⌋+1)}          (the naive before one season)
     drift            ŷ_{t+h} = y_{t-1} + (h+1)(y_{t-1} - y_0)/(t-1)   (the random walk with
@@ -21,6 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnlab.forecasting.windows import Origins, input_windows, targets, window_scale
+
+
+def mean(series, o: Origins, H: int) -> np.ndarray:
+    cum = [np.concatenate([[0.0], np.cumsum(y)]) for y in series]
+    level = np.array([cum[i][t] / t for i, t in zip(o.sid, o.t)])  # (N,)
+    return np.repeat(level[:, None], H, axis=1)
 
 
 def naive(series, o: Origins, H: int) -> np.ndarray:
@@ -70,7 +77,9 @@ def fit_ses(series, o: Origins, H: int) -> float:
 
 
 def simple(name: str, series, o: Origins, H: int, m: int, alpha: float = 0.3) -> np.ndarray:
-    """One of 'naive', 'seasonal_naive', 'drift', 'ses' by name."""
+    """One of 'mean', 'naive', 'seasonal_naive', 'drift', 'ses' by name."""
+    if name == "mean":
+        return mean(series, o, H)
     if name == "naive":
         return naive(series, o, H)
     if name == "seasonal_naive":
@@ -79,7 +88,8 @@ def simple(name: str, series, o: Origins, H: int, m: int, alpha: float = 0.3) ->
         return drift(series, o, H)
     if name == "ses":
         return ses(series, o, H, alpha)
-    raise ValueError(f"baseline: expected naive, seasonal_naive, drift or ses, got {name!r}")
+    raise ValueError(f"baseline: expected mean, naive, seasonal_naive, drift or ses, got "
+                     f"{name!r}")
 
 
 @dataclass

@@ -6,10 +6,10 @@ scale s), the forecast in scaled units is
 
     ỹ = b̃(x̃) + (1/E) Σ_e f_e(x̃, c̃)         ẑ = ℓ + s ỹ,   ŷ = g⁻¹(ẑ)
 
-b̃ the baseline (naive, seasonal naive, drift, SES, the global linear AR, or the mean of the
-AR and one of the others), f_e the e-th of E networks (an ensemble of seeds) reading the
-scaled window x̃ (the last max(K, 2m + 1, 2H) values) and the covariates' windows c̃
-(standardised with training statistics), trained on the targets ỹ - b̃ with early
+b̃ the baseline (the historical mean, naive, seasonal naive, drift, SES, the global linear
+AR, or the mean of the AR and one of the others), f_e the e-th of E networks (an ensemble
+of seeds) reading the scaled window x̃ (the last max(K, 2m + 1, 2H) values) and the
+covariates' windows c̃ (standardised with training statistics), trained on the targets ỹ - b̃ with early
 stopping, then refitted on the whole training part for their best epoch counts. ŷ is
 clipped at 0 when no training value is negative. The networks' readouts start at zero,
 so an untrained hybrid is its baseline exactly; the networks are kept only when their
@@ -46,7 +46,7 @@ from rnnlab.forecasting.windows import (
 TRANSFORMS = ("auto", "none", "log")
 CENTERS = ("last", "mean")
 BASELINES = ("auto", "naive", "seasonal_naive", "drift", "ses", "ar", "ar+naive",
-             "ar+seasonal_naive", "ar+drift", "ar+ses")
+             "ar+seasonal_naive", "ar+drift", "ar+ses", "mean")
 
 
 @dataclass
