@@ -9,12 +9,12 @@ scale s), the forecast in scaled units is
 b̃ the baseline (the historical mean, naive, seasonal naive, drift, SES, the global linear
 AR, or the mean of the AR and one of the others), f_e the e-th of E networks (an ensemble
 of seeds) reading the scaled window x̃ (the last max(K, 2m + 1, 2H) values) and the
-covariates' windows c̃ (standardised with training statistics), trained on the targets
-ỹ - b̃ with early stopping, then refitted on the whole training part for their best epoch
-counts. ŷ is clipped at 0 when no training value is negative. The networks' readouts start at zero,
-so an untrained hybrid is its baseline exactly; the networks are kept only when their
-validation error is below the baseline's. Every choice (season, transform, AR window K,
-the windows' level ℓ: last value or mean, baseline, networks) is made on the last part
+covariates' windows c̃ (standardised with training statistics), trained on the targets ỹ -
+b̃ with early stopping, then refitted on the whole training part for their best epoch
+counts. ŷ is clipped at 0 when no training value is negative. The networks' readouts start
+at zero, so an untrained hybrid is its baseline exactly; the networks are kept only when
+their validation error is below the baseline's. Every choice (season, transform, AR window
+K, the windows' level ℓ: last value or mean, baseline, networks) is made on the last part
 of each series' training data (validation) and recorded.
 
 Prediction intervals are split-conformal, the calibration set growing as values come in:
