@@ -1,6 +1,7 @@
 """The documentation site builds with `mkdocs build --strict`: a broken API reference,
 a docstring the reference cannot parse, or a dead link in the pages fails the build; the
-command pages' help blocks name the options the commands have."""
+command pages' help blocks, and every `rnnlab ...` line in the Markdown files, name only
+options the commands have."""
 
 import importlib.util
 import os
@@ -47,3 +48,36 @@ def test_command_pages_name_the_options_the_commands_have():
     result = subprocess.run([sys.executable, str(ROOT / "docs" / "help_blocks.py"), "--check"],
                             cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _documented_commands():
+    """(file, command words, options) of every `rnnlab ...` line in the Markdown files
+    (continuation lines joined)."""
+    import re
+
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md")),
+                 *sorted((ROOT / "benchmarks").glob("*.md"))]:
+        text = re.sub(r"\\\n\s*", " ", path.read_text(encoding="utf-8"))
+        for line in text.splitlines():
+            m = re.match(r"^\s*(?:\$ )?rnnlab ((?:[a-z][\w-]* ?)+)(.*)$", line)
+            if m:
+                yield path.name, m.group(1).split(), re.findall(r"(?<![\w-])--[a-z][\w-]*",
+                                                               m.group(2))
+
+
+def test_documented_commands_use_options_the_commands_have():
+    import typer
+
+    from rnnlab.cli import app
+
+    root = typer.main.get_command(app)
+    bad = []
+    for name, words, options in _documented_commands():
+        cmd = root
+        for w in words:
+            if w not in getattr(cmd, "commands", {}):  # typer vendors its own click
+                break
+            cmd = cmd.commands[w]
+        known = {o for p in cmd.params for o in (*p.opts, *p.secondary_opts)} | {"--help"}
+        bad += [f"{name}: rnnlab {' '.join(words)} {o}" for o in options if o not in known]
+    assert not bad, "options the commands do not have:\n" + "\n".join(bad)
