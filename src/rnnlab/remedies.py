@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnlab._checks import check_option, check_range
+from rnnlab._linalg import outer_sum
 from rnnlab.diagnostics.temporal import Term, temporal_norms, weighted_gradient
 from rnnlab.layers import Cache
 from rnnlab.optim import global_norm
@@ -81,7 +82,7 @@ def pascanu_omega(layer, cache: Cache, deltas: dict,
         rho = np.where(real, np.einsum("ij,ij->i", q, q) / n, 1.0)  # (T·B,), 1 off the terms
         omega += float(np.square(rho - 1).sum()) / N
         coef = (4 * (rho - 1) / (N * n)).astype(v.dtype)  # (T·B,), 0 off the terms
-        grads[f"{prefix}weight_hh{suffix}"] = (coef[:, None] * v).T @ q  # (H, H)
+        grads[f"{prefix}weight_hh{suffix}"] = outer_sum(coef[:, None] * v, q)  # (H, H)
     return omega, grads
 
 
