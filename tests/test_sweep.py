@@ -272,6 +272,11 @@ def test_tasks_list_and_run_commands(tmp_path):
     lines = read_results(tmp_path / "r" / "results.jsonl")
     assert [r["spec"]["seed"] for r in lines] == [0, 1]
     assert all(r["result"]["steps_done"] <= 20 for r in lines)
+    for r in lines:  # progress: every eval_every updates (every update with hf)
+        progress = (tmp_path / "r" / f"updates-seed{r['spec']['seed']}.jsonl").read_text()
+        steps = [json.loads(line)["step"] for line in progress.splitlines()]
+        assert steps == list(range(10, r["result"]["steps_done"] + 1, 10))
+        assert all("loss" in json.loads(line) for line in progress.splitlines())
     again = runner.invoke(app, [*args, "--resume"])  # both seeds done: nothing runs
     assert again.exit_code == 0 and "seed" not in again.output
     bad = runner.invoke(app, ["tasks", "run", "--cell", "transformer"])

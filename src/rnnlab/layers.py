@@ -32,6 +32,7 @@ from rnnlab._checks import (
     check_positive_int,
     check_range,
 )
+from rnnlab._linalg import outer_sum
 from rnnlab.cells import Cell, GRUCell, LSTMCell, RNNCell
 from rnnlab.kernels import supports, use_fast
 from rnnlab.kernels._threads import adaptive_threads
@@ -136,7 +137,7 @@ def backprop_direction(cell: Cell, cache: DirectionCache, dh_out, dstate_T: tupl
     (T, B, _), (G_H, I) = dXP.shape, W_ih.shape
     dXP2 = dXP.reshape(T * B, G_H)
     dx = (dXP2 @ W_ih).reshape(T, B, I)
-    dW_ih = dXP2.T @ x.reshape(T * B, I)  # (G·H, I): all steps in one product
+    dW_ih = outer_sum(dXP2, x)  # (G·H, I): all steps at once
     dW_hh = cell.grad_W_hh(dHP, aux, states[0][:-1])  # (G·H, H)
     db_ih = dXP.sum((0, 1))
     grads = (dW_ih, dW_hh, db_ih, db_ih.copy() if dHP is dXP else dHP.sum((0, 1)))

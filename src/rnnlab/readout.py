@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from rnnlab._checks import check_array, check_dtype, check_positive_int
+from rnnlab._linalg import outer_sum
 
 
 class Readout:
@@ -45,7 +46,7 @@ class Readout:
         """Return (∂L/∂h, {"weight", "bias"})."""
         K, H = self.output_size, self.hidden_size
         dz2, h2 = dz.reshape(-1, K), h.reshape(-1, H)
-        grads = {"weight": dz2.T @ h2, "bias": dz2.sum(0)}  # (K, H), (K,)
+        grads = {"weight": outer_sum(dz2, h2), "bias": dz2.sum(0)}  # (K, H), (K,)
         return dz @ self.params["weight"], grads
 
 

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnlab._checks import check_option, check_range
+from rnnlab._linalg import outer_sum
 from rnnlab.diagnostics.temporal import Term, temporal_norms, weighted_gradient
 from rnnlab.layers import Cache
 from rnnlab.optim import global_norm
@@ -64,24 +65,24 @@ def pascanu_omega(layer, cache: Cache, deltas: dict,
     if layer.cell.act is None:
         raise TypeError(f"layer: Pascanu's regulariser is defined here for the Elman RNN, "
                         f"got {type(layer).__name__}")
-    act = layer.cell.act
     terms = []
     for li, lc in enumerate(cache.layers):
         for d, suffix in enumerate(layer.suffixes(li)):
-            dc, dH = lc.directions[d], deltas[suffix].dH  # (T, B, H)
-            W = layer.params[f"weight_hh{suffix}"]
-            v = dH * act.grad_from_output(dc.states[0][1:])  # (T, B, H)
-            q = v @ W  # (T, B, H): the part of ∂L/∂h_k that came through step k+1
-            n = np.square(dH).sum(-1)  # (T, B)
-            real = n > 0 if dc.mask is None else (n > 0) & dc.mask[..., 0]
-            terms.append((suffix, v[real], q[real], n[real]))  # each (N_l, ·)
-    N = sum(len(n) for _, _, _, n in terms)
+            dc, delta = lc.directions[d], deltas[suffix]
+            H = delta.dH.shape[-1]
+            dH = delta.dH.reshape(-1, H)  # (T·B, H) ∂L/∂h_{k+1}
+            v = delta.dHP.reshape(-1, H)  # (T·B, H) ∂L/∂h_{k+1} ⊙ σ'(a_{k+1}), BPTT's own
+            q = v @ layer.params[f"weight_hh{suffix}"]  # the part of ∂L/∂h_k from step k+1
+            n = np.einsum("ij,ij->i", dH, dH)  # (T·B,)
+            real = n > 0 if dc.mask is None else (n > 0) & dc.mask.reshape(-1)
+            terms.append((suffix, v, q, np.where(real, n, 1.0), real))
+    N = max(sum(int(real.sum()) for *_, real in terms), 1)
     omega, grads = 0.0, {}
-    for suffix, v, q, n in terms:
-        rho = np.square(q).sum(-1) / n  # (N_l,)
-        omega += float(np.square(rho - 1).sum()) / max(N, 1)
-        coef = 4 * (rho - 1) / (max(N, 1) * n)  # (N_l,)
-        grads[f"{prefix}weight_hh{suffix}"] = (coef[:, None] * v).T @ q  # (H, H)
+    for suffix, v, q, n, real in terms:
+        rho = np.where(real, np.einsum("ij,ij->i", q, q) / n, 1.0)  # (T·B,), 1 off the terms
+        omega += float(np.square(rho - 1).sum()) / N
+        coef = (4 * (rho - 1) / (N * n)).astype(v.dtype)  # (T·B,), 0 off the terms
+        grads[f"{prefix}weight_hh{suffix}"] = outer_sum(coef[:, None] * v, q)  # (H, H)
     return omega, grads
 
 

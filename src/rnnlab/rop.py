@@ -25,10 +25,12 @@ from rnnlab.layers import Cache, DirectionCache, _gather, _select
 _NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
-def rforward_direction(cell, cache: DirectionCache, rx, params: tuple, vparams: tuple):
+def rforward_direction(cell, cache: DirectionCache, rx, params: tuple, vparams: tuple,
+                       fast: bool = False):
     """R{h} (T, B, H) and R{final state} of one direction, from R{x} (T, B, I) (its
     processing order, as cache.x). params, vparams: (W_ih, W_hh, b_ih, b_hh) and
-    their directions."""
+    their directions. fast: the compiled loop (rnnlab.kernels.loops.rforward) where the
+    cell has one (the Elman cell), else the cells' step_rop."""
     x, states, aux, mask = cache
     W_ih, W_hh, _, _ = params
     V_ih, V_hh, V_bih, V_bhh = vparams
@@ -36,6 +38,13 @@ def rforward_direction(cell, cache: DirectionCache, rx, params: tuple, vparams: 
     rxp = (rx.reshape(T * B, I) @ W_ih.T + x.reshape(T * B, I) @ V_ih.T).reshape(T, B, -1)
     rxp += V_bih  # (T, B, G·H)
     rvp = cell.direction_products(V_hh, V_bhh, aux, states[0][:-1])  # (T, B, G·H)
+    if fast:
+        from rnnlab.kernels import loops
+
+        if loops.has_rforward(cell):
+            rxp += rvp
+            rhs = loops.rforward(cell, rxp, states, W_hh, mask)  # (T+1, B, H)
+            return (rhs[1:] * mask if mask is not None else rhs[1:]), (rhs[T],)
     rstate = tuple(np.zeros_like(s[0]) for s in states)
     rh = np.empty(x.shape[:2] + (W_hh.shape[1],), x.dtype)  # (T, B, H)
     for t in range(T):
@@ -56,7 +65,7 @@ def rforward(layer, cache: Cache, v: dict, rx=None):
         raise ValueError("cache: the R-operator runs on time-major caches (batch_first=False)")
     first = cache.layers[0].directions[0]
     rinp = np.zeros_like(first.x) if rx is None else np.asarray(rx, first.x.dtype)
-    finals = []
+    finals, fast = [], layer._use_fast()
     for layer_i, lc in enumerate(cache.layers):
         if lc.dropout_mask is not None:
             rinp = rinp * lc.dropout_mask
@@ -65,7 +74,8 @@ def rforward(layer, cache: Cache, v: dict, rx=None):
             params = tuple(layer.params[f"{n}{suffix}"] for n in _NAMES)
             vparams = tuple(v.get(f"{n}{suffix}", np.zeros_like(p)) for n, p in zip(_NAMES, params))
             rxd = rinp if d == 0 else _gather(rinp, cache.rev_index)
-            rh, rfinal = rforward_direction(layer.cell, lc.directions[d], rxd, params, vparams)
+            rh, rfinal = rforward_direction(layer.cell, lc.directions[d], rxd, params, vparams,
+                                            fast)
             outs.append(rh if d == 0 else _gather(rh, cache.rev_index))
             finals.append(rfinal)
         rinp = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=-1)  # (T, B, D·H)

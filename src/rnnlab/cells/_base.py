@@ -25,6 +25,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from rnnlab._linalg import outer_sum
+
 
 class Cell:
     """One recurrent time step; subclasses give the math."""
@@ -65,8 +67,7 @@ class Cell:
 
     def grad_W_hh(self, dhp, aux, h_prev) -> np.ndarray:
         """∂L/∂W_hh summed over all leading axes (steps and batch): Σ dhp u_tᵀ."""
-        H = h_prev.shape[-1]
-        return dhp.reshape(-1, dhp.shape[-1]).T @ h_prev.reshape(-1, H)  # (G·H, H)
+        return outer_sum(dhp, h_prev)  # (G·H, H)
 
     def zero_state(self, B: int, H: int, dtype) -> tuple:
         return tuple(np.zeros((B, H), dtype) for _ in self.state_names)

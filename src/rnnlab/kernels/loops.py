@@ -123,3 +123,24 @@ def _run_rows(run, B: int, macs: float) -> None:
     """run(b0, b1) over the batch as the row blocks of its shapes, on threads at once
     when several may run; macs: multiply-adds of the loop's recurrent products."""
     run_parallel([partial(run, b0, b1) for b0, b1 in row_blocks(B, 2 * macs)])
+
+
+def has_rforward(cell) -> bool:
+    """Whether a compiled R-forward loop exists for this cell type."""
+    return type(cell) is RNNCell
+
+
+def rforward(cell, ra, states, W_hh, mask):
+    """The Elman cell's R-forward loop (rnnlab.rop.rforward_direction's): R{h} (T+1, B, H),
+    index 0 the initial R-state (zero), from ra (T, B, H) = R{xp} + V_hh h + V_bhh and
+    the forward's states (T+1, B, H)."""
+    if not has_rforward(cell):
+        raise TypeError(f"cell: no compiled R-forward for {type(cell).__name__}")
+    T, B, H = ra.shape
+    dt = ra.dtype
+    h = np.ascontiguousarray(states[0], dt)
+    rh = np.zeros((T + 1, B, H), dt)
+    run = partial(rnn.rforward, np.ascontiguousarray(ra), np.ascontiguousarray(W_hh.T, dt), h,
+                  lengths_of(mask, T, B), *_act(cell), rh, np.empty((B, H), dt))
+    _run_rows(run, B, T * B * H * H)
+    return rh

@@ -101,3 +101,24 @@ def backward(dh_out, h, W_hh, lengths, code, p, dh, dA, dH, keep, dh_prev, b0, b
                 dA[t, b] = 0.0
         matmul_into(dA[t, b0:b1], W_hh, dh_prev[b0:b1])  # (b1-b0, H)
         carry_back(dh, dh_prev, t, lengths, False, b0, b1)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def rforward(ra, W_hhT, h, lengths, code, p, rh, hw, b0, b1):
+    """The R-operator of forward: R{h_{t+1}} = σ'(a_t) ⊙ (ra_t + R{h_t} W_hhᵀ) for
+    sequences still running, else R{h_t} (see rnnlab.cells.rnn).
+
+    ra: (T, B, H) R{xp_t} + V_hh h_t + V_bhh (the direction's own part); h: (T+1, B, H)
+    the forward's states (σ' from the output); rh: (T+1, B, H) with rh[0] = R{h_0},
+    filled in place; hw: (B, H) work; rows b0:b1 only.
+    """
+    T, H = ra.shape[0], ra.shape[2]
+    for t in range(T):
+        matmul_into(rh[t, b0:b1], W_hhT, hw[b0:b1])  # (b1-b0, H)
+        for b in range(b0, b1):
+            if t < lengths[b]:
+                for j in range(H):
+                    hw[b, j] += ra[t, b, j]
+                _delta_row(hw[b], h[t + 1, b], rh[t + 1, b], code, p)
+            else:
+                copy_row(rh[t, b], rh[t + 1, b])

@@ -6,9 +6,9 @@ command on a clean cache compiles only what it runs (one cell, one dtype, forwar
 BPTT): ~3.3 s of CPU time for `rnnlab charlm train` on this project's 2-core machine
 (benchmarks/README.md, cold start). Run this once after installing (or when building
 an image for the machine) and every later process loads the compiled code instead.
-It runs a forward and a BPTT of a tiny layer of each cell (all of
-rnn, lstm, gru — both GRU forms — unless named) in float32 and float64, and prints
-the seconds each took.
+It runs a forward and a BPTT of a tiny layer of each cell (all of rnn, lstm, gru —
+both GRU forms — unless named; for rnn also the R-forward of Hessian-free) in float32
+and float64, and prints the seconds each took.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ def warm(cells=CELLS, dtypes=DTYPES) -> dict[str, float]:
     """Compile (or load) the forward and BPTT kernels of `cells` in `dtypes` by running
     them once; return the seconds per 'cell/option dtype'."""
     from rnnlab import GRU, LSTM, RNN
+    from rnnlab.kernels.loops import has_rforward
+    from rnnlab.rop import rforward
 
     layers = {"rnn": [(RNN, {})], "lstm": [(LSTM, {})],
               "gru": [(GRU, {"reset_after": True}), (GRU, {"reset_after": False})]}
@@ -40,6 +42,8 @@ def warm(cells=CELLS, dtypes=DTYPES) -> dict[str, float]:
                 layer = cls(2, 3, dtype=dtype, seed=0, fast=True, **options)
                 _, _, cache = layer.forward(np.ones((2, 2, 2), dtype), training=True)
                 layer.backward(cache, np.ones((2, 2, 3), dtype))
+                if has_rforward(layer.cell):
+                    rforward(layer, cache, {})
                 tag = "".join(f" {k}={v}" for k, v in options.items())
                 seconds[f"{name}{tag} {np.dtype(dtype).name}"] = time.perf_counter() - t0
     return seconds

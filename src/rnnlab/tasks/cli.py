@@ -3,6 +3,7 @@ the commands so that `rnnlab --help` stays fast."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated
@@ -48,8 +49,10 @@ class Seeds:
 @command(app, "run", run=RunConfig, seeds=Seeds, folder=FolderOptions)
 def run_task(*, run: RunConfig, seeds: Seeds, folder: FolderOptions):
     """Train until solved (Pascanu et al.'s criterion) or the budget, once per seed;
-    one JSON line per seed in <out>/results.jsonl (--resume skips the seeds done) and
-    each seed's final model in <out>/model-seed<N>.safetensors."""
+    one JSON line per seed in <out>/results.jsonl (--resume skips the seeds done),
+    each seed's final model in <out>/model-seed<N>.safetensors, and its progress in
+    <out>/updates-seed<N>.jsonl as it goes (every update for optimizer 'hf', every
+    eval_every updates otherwise)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from rnnlab.tasks.run import run as run_one
@@ -64,12 +67,17 @@ def run_task(*, run: RunConfig, seeds: Seeds, folder: FolderOptions):
     failed = 0
     try:
         for spec in specs:
+            progress = folder.out / f"updates-seed{spec['seed']}.jsonl"
             with Progress(TextColumn(f"seed {spec['seed']}"), BarColumn(), MofNCompleteColumn(),
-                          TimeElapsedColumn(), TextColumn("{task.fields[status]}")) as bar:
+                          TimeElapsedColumn(), TextColumn("{task.fields[status]}")) as bar, \
+                    open(progress, "w") as updates:
                 bar_task = bar.add_task("train", total=run.max_steps, status="")
 
-                def on_step(step, record, bar=bar, bar_task=bar_task):
+                def on_step(step, record, bar=bar, bar_task=bar_task, log=updates):
                     bar.update(bar_task, completed=step, status=f"loss {record['loss']:.4f}")
+                    if run.optimizer == "hf" or step % run.eval_every == 0:
+                        log.write(json.dumps(_progress(step, record)) + "\n")
+                        log.flush()
 
                 model_file = folder.out / f"model-seed{spec['seed']}.safetensors"
                 record = guarded_run(lambda s, f=model_file: run_one(
@@ -82,6 +90,12 @@ def run_task(*, run: RunConfig, seeds: Seeds, folder: FolderOptions):
     typer.echo(f"results in {results}")
     if failed:
         raise typer.Exit(1)
+
+
+def _progress(step: int, record: dict) -> dict:
+    """One line of updates-seed<N>.jsonl: the update's numbers and flags."""
+    keep = {k: v.item() if hasattr(v, "item") else v for k, v in record.items()}
+    return {**{k: v for k, v in keep.items() if isinstance(v, (int, float, str))}, "step": step}
 
 
 def _verdict(record: dict) -> str:
