@@ -25,7 +25,7 @@ LOCK = ".lock"
 RUN_FILES = ("config.json", "log.jsonl", "log.csv", "best.safetensors", "model.safetensors",
              "report.json", "results.jsonl", "summary.md", "summary.csv", "summary.json",
              "checkpoints", "tensorboard", LOCK)
-RUN_GLOBS = ("*.png", "*.svg", "model-seed*.safetensors")
+RUN_GLOBS = ("*.png", "*.svg", "model-seed*.safetensors", "updates-seed*.jsonl")
 
 
 class RunFolderError(UserError):
