@@ -44,40 +44,10 @@ def test_mkdocs_build_strict(tmp_path):
     assert html_escape(field_help(LayerSpec)["hidden_size"], quote=False) in spec_page
 
 
-def test_command_pages_name_the_options_the_commands_have():
+def test_documented_commands_name_the_options_the_commands_have():
+    """The help blocks of docs/commands and every `rnnlab ...` line in README, docs and
+    benchmarks (docs/help_blocks.py --check)."""
     result = subprocess.run([sys.executable, str(ROOT / "docs" / "help_blocks.py"), "--check"],
                             cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
-
-def _documented_commands():
-    """(file, command words, options) of every `rnnlab ...` line in the Markdown files
-    (continuation lines joined)."""
-    import re
-
-    for path in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md")),
-                 *sorted((ROOT / "benchmarks").glob("*.md"))]:
-        text = re.sub(r"\\\n\s*", " ", path.read_text(encoding="utf-8"))
-        for line in text.splitlines():
-            m = re.match(r"^\s*(?:\$ )?rnnlab ((?:[a-z][\w-]* ?)+)(.*)$", line)
-            if m:
-                yield path.name, m.group(1).split(), re.findall(r"(?<![\w-])--[a-z][\w-]*",
-                                                               m.group(2))
-
-
-def test_documented_commands_use_options_the_commands_have():
-    import typer
-
-    from rnnlab.cli import app
-
-    root = typer.main.get_command(app)
-    bad = []
-    for name, words, options in _documented_commands():
-        cmd = root
-        for w in words:
-            if w not in getattr(cmd, "commands", {}):  # typer vendors its own click
-                break
-            cmd = cmd.commands[w]
-        known = {o for p in cmd.params for o in (*p.opts, *p.secondary_opts)} | {"--help"}
-        bad += [f"{name}: rnnlab {' '.join(words)} {o}" for o in options if o not in known]
-    assert not bad, "options the commands do not have:\n" + "\n".join(bad)

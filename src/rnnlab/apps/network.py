@@ -125,9 +125,10 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
     trainer = Trainer(model, FullBPTT(model, data), cfg, val_data=val_batches,
                       callbacks=[report], meta={**meta, "network": net.to_dict()})
     done = Path(out) / "summary.json"  # written when the run has finished
-    if resume and done.is_file() and json.loads(done.read_text())["epochs"] == net.epochs:
+    finished = json.loads(done.read_text()) if resume and done.is_file() else None
+    if finished is not None and finished["epochs"] == net.epochs:
         model.load_params(load(done.parent).params)  # its best (else its last) weights
-        return Predictor(model), json.loads(done.read_text())
+        return Predictor(model), finished
     t0 = time.perf_counter()
     last = trainer.fit(resume=resume)
     seconds = time.perf_counter() - t0

@@ -126,14 +126,20 @@ class Hybrid:
         """ŷ (N, H) in original units."""
         return self._inverse(self.scaled_forecast(series, o, covariates)[0])
 
-    def interval(self, series, o: Origins, covariates=None):
-        """(ŷ, lower, upper), each (N, H), the intervals at the configured level."""
+    def scaled_residuals(self, series, o: Origins, covariates=None):
+        """(ẑ, s, r): the forecast and scales of scaled_forecast, and r (N, H) = |z - ẑ| / s
+        where the target is in the series (NaN past its end)."""
         z, s = self.scaled_forecast(series, o, covariates)
         zs = self._z(series)
-        r = np.full_like(z, np.nan)  # (N, H) scaled residuals where the target is known
+        r = np.full_like(z, np.nan)
         for n, (i, t) in enumerate(zip(o.sid, o.t)):
             known = zs[i][t:t + self.H]
             r[n, :len(known)] = np.abs(known - z[n, :len(known)]) / s[n]
+        return z, s, r
+
+    def interval(self, series, o: Origins, covariates=None):
+        """(ŷ, lower, upper), each (N, H), the intervals at the configured level."""
+        z, s, r = self.scaled_residuals(series, o, covariates)
         half = np.empty_like(z)
         for i in np.unique(o.sid):
             rows = np.flatnonzero(o.sid == i)
@@ -328,5 +334,4 @@ def _fit_networks(model: Hybrid, zs, o_fit, o_val, cfg, net, out, covariates, se
 
 def validation_residuals(model: Hybrid, series, o_val: Origins, covariates) -> np.ndarray:
     """(n, H) |z - ẑ| / s of the n validation origins (the calibration set)."""
-    z_hat, s = model.scaled_forecast(series, o_val, covariates)
-    return np.abs(targets(model._z(series), o_val, model.H) - z_hat) / s[:, None]
+    return model.scaled_residuals(series, o_val, covariates)[2]
