@@ -48,6 +48,29 @@ def test_windows_pad_on_the_left_and_scale_from_the_past():
     assert level[0] == 8 and scale[0] == pytest.approx((2 + 1 + 4) / 3)
 
 
+def test_the_historical_level_is_the_mean_of_the_whole_past():
+    series = [np.array([3.0, 5.0, 4.0, 8.0, 100.0]), np.full(6, 7.0)]
+    o = Origins(np.array([0, 1]), np.array([4, 5]))
+    level, scale = window_scale(series, o, "history", K=2)
+    np.testing.assert_allclose(level, [5, 7])  # (3 + 5 + 4 + 8) / 4; 100 comes after t
+    assert scale[0] == pytest.approx((2 + 1 + 4) / 3)
+    assert scale[1] == pytest.approx(7 / 100)  # a constant past: |z_{t-1}| / 100
+
+
+def test_an_ar_on_the_historical_level_can_revert_to_the_mean():
+    """On white noise around 100 a one-lag AR relative to the last value can only follow
+    that value (its coefficients on the levels sum to 1); relative to the historical mean it
+    forecasts that mean."""
+    y = 100 + np.random.default_rng(0).normal(size=400)
+    o = origins_between([400], 50, 400, 1)
+    train = origins_between([400], 1, 400, 1, first=2)
+    hist = bl.LinearAR.fit([y], train, 1, 1, 1.0, "history").predict([y], o)[:, 0]
+    last = bl.LinearAR.fit([y], train, 1, 1, 1.0, "last").predict([y], o)[:, 0]
+    assert np.abs(hist - 100).max() < 0.5
+    assert np.corrcoef(last, y[o.t - 1])[0, 1] > 0.99
+    assert np.mean((hist - y[o.t]) ** 2) < 0.6 * np.mean((last - y[o.t]) ** 2)
+
+
 def test_linear_ar_solves_its_ridge_normal_equations():
     rng = np.random.default_rng(2)
     series = [rng.normal(size=80).cumsum() + 20 for _ in range(3)]

@@ -21,13 +21,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnlab.forecasting.windows import Origins, input_windows, targets, window_scale
+from rnnlab.forecasting.windows import (
+    Origins,
+    historical_mean,
+    input_windows,
+    targets,
+    window_scale,
+)
 
 
 def mean(series, o: Origins, H: int) -> np.ndarray:
-    cum = [np.concatenate([[0.0], np.cumsum(y)]) for y in series]
-    level = np.array([cum[i][t] / t for i, t in zip(o.sid, o.t)])  # (N,)
-    return np.repeat(level[:, None], H, axis=1)
+    return np.repeat(historical_mean(series, o)[:, None], H, axis=1)
 
 
 def naive(series, o: Origins, H: int) -> np.ndarray:
@@ -98,8 +102,8 @@ class LinearAR:
 
     K: int
     W: np.ndarray  # (K + 1, H)
-    center: str | None = "last"  # the windows' level: 'last', 'mean'; None: ℓ = 0, s = 1
-    #                               (an autoregression on the raw values)
+    center: str | None = "last"  # the windows' level: 'last', 'mean', 'history'; None: ℓ = 0,
+    #                               s = 1 (an autoregression on the raw values)
 
     def _scale(self, series, o: Origins):
         if self.center is not None:

@@ -8,13 +8,13 @@ scale s), the forecast in scaled units is
 
 b̃ the baseline (the historical mean, naive, seasonal naive, drift, SES, the global linear
 AR, or the mean of the AR and one of the others), f_e the e-th of E networks (an ensemble
-of seeds) reading the scaled window x̃ (the last max(K, 2m + 1, 2H) values) and the
-covariates' windows c̃ (standardised with training statistics), trained on the targets ỹ -
-b̃ with early stopping, then refitted on the whole training part for their best epoch
+of seeds) reading the last max(K, 2m + 1, 2H) values relative to the last one, (x - z_{t-1})
+/ s, whatever the baseline's level, and the covariates' windows c̃ (standardised with
+training statistics), trained on the targets ỹ - b̃ = (z - b) / s with early stopping, then refitted on the whole training part for their best epoch
 counts. ŷ is clipped at 0 when no training value is negative. The networks' readouts start
 at zero, so an untrained hybrid is its baseline exactly; the networks are kept only when
 their validation error is below the baseline's. Every choice (season, transform, AR window
-K, the windows' level ℓ: last value or mean, baseline, networks) is made on the last part
+K, the windows' level ℓ: last value, window mean or historical mean, baseline, networks) is made on the last part
 of each series' training data (validation) and recorded.
 
 Prediction intervals are split-conformal, the calibration set growing as values come in:
@@ -44,7 +44,7 @@ from rnnlab.forecasting.windows import (
 )
 
 TRANSFORMS = ("auto", "none", "log")
-CENTERS = ("last", "mean")
+CENTERS = ("last", "mean", "history")
 BASELINES = ("auto", "naive", "seasonal_naive", "drift", "ses", "ar", "ar+naive",
              "ar+seasonal_naive", "ar+drift", "ar+ses", "mean")
 
@@ -55,7 +55,7 @@ class HybridConfig:
     season: int | None = None  # m; None: from the time column's frequency, else the ACF
     transform: str = "auto"  # none | log | auto (chosen on validation)
     baseline: str = "auto"  # one of BASELINES; auto: chosen on validation
-    center: str = "auto"  # the windows' level: last, mean or auto (validation)
+    center: str = "auto"  # the AR windows' level: last, mean, history or auto (validation)
     window: int | None = None  # K; None: chosen on validation from max(H, 4) and m + 1
     val: float = 0.2  # validation part of each training part: a fraction, or a count (>= H)
     network: bool = True  # train the correcting networks
@@ -79,7 +79,7 @@ class Hybrid:
     ar: bl.LinearAR
     K_net: int = 0  # the networks' window: max(K, 2m + 1, 2H), two seasons and a step
     alpha: float = 0.3  # the SES smoothing factor
-    center: str = "last"  # the windows' level ℓ: 'last' value or 'mean' of the last K
+    center: str = "last"  # the windows' level ℓ: 'last' value, 'mean' of the last K, 'history'
     floor: float | None = None  # 0 when no training value is negative: forecasts clipped there
     log_floor: float = 0.0  # the least training value, > 0 with the log transform
     cov_stats: tuple | None = None  # (mean (C,), std (C,)) of the covariates' training parts
@@ -117,7 +117,7 @@ class Hybrid:
         level, scale = window_scale(zs, o, self.center, self.K)
         y_t = self.base_scaled(zs, o, level, scale)
         if self.nets:
-            inputs = network_inputs(zs, o, level, scale, covariates, self.K_net,
+            inputs = network_inputs(zs, o, scale, covariates, self.K_net,
                                     self.cov_stats)
             y_t = y_t + np.mean([net.predict(inputs) for net in self.nets], axis=0)
         return level[:, None] + scale[:, None] * y_t, scale
@@ -161,10 +161,12 @@ def conformal_quantile(pool: list, level: float) -> float:
     return float(pool[k - 1])
 
 
-def network_inputs(zs, o: Origins, level, scale, covariates, K: int, cov_stats=None):
-    """(N, K, 1 + C) float32: the scaled window and the covariates' windows, standardised
-    with the means and standard deviations of their training parts (cov_stats)."""
+def network_inputs(zs, o: Origins, scale, covariates, K: int, cov_stats=None):
+    """(N, K, 1 + C) float32: the window relative to its last value in units of s, (x -
+    z_{t-1}) / s, and the covariates' windows, standardised with the means and standard
+    deviations of their training parts (cov_stats)."""
     X, _ = input_windows(zs, o, K)
+    level = X[:, -1]  # z_{t-1}
     x = ((X - level[:, None]) / scale[:, None])[:, :, None]
     if covariates is None:
         return x.astype(np.float32)
@@ -293,7 +295,7 @@ def _train_networks(model: Hybrid, zs, o_train, o_val, covariates, net, epochs, 
         level, scale = window_scale(zs, o, model.center, model.K)
         Y = (targets(zs, o, model.H) - level[:, None]) / scale[:, None]
         Y = Y - model.base_scaled(zs, o, level, scale)
-        inputs = network_inputs(zs, o, level, scale, covariates, model.K_net, model.cov_stats)
+        inputs = network_inputs(zs, o, scale, covariates, model.K_net, model.cov_stats)
         return inputs, None, Y.astype(np.float32)
 
     train, val = arrays(o_train), None if o_val is None else arrays(o_val)

@@ -4,11 +4,16 @@ An origin (i, t) forecasts y_i[t .. t+H-1] from y_i[:t] only. Its input window i
 K values z_i[t-K .. t-1] of the (transformed) series, padded on the left with the first
 value when t < K. Each window is scaled by its own past:
 
-    level ℓ = z_{t-1} (or the window's mean),   scale s = mean_{k<t} |z_k - z_{k-1}|
+    level ℓ = z_{t-1} (or the window's mean, or the mean of the whole past z_0 .. z_{t-1}),
+    scale s = mean_{k<t} |z_k - z_{k-1}|
     x̃ = (x - ℓ) / s,    and a forecast in scaled units maps back as ẑ = ℓ + s · ỹ
 
-(s falls back to |ℓ|/100, then 1, when the window is constant), so one global model
-serves series of any level and scale, and nothing after t - 1 enters a window.
+(s falls back to |z_{t-1}|/100, then 1, when the past is constant), so one global model
+serves series of any level and scale, and nothing after t - 1 enters a window. A window
+relative to its last value or its own mean cannot see where the series' mean is: a linear
+model of it has coefficients on the levels that sum to one (a unit root). Relative to the
+mean of the whole past, the same model can also revert to that mean, as a stationary
+series does, and still holds the unit-root ones.
 """
 
 from __future__ import annotations
@@ -62,15 +67,25 @@ def targets(series: list[np.ndarray], o: Origins, H: int) -> np.ndarray:
         np.empty((0, H))
 
 
+def historical_mean(series: list[np.ndarray], o: Origins) -> np.ndarray:
+    """(N,) the mean of z_0 .. z_{t-1} at each origin."""
+    cum = [np.concatenate([[0.0], np.cumsum(y)]) for y in series]
+    return np.array([cum[i][t] / t for i, t in zip(o.sid, o.t)])
+
+
 def window_scale(series: list[np.ndarray], o: Origins, center: str = "last",
                  K: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """(level (N,), scale (N,)) of each origin, from the values before it only; the level
-    is the last value (center 'last') or the mean of the last K values ('mean')."""
+    is the last value (center 'last'), the mean of the last K values ('mean') or of all the
+    values before the origin ('history')."""
+    last = np.array([series[i][t - 1] for i, t in zip(o.sid, o.t)])
     if center == "last":
-        level = np.array([series[i][t - 1] for i, t in zip(o.sid, o.t)])
+        level = last
+    elif center == "history":
+        level = historical_mean(series, o)
     else:
         level = np.array([series[i][max(0, t - K):t].mean() for i, t in zip(o.sid, o.t)])
     cum = [np.concatenate([[0.0], np.cumsum(np.abs(np.diff(y)))]) for y in series]
     scale = np.array([cum[i][t - 1] / (t - 1) if t > 1 else 0.0 for i, t in zip(o.sid, o.t)])
-    fallback = np.where(np.abs(level) > 0, np.abs(level) / 100, 1.0)
+    fallback = np.where(np.abs(last) > 0, np.abs(last) / 100, 1.0)
     return level, np.where(scale > 0, scale, fallback)
