@@ -2,6 +2,7 @@
 
     python benchmarks/forecast_bench.py [--data ../shared/data] [--out runs/forecast_bench]
     python benchmarks/forecast_bench.py --dev     # the same on the files without their test part
+    python benchmarks/forecast_bench.py --aeon    # on real series bundled with aeon
 
 No per-file flags (--overwrite only lets a rerun replace the last one's folders): the
 target is each file's last column, the season comes from the time column (or the .tsf
@@ -13,6 +14,12 @@ command on the same windows. Prints one table per kind of evaluation.
 last 20 % of a single series, the last @horizon values of each .tsf series), so that the
 default command's own held-out part lies inside the real training data: a development
 set for changing the defaults that never reads a test value.
+
+--aeon runs it on real series this project's defaults were not developed on, read from
+the data bundled with aeon (an optional extra; no network): the Canadian lynx trappings
+(yearly, 1821-1934), shampoo sales (monthly, 3 years) and the five quarterly US
+macroeconomic series of Hyndman's `uschange` (per cent changes, 1970-2016), each
+written as a two-column CSV with a time column.
 """
 
 from __future__ import annotations
@@ -55,6 +62,30 @@ def dev_copy(path: Path, dest: Path) -> Path:
     return dest
 
 
+def aeon_series(dest: Path) -> list[Path]:
+    """The bundled real series (see the docstring) as CSV files in dest."""
+    import csv
+
+    try:
+        import aeon.datasets
+    except ImportError:
+        raise SystemExit("--aeon: aeon is not installed (pip install aeon)") from None
+    src = Path(aeon.datasets.__file__).parent / "data"
+    dest.mkdir(parents=True, exist_ok=True)
+    lynx = list(csv.reader((src / "Lynx" / "Lynx.csv").open()))[1:]
+    (dest / "lynx.csv").write_text("year,lynx\n" + "".join(f"{y},{v}\n" for y, v in lynx))
+    (dest / "shampoo.csv").write_text((src / "ShampooSales" / "ShampooSales.csv").read_text())
+    paths = [dest / "lynx.csv", dest / "shampoo.csv"]
+    rows = list(csv.DictReader((src / "Uschange" / "Uschange.csv").open()))
+    for column in ("Consumption", "Income", "Production", "Savings", "Unemployment"):
+        path = dest / f"uschange_{column.lower()}.csv"
+        quarters = ((r["Quarter"].split(" Q"), r[column]) for r in rows)
+        path.write_text(f"quarter,{column.lower()}\n" + "".join(
+            f"{y}-{3 * int(q) - 2:02d}-01,{v}\n" for (y, q), v in quarters))
+        paths.append(path)
+    return paths
+
+
 def run(path: Path, out: Path) -> tuple[dict, float]:
     cmd = [sys.executable, "-m", "rnnlab.cli", "forecast", "train", str(path), "--out", str(out),
            "--overwrite"]
@@ -78,10 +109,18 @@ def main():
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "forecast_bench")
     ap.add_argument("--dev", action="store_true",
                     help="the files without their held-out part (see the docstring)")
+    ap.add_argument("--aeon", action="store_true",
+                    help="real series bundled with aeon instead (see the docstring)")
     args = ap.parse_args()
-    if not (args.data / "forecasting").is_dir():
+    if args.aeon and args.dev:
+        raise SystemExit("--aeon, --dev: choose one (the aeon series have no test part here)")
+    if args.aeon:
+        args.out = args.out / "aeon"
+        paths = aeon_series(args.out / "data")
+    elif not (args.data / "forecasting").is_dir():
         raise SystemExit(f"{args.data}/forecasting: not found (the shared data folder)")
-    paths = files(args.data)
+    else:
+        paths = files(args.data)
     if args.dev:
         args.out = args.out / "dev"
         paths = [dev_copy(p, args.out / "data" / p.relative_to(args.data)) for p in paths]
