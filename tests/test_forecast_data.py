@@ -116,6 +116,8 @@ def test_season_from_stamps_and_acf():
     rng = np.random.default_rng(0)
     assert season_from_acf(np.sin(2 * np.pi * t / 7) + 0.1 * rng.normal(size=300) + t) == 7
     assert season_from_acf(rng.normal(size=300)) == 1
+    cycle = np.sin(2 * np.pi * np.arange(1000) / 9.6)  # r_19 = 0.97 > r_10 = 0.96
+    assert season_from_acf(cycle) == 10  # the period, not its multiple
 
 
 def test_future_stamps():

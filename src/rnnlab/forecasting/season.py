@@ -6,10 +6,14 @@ Stamps are parsed as ISO dates/times ('1949-01', '2021-05-01 00:30:00+00:00') or
     yearly 1, quarterly 4, monthly 12, weekly 52, daily 7, hourly 24, half-hourly 48,
     quarter-hourly 96, minutely 60
 
-Without stamps, m is the lag ℓ in [2, T/3] of the highest autocorrelation
+Without stamps, m is the first lag ℓ in [2, T/3] where the autocorrelation
 r_ℓ = Σ_t (d_t - d̄)(d_{t-ℓ} - d̄) / Σ_t (d_t - d̄)² of the first differences d_t = y_t - y_{t-1}
-of the training part (differencing removes a trend's slow decay), when r_ℓ > 0.3
-and it is a local maximum; else 1 (no season).
+of the training part (differencing removes a trend's slow decay) is a local maximum above
+0.3; else 1 (no season). The first such peak, not the highest: a period P puts peaks at
+2P, 3P, ... too, and when P is not a whole number of steps (a 9.6-year cycle) a multiple
+can land nearer its peak than P does (19 against 10) and win by noise; taking the first
+peak over a threshold is how pitch detection avoids the same "octave error" (de Cheveigné
+and Kawahara's YIN, 2002).
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ def frequency(stamps: np.ndarray) -> tuple[str, int] | None:
 
 
 def season_from_acf(y: np.ndarray) -> int:
-    """The lag of the highest autocorrelation peak above ACF_THRESHOLD, else 1."""
+    """The lag of the first autocorrelation peak above ACF_THRESHOLD, else 1."""
     y = np.diff(np.asarray(y, float))
     y = y - np.mean(y)
     den = float(y @ y)
@@ -67,12 +71,10 @@ def season_from_acf(y: np.ndarray) -> int:
     if den == 0 or max_lag < 3:
         return 1
     r = np.array([y[lag:] @ y[:-lag] / den for lag in range(1, max_lag + 1)])  # r[l-1] = r_l
-    best, m = 0.0, 1
     for lag in range(2, max_lag):
-        if r[lag - 1] > ACF_THRESHOLD and r[lag - 1] >= r[lag - 2] and r[lag - 1] >= r[lag] \
-                and r[lag - 1] > best:
-            best, m = r[lag - 1], lag
-    return m
+        if r[lag - 1] > ACF_THRESHOLD and r[lag - 1] >= r[lag - 2] and r[lag - 1] >= r[lag]:
+            return lag
+    return 1
 
 
 def choose_season(times, y_train: np.ndarray, named: str | None = None) -> tuple[int, str]:
