@@ -35,7 +35,8 @@ def test_without_class_label_header_the_label_is_last(tmp_path):
 
 def test_target_label_is_read_as_the_last_field(tmp_path):
     s = read_ts(_write(tmp_path, "@targetLabel true\n@data\n1,2:0.5\n3,4:1.5\n"))
-    assert s.y.tolist() == ["0.5", "1.5"] and s.X.shape == (2, 2, 1)
+    assert s.y.tolist() == ["0.5", "1.5"] and s.X.shape == (2, 2, 1) and s.target
+    assert not read_ts(_write(tmp_path, "@classLabel true a b\n@data\n1,2:a\n")).target
 
 
 @pytest.mark.parametrize("name", ["GunPoint", "JapaneseVowels", "OSULeaf", "ACSF1"])

@@ -31,6 +31,14 @@ def test_classification_input_errors():
         clf.class_list(seqs(["a", "a"], classes=("a", "b")))  # declared, but one present
     with pytest.raises(ValueError, match=r"TEST: labels \['c'\] never appear in training"):
         clf.encode(seqs(["a", "c"]), ["a", "b"], "TEST")
+    with pytest.raises(ValueError, match=r"TEST: labels \['0', '1', '10', '11', \.\.\. \(12 in "
+                                         r"all\)\] never appear in training \(the classes are "
+                                         r"\['a', 'b'\]\)$"):
+        clf.encode(seqs([str(i) for i in range(12)]), ["a", "b"], "TEST")
+    regression = Sequences(np.ones((3, 5, 1)), np.full(3, 5), np.array(["0.5", "1.5", "2"]),
+                           target=True)
+    with pytest.raises(ValueError, match=r"TRAIN: the file declares a regression target"):
+        clf.class_list(regression)
     with pytest.raises(ValueError, match=r"TEST: expected 2 channels as in training, got 3"):
         clf.check_compatible(seqs(["a"], F=3), 2, "TEST")
     with pytest.raises(ValueError, match=r"TRAIN: missing values at series 0 channel 1 step 2"):

@@ -25,6 +25,9 @@ def class_list(train: Sequences) -> list[str]:
     """The classes: those the file declares (.ts @classLabel), else the training labels sorted."""
     if train.y is None:
         raise ValueError("TRAIN: the file has no class labels")
+    if train.target:
+        raise ValueError("TRAIN: the file declares a regression target (@targetLabel true), "
+                         "not class labels (@classLabel)")
     labels = sorted(set(train.y.tolist()))
     if len(labels) < 2:
         raise ValueError(f"TRAIN: expected at least 2 classes, got only {labels} in "
@@ -37,14 +40,21 @@ def class_list(train: Sequences) -> list[str]:
         return labels
 
 
+def _some(labels: list[str], shown: int = 5) -> str:
+    """The first few labels, and how many there are when not all are shown."""
+    if len(labels) <= shown:
+        return str(list(labels))
+    return "[" + ", ".join(map(repr, labels[:shown - 1])) + f", ... ({len(labels)} in all)]"
+
+
 def encode(seqs: Sequences, classes: list[str], argument: str) -> np.ndarray:
     """Labels -> indices into `classes`; labels never seen in training raise, naming them."""
     if seqs.y is None:
         raise ValueError(f"{argument}: the file has no class labels")
     unseen = sorted(set(seqs.y.tolist()) - set(classes))
     if unseen:
-        raise ValueError(f"{argument}: labels {unseen} never appear in training "
-                         f"(the classes are {classes})")
+        raise ValueError(f"{argument}: labels {_some(unseen)} never appear in training "
+                         f"(the classes are {_some(classes)})")
     index = {c: i for i, c in enumerate(classes)}
     return np.array([index[c] for c in seqs.y], dtype=np.int64)
 

@@ -7,7 +7,7 @@ A `Sequences` holds N series of F channels padded to a common length T:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -18,6 +18,7 @@ class Sequences:
     lengths: np.ndarray  # (N,) int64, in [1, T]
     y: np.ndarray | None  # (N,) str class labels, or None when the file has none
     classes: tuple[str, ...] | None = None  # labels the file declares (.ts @classLabel)
+    target: bool = False  # y is a regression target (.ts @targetLabel true), not classes
 
     @property
     def num_channels(self) -> int:
@@ -70,4 +71,4 @@ def interpolate_missing(seqs: Sequences) -> Sequences:
             if bad.any():
                 t = np.arange(L)
                 v[bad] = np.interp(t[bad], t[~bad], v[~bad])
-    return Sequences(X, seqs.lengths, seqs.y, seqs.classes)
+    return replace(seqs, X=X)

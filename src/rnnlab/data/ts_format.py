@@ -109,7 +109,7 @@ def read_ts(path) -> Sequences:
         n = int(np.argwhere(np.isnan(X))[0, 0])
         raise ValueError(f"{path}: @missing false, but series {n} has missing values ('?')")
     return Sequences(X, lengths, np.array(labels) if classes is not None else None,
-                     classes or None)
+                     classes or None, bool(head.get("target")))
 
 
 def _values(channel: str) -> list[str]:
