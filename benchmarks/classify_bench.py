@@ -3,7 +3,10 @@ default command (no per-set flag), the trained-GRU variant, the baselines, and t
 digits read as images; prints a Markdown table.
 
     python benchmarks/classify_bench.py [--data ../shared/data/ucr] [--out runs/bench]
-                                        [--no-gru] [--no-digits]
+                                        [--no-gru] [--no-digits] [--aeon]
+
+--aeon runs the classification sets bundled with aeon (an optional extra; no network)
+instead: real sets this project's defaults were not developed on.
 
 Per data set it runs, each as its own process (the times include nothing else):
 
@@ -56,22 +59,48 @@ def baseline(report: dict, name: str) -> str:
     return "n/a" if b["accuracy"] is None else f"{b['accuracy']:.3f} ({b['seconds']:.0f} s)"
 
 
+def data_sets(folder: Path) -> dict[str, Path]:
+    """{name: NAME_TRAIN.ts} of the sets in folder that have a NAME_TEST.ts."""
+    return {f.name[: -len("_TRAIN.ts")]: f for f in sorted(folder.glob("*_TRAIN.ts"))
+            if f.with_name(f.name.replace("_TRAIN", "_TEST")).is_file()}
+
+
+DEVELOPMENT = ("ACSF1", "GunPoint", "JapaneseVowels", "OSULeaf")  # ../shared/data/ucr
+
+
+def aeon_sets() -> dict[str, Path]:
+    """The classification sets bundled with aeon (their .ts files declare @classLabel),
+    less the development sets and the equal-length copies ("_eq") of the others."""
+    try:
+        import aeon.datasets
+    except ImportError:
+        raise SystemExit("--aeon: aeon is not installed (pip install aeon)") from None
+    found = {}
+    for folder in sorted((Path(aeon.datasets.__file__).parent / "data").iterdir()):
+        for name, train in data_sets(folder).items():
+            if name not in DEVELOPMENT and not name.endswith("_eq") and \
+                    "@classlabel true" in train.read_text()[:4000].lower():
+                found[name] = train
+    return found
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "ucr")
     p.add_argument("--out", type=Path, default=ROOT / "runs" / "classify_bench")
     p.add_argument("--no-gru", action="store_true", help="skip the trained-GRU runs")
     p.add_argument("--no-digits", action="store_true", help="skip the digits runs")
+    p.add_argument("--aeon", action="store_true", help="the sets bundled with aeon instead")
     a = p.parse_args()
-    sets = sorted(f.name[: -len("_TRAIN.ts")] for f in a.data.glob("*_TRAIN.ts"))
+    sets = data_sets(a.data) if not a.aeon else aeon_sets()
     if not sets:
         raise SystemExit(f"no *_TRAIN.ts files in {a.data}")
     variants = {k: v for k, v in VARIANTS.items() if not (a.no_gru and k == "gru1")}
     print("| data set | rnnlab default (5 ESNs) | one ESN | trained GRU | 1-NN ED | "
           "1-NN DTW | MiniRocket | default: choice |")
     print("|---|---:|---:|---:|---:|---:|---:|---|")
-    for name in sets:
-        files = [str(a.data / f"{name}_TRAIN.ts"), "--test", str(a.data / f"{name}_TEST.ts")]
+    for name, train in sets.items():
+        files = [str(train), "--test", str(train.with_name(f"{name}_TEST.ts"))]
         r = {k: classify(files + v, a.out / name / k) for k, v in variants.items()}
         c = r["default"]["training"]["choice"]
         choice = (f"chunk {c['chunk']}, ρ {c['spectral_radius']}, scale {c['input_scale']}, "
