@@ -55,7 +55,8 @@ def _after_deltas_row(gates, hn, h_prev, dh, dxp, dhp):
 def forward_after(a, W_hhT, b_hn, lengths, h, hn, hw, b0, b1):
     """Reset-after GRU, n = tanh(a_n + r ⊙ (W_hn h + b_hn)). a: (T, B, 3H) input
     projection (+ b_hh in blocks r, z), overwritten with the gates (r, z, n);
-    W_hhT: (H, 3H); b_hn: (H,); h: (T+1, B, H) filled in place from h[0];
+    W_hhT: (H, 3H); b_hn: (H,); h: (T+1, B, H) filled in place from h[0] up to each
+    sequence's end (PAST THE END in rnnlab.kernels._math);
     hn: (T, B, H) receives W_hn h_{t-1} + b_hn; hw: (B, 3H) work; rows b0:b1."""
     T = a.shape[0]
     for t in range(T):
@@ -63,8 +64,6 @@ def forward_after(a, W_hhT, b_hn, lengths, h, hn, hw, b0, b1):
         for b in range(b0, b1):
             if t < lengths[b]:
                 _after_row(a[t, b], hw[b], b_hn, h[t, b], h[t + 1, b], hn[t, b])
-            else:
-                copy_row(h[t, b], h[t + 1, b])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -115,7 +114,8 @@ def _before_n_row(a, hn, h_prev, h):
 def forward_before(a, W_rzT, W_nT, lengths, h, hw, rh, hn, b0, b1):
     """Reset-before GRU, n = tanh(a_n + W_hn (r ⊙ h_{t-1})). a: (T, B, 3H) input
     projection + b_hh, overwritten with the gates (r, z, n); W_rzT: (H, 2H) and
-    W_nT: (H, H) the blocks of W_hhᵀ; h: (T+1, B, H) filled in place from h[0];
+    W_nT: (H, H) the blocks of W_hhᵀ; h: (T+1, B, H) filled in place from h[0] up to
+    each sequence's end (PAST THE END in rnnlab.kernels._math);
     hw (B, 2H), rh (B, H), hn (B, H): work; rows b0:b1."""
     T = a.shape[0]
     for t in range(T):
@@ -129,8 +129,6 @@ def forward_before(a, W_rzT, W_nT, lengths, h, hw, rh, hn, b0, b1):
         for b in range(b0, b1):
             if t < lengths[b]:
                 _before_n_row(a[t, b], hn[b], h[t, b], h[t + 1, b])
-            else:
-                copy_row(h[t, b], h[t + 1, b])
 
 
 @njit(cache=True, inline="always", error_model="numpy")

@@ -23,11 +23,20 @@ def lengths_of(mask, T: int, B: int) -> np.ndarray:
 
 
 def _states(state0: tuple, T: int) -> tuple:
-    """Buffers (T+1, B, H) per state array, index 0 the initial state."""
-    bufs = tuple(np.empty((T + 1,) + s.shape, s.dtype) for s in state0)
+    """Buffers (T+1, B, H) per state array, index 0 the initial state, zero after."""
+    bufs = tuple(np.zeros((T + 1,) + s.shape, s.dtype) for s in state0)
     for buf, s in zip(bufs, state0):
         buf[0] = s
     return bufs
+
+
+def hold_past_ends(states: tuple, lengths: np.ndarray) -> None:
+    """Past its end a sequence's state stays at its last value: states (T+1, B, H)
+    filled by a forward loop up to each end (PAST THE END in rnnlab.kernels._math)."""
+    T = states[0].shape[0] - 1
+    for b in np.flatnonzero(lengths < T):
+        for s in states:
+            s[lengths[b] + 1 :, b] = s[lengths[b], b]
 
 
 def _act(cell: RNNCell) -> tuple:
@@ -75,8 +84,10 @@ def forward(cell, xp, state0: tuple, W_hh, b_hh, mask):
     T, B, GH = xp.shape
     states = _states(state0, T)
     xp += b_hh_in_xp(cell, b_hh)
-    run, aux = bind_forward(cell, xp, states, W_hh, b_hh, lengths_of(mask, T, B))
+    lengths = lengths_of(mask, T, B)
+    run, aux = bind_forward(cell, xp, states, W_hh, b_hh, lengths)
     _run_rows(run, B, T * B * GH * W_hh.shape[1])
+    hold_past_ends(states, lengths)
     return states, aux
 
 
@@ -108,8 +119,9 @@ def backward(cell, cache, dh_out, dstate_T: tuple, W_hh, keep_dH: bool = False):
                       lengths, dstate[0], dXP, dH, keep_dH, np.zeros((B, H), dt),
                       np.zeros((B, 2 * H), dt), np.empty((B, H), dt), work)
     elif isinstance(cell, LSTMCell):
-        run = partial(lstm.backward, dh_out, aux[0], states[1], W_hh, lengths, *dstate, dXP, dH,
-                      keep_dH, work)
+        run = partial(lstm.backward, dh_out, aux[0], states[1], W_hh, lengths, dstate[0], work,
+                      dstate[1], dXP, dH, keep_dH)
+        dstate = (work, dstate[1])  # the loop leaves ∂L/∂h_0 in work
     elif isinstance(cell, RNNCell):
         run = partial(rnn.backward, dh_out, states[0], W_hh, lengths, *_act(cell), dstate[0], dXP,
                       dH, keep_dH, work)
@@ -139,8 +151,9 @@ def rforward(cell, ra, states, W_hh, mask):
     T, B, H = ra.shape
     dt = ra.dtype
     h = np.ascontiguousarray(states[0], dt)
-    rh = np.zeros((T + 1, B, H), dt)
+    rh, lengths = np.zeros((T + 1, B, H), dt), lengths_of(mask, T, B)
     run = partial(rnn.rforward, np.ascontiguousarray(ra), np.ascontiguousarray(W_hh.T, dt), h,
-                  lengths_of(mask, T, B), *_act(cell), rh, np.empty((B, H), dt))
+                  lengths, *_act(cell), rh, np.empty((B, H), dt))
     _run_rows(run, B, T * B * H * H)
+    hold_past_ends((rh,), lengths)
     return rh
