@@ -105,30 +105,30 @@ def backward(cell, cache, dh_out, dstate_T: tuple, W_hh, keep_dH: bool = False):
     states, aux = (tuple(np.ascontiguousarray(a, dt) for a in arrays) for arrays in (states, aux))
     dstate = tuple(np.array(s, dtype=dt, copy=True) for s in dstate_T)  # (B, H), in place
     dXP = np.empty((T, B, GH), dt)
-    dH = np.empty((T, B, H) if keep_dH else (1, 1, 1), dt)
+    dH = np.empty((T, B, H), dt) if keep_dH else None  # None: not compiled in (KEEP)
     W_hh = np.ascontiguousarray(W_hh, dt)
     work = np.empty((B, H), dt)
     reset_after = isinstance(cell, GRUCell) and cell.reset_after
     dHP = np.empty_like(dXP) if reset_after else dXP  # the other cells share the errors
     if reset_after:
         run = partial(gru.backward_after, dh_out, aux[0], aux[1], states[0], W_hh, lengths,
-                      dstate[0], dXP, dHP, dH, keep_dH, work)
+                      dstate[0], dXP, dHP, dH, work)
     elif isinstance(cell, GRUCell):
         run = partial(gru.backward_before, dh_out, aux[0], states[0],
                       np.ascontiguousarray(W_hh[: 2 * H]), np.ascontiguousarray(W_hh[2 * H :]),
-                      lengths, dstate[0], dXP, dH, keep_dH, np.zeros((B, H), dt),
+                      lengths, dstate[0], dXP, dH, np.zeros((B, H), dt),
                       np.zeros((B, 2 * H), dt), np.empty((B, H), dt), work)
     elif isinstance(cell, LSTMCell):
         run = partial(lstm.backward, dh_out, aux[0], states[1], W_hh, lengths, dstate[0], work,
-                      dstate[1], dXP, dH, keep_dH)
+                      dstate[1], dXP, dH)
         dstate = (work, dstate[1])  # the loop leaves ∂L/∂h_0 in work
     elif isinstance(cell, RNNCell):
         run = partial(rnn.backward, dh_out, states[0], W_hh, lengths, *_act(cell), dstate[0], dXP,
-                      dH, keep_dH, work)
+                      dH, work)
     else:
         raise TypeError(f"cell: no compiled kernel for {type(cell).__name__}")
     _run_rows(run, B, T * B * GH * H)
-    return dXP, dHP, (dH if keep_dH else None), dstate
+    return dXP, dHP, dH, dstate
 
 
 def _run_rows(run, B: int, macs: float) -> None:

@@ -43,13 +43,13 @@ def forward(a, W_hhT, lengths, h, c, hw, b0, b1):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def backward(dh_out, gates, c, W_hh, lengths, dh_T, dh, dc, dA, dH, keep, b0, b1):
+def backward(dh_out, gates, c, W_hh, lengths, dh_T, dh, dc, dA, dH, b0, b1):
     """BPTT through the LSTM. dh_out: (T, B, H); gates: (T, B, 4H) and c: (T+1, B, H)
     from forward; dh_T: (B, H) ∂L/∂h_T; dh: (B, H) filled with ∂L/∂h_0 (each step's
     product writes ∂L/∂h_{t-1} of every row there; a sequence reads dh_T at its last
     step); dc: (B, H) ∂L/∂c_T, left as ∂L/∂c_0; dA: (T, B, 4H) filled with the
     pre-activation errors δ (zero past the ends); dH: (T, B, H) receives ∂L/∂h_t in
-    total when keep; rows b0:b1 only."""
+    total unless None (KEEP in rnnlab.kernels._math); rows b0:b1 only."""
     T, H = dh_out.shape[0], c.shape[2]
     for t in range(T - 1, -1, -1):
         for b in range(b0, b1):
@@ -67,11 +67,11 @@ def backward(dh_out, gates, c, W_hh, lengths, dh_T, dh, dc, dA, dH, keep, b0, b1
                     dA_tb[2 * H + j] = dc_j * i * (1 - g * g)
                     dA_tb[3 * H + j] = dh_j * tc * o * (1 - o)
                     dc_b[j] = dc_j * f
-                if keep:
+                if dH is not None:
                     for j in range(H):
                         dH[t, b, j] = dh_b[j] + dout_b[j]
             else:
                 dA[t, b] = 0.0
-                if keep:
+                if dH is not None:
                     copy_row(dh_T[b], dH[t, b])
         matmul_into(dA[t, b0:b1], W_hh, dh[b0:b1])  # (b1-b0, H)

@@ -82,16 +82,17 @@ def forward(a, W_hhT, lengths, code, p, h, hw, b0, b1):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def backward(dh_out, h, W_hh, lengths, code, p, dh, dA, dH, keep, dh_prev, b0, b1):
+def backward(dh_out, h, W_hh, lengths, code, p, dh, dA, dH, dh_prev, b0, b1):
     """BPTT: dA_t = (dh + dh_out_t) ⊙ σ'(a_t), dh ← dA_t W_hh (running sequences only).
 
     dh_out: (T, B, H); h: (T+1, B, H) from forward; dh: (B, H) ∂L/∂h_T, left as
     ∂L/∂h_0; dA: (T, B, H) filled with the pre-activation errors (zero past the ends);
-    dH: (T, B, H) receives ∂L/∂h_t in total when keep; dh_prev: (B, H) work; rows b0:b1.
+    dH: (T, B, H) receives ∂L/∂h_t in total unless None (KEEP in rnnlab.kernels._math);
+    dh_prev: (B, H) work; rows b0:b1.
     """
     T = dh_out.shape[0]
     for t in range(T - 1, -1, -1):
-        add_output_grad(dh, dh_out[t], t, lengths, dH, keep, b0, b1)
+        add_output_grad(dh, dh_out[t], t, lengths, dH, b0, b1)
         for b in range(b0, b1):
             if t < lengths[b]:
                 _delta_row(dh[b], h[t + 1, b], dA[t, b], code, p)
