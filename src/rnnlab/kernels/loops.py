@@ -22,9 +22,11 @@ def lengths_of(mask, T: int, B: int) -> np.ndarray:
     return mask[:, :, 0].sum(0).astype(np.int64)
 
 
-def _states(state0: tuple, T: int) -> tuple:
-    """Buffers (T+1, B, H) per state array, index 0 the initial state, zero after."""
-    bufs = tuple(np.zeros((T + 1,) + s.shape, s.dtype) for s in state0)
+def _states(state0: tuple, T: int, ragged: bool) -> tuple:
+    """Buffers (T+1, B, H) per state array, index 0 the initial state; zero after when
+    ragged (the products read the rows past the ends before hold_past_ends fills them)."""
+    new = np.zeros if ragged else np.empty
+    bufs = tuple(new((T + 1,) + s.shape, s.dtype) for s in state0)
     for buf, s in zip(bufs, state0):
         buf[0] = s
     return bufs
@@ -43,49 +45,60 @@ def _act(cell: RNNCell) -> tuple:
     return ACTIVATIONS.index(cell.act.name), float(cell.act.param)
 
 
-def b_hh_in_xp(cell, b_hh):
-    """The part of b_hh the kernels take inside the input projection: all of it, except
-    b_hn for the reset-after GRU (it stays inside r ⊙ (W_hn h + b_hn))."""
+def input_bias(cell, b_ih, b_hh):
+    """(G·H,) the bias the kernels add to the input projection: b_ih and all of b_hh,
+    except b_hn for the reset-after GRU (it stays inside r ⊙ (W_hn h + b_hn))."""
     if isinstance(cell, GRUCell) and cell.reset_after:
         H = b_hh.shape[0] // 3
-        return np.concatenate([b_hh[: 2 * H], np.zeros(H, b_hh.dtype)])
-    return b_hh
+        return b_ih + np.concatenate([b_hh[: 2 * H], np.zeros(H, b_hh.dtype)])
+    return b_ih + b_hh
 
 
-def bind_forward(cell, xp, states: tuple, W_hh, b_hh, lengths):
+def _add_bias(run, xp, bias, b0: int, b1: int) -> None:
+    xp[:, b0:b1] += bias
+    run(b0, b1)
+
+
+def bind_forward(cell, xp, bias, states: tuple, W_hh, b_hh, lengths):
     """Bind the compiled forward of `cell` to its buffers. xp: (T, B, G·H) input
-    projection plus b_hh_in_xp, overwritten with the gates; states: (T+1, B, H) each,
-    the initial state at index 0. Return (run, aux): run(b0, b1) fills states; aux is the
-    cache's aux (filled by run(b0, b1), which runs the sequences b0:b1)."""
+    projection W_ih x_t, overwritten with the gates; bias: (G·H,) input_bias, added to
+    it (inside the LSTM's loop, which reads xp anyway; the others first, by rows);
+    states: (T+1, B, H) each, the initial state at index 0. Return (run, aux): run(b0, b1)
+    runs the sequences b0:b1, filling states and aux (the cache's aux)."""
     T, B, GH = xp.shape
     H = W_hh.shape[1]
     h, dt = states[0], xp.dtype
+    W_hhT = None if isinstance(cell, GRUCell) and not cell.reset_after else (
+        np.ascontiguousarray(W_hh.T, dt))  # (H, G·H)
+    if isinstance(cell, LSTMCell):
+        return partial(lstm.forward, xp, bias.astype(dt), W_hhT, lengths, *states,
+                       np.empty((B, GH), dt)), (xp,)
     if isinstance(cell, GRUCell) and cell.reset_after:
         hn = np.zeros((T, B, H), dt)
-        args = (xp, np.ascontiguousarray(W_hh.T, dt), b_hh[2 * H :].astype(dt), lengths, h, hn,
-                np.empty((B, GH), dt))
-        return partial(gru.forward_after, *args), (xp, hn)
-    if isinstance(cell, GRUCell):
-        args = (xp, np.ascontiguousarray(W_hh[: 2 * H].T, dt),
-                np.ascontiguousarray(W_hh[2 * H :].T, dt), lengths, h,
-                np.empty((B, 2 * H), dt), np.empty((B, H), dt), np.empty((B, H), dt))
-        return partial(gru.forward_before, *args), (xp,)
-    W_hhT, hw = np.ascontiguousarray(W_hh.T, dt), np.empty((B, GH), dt)  # (H, G·H), (B, G·H)
-    if isinstance(cell, LSTMCell):
-        return partial(lstm.forward, xp, W_hhT, lengths, *states, hw), (xp,)
-    if isinstance(cell, RNNCell):
-        return partial(rnn.forward, xp, W_hhT, lengths, *_act(cell), h, hw), ()
-    raise TypeError(f"cell: no compiled kernel for {type(cell).__name__}")
+        run = partial(gru.forward_after, xp, W_hhT, b_hh[2 * H :].astype(dt), lengths, h, hn,
+                      np.empty((B, GH), dt))
+        aux = (xp, hn)
+    elif isinstance(cell, GRUCell):
+        run = partial(gru.forward_before, xp, np.ascontiguousarray(W_hh[: 2 * H].T, dt),
+                      np.ascontiguousarray(W_hh[2 * H :].T, dt), lengths, h,
+                      np.empty((B, 2 * H), dt), np.empty((B, H), dt), np.empty((B, H), dt))
+        aux = (xp,)
+    elif isinstance(cell, RNNCell):
+        run, aux = partial(rnn.forward, xp, W_hhT, lengths, *_act(cell), h,
+                           np.empty((B, GH), dt)), ()
+    else:
+        raise TypeError(f"cell: no compiled kernel for {type(cell).__name__}")
+    return partial(_add_bias, run, xp, bias.astype(dt)), aux
 
 
-def forward(cell, xp, state0: tuple, W_hh, b_hh, mask):
-    """Run the cell over xp (T, B, G·H), the input projection (overwritten with the
-    gates). Return (states, aux) shaped as the reference loop's cache."""
+def forward(cell, xp, state0: tuple, W_hh, b_ih, b_hh, mask):
+    """Run the cell over xp (T, B, G·H), the input projection W_ih x_t without bias
+    (overwritten with the gates). Return (states, aux) shaped as the reference loop's
+    cache."""
     T, B, GH = xp.shape
-    states = _states(state0, T)
-    xp += b_hh_in_xp(cell, b_hh)
+    states = _states(state0, T, mask is not None)
     lengths = lengths_of(mask, T, B)
-    run, aux = bind_forward(cell, xp, states, W_hh, b_hh, lengths)
+    run, aux = bind_forward(cell, xp, input_bias(cell, b_ih, b_hh), states, W_hh, b_hh, lengths)
     _run_rows(run, B, T * B * GH * W_hh.shape[1])
     hold_past_ends(states, lengths)
     return states, aux

@@ -15,9 +15,10 @@ from rnnlab.kernels._math import copy_row, sigmoid, tanh
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def forward(a, W_hhT, lengths, h, c, hw, b0, b1):
-    """Run the LSTM; a (T, B, 4H) holds the input projection with both biases and is
-    overwritten with the gate activations (i, f, g, o). W_hhT: (H, 4H); h, c:
+def forward(a, bias, W_hhT, lengths, h, c, hw, b0, b1):
+    """Run the LSTM; a (T, B, 4H) holds the input projection W_ih x_t and is
+    overwritten with the gate activations (i, f, g, o); bias: (4H,) b_ih + b_hh, added
+    here (a pass of its own over a took 1-2 % of a training step); W_hhT: (H, 4H); h, c:
     (T+1, B, H) with the initial state at index 0, filled in place up to each
     sequence's end (the caller holds the last state past it: PAST THE END in
     rnnlab.kernels._math); hw: (B, 4H) work; only the sequences b0 <= b < b1 are run
@@ -29,10 +30,10 @@ def forward(a, W_hhT, lengths, h, c, hw, b0, b1):
             if t < lengths[b]:  # one row; 1-D views, so that LLVM vectorises the loop on j
                 a_tb, hw_b, c_prev, c_t, h_t = a[t, b], hw[b], c[t, b], c[t + 1, b], h[t + 1, b]
                 for j in range(H):
-                    i = sigmoid(a, a_tb[j] + hw_b[j])
-                    f = sigmoid(a, a_tb[H + j] + hw_b[H + j])
-                    g = tanh(a, a_tb[2 * H + j] + hw_b[2 * H + j])
-                    o = sigmoid(a, a_tb[3 * H + j] + hw_b[3 * H + j])
+                    i = sigmoid(a, a_tb[j] + hw_b[j] + bias[j])
+                    f = sigmoid(a, a_tb[H + j] + hw_b[H + j] + bias[H + j])
+                    g = tanh(a, a_tb[2 * H + j] + hw_b[2 * H + j] + bias[2 * H + j])
+                    o = sigmoid(a, a_tb[3 * H + j] + hw_b[3 * H + j] + bias[3 * H + j])
                     a_tb[j] = i
                     a_tb[H + j] = f
                     a_tb[2 * H + j] = g
