@@ -131,7 +131,8 @@ def backprop_direction(cell: Cell, cache: DirectionCache, dh_out, dstate_T: tupl
     if fast:
         from rnnlab.kernels import loops
 
-        dXP, dHP, dH, dstate = loops.backward(cell, cache, dh_out, dstate_T, W_hh, keep_deltas)
+        dXP, dHP, dH, dstate = loops.backward(cell, cache, dh_out, dstate_T, W_hh, keep_deltas,
+                                              reuse=not keep_deltas)  # dXP dropped below
     else:
         dXP, dHP, dH, dstate = _backprop_loop(cell, cache, dh_out, dstate_T, W_hh, keep_deltas)
     (T, B, _), (G_H, I) = dXP.shape, W_ih.shape
