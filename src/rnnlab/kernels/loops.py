@@ -70,15 +70,6 @@ def input_bias(cell, b_ih, b_hh):
     return b_ih + b_hh
 
 
-def nt_form(B: int, H: int) -> bool:
-    """Whether the LSTM's time loops run their per-step products in the NT form
-    (rnnlab.kernels._blas.matmul_nt_into): for 2 ≤ B ≤ H, where it measured 1.05-2.5×
-    faster per loop (B = 1: gemv either way, 0.7-0.85×; B > H: 0.86-0.97×; issue 16,
-    benchmarks/README.md). A function of the shapes only: the same numbers whatever
-    the threads."""
-    return 2 <= B <= H
-
-
 def _add_bias(run, xp, bias, b0: int, b1: int) -> None:
     xp[:, b0:b1] += bias
     run(b0, b1)
@@ -96,9 +87,8 @@ def bind_forward(cell, xp, bias, states: tuple, W_hh, b_hh, lengths):
     W_hhT = None if isinstance(cell, GRUCell) and not cell.reset_after else (
         np.ascontiguousarray(W_hh.T, dt))  # (H, G·H)
     if isinstance(cell, LSTMCell):
-        W = (None, np.ascontiguousarray(W_hh, dt)) if nt_form(B, H) else (W_hhT, None)
-        return partial(lstm.forward, xp, bias.astype(dt), *W, lengths, *states,
-                       np.empty((B, GH), dt), np.empty(B * GH, dt)), (xp,)
+        return partial(lstm.forward, xp, bias.astype(dt), W_hhT, lengths, *states,
+                       np.empty((B, GH), dt)), (xp,)
     if isinstance(cell, GRUCell) and cell.reset_after:
         hn = np.zeros((T, B, H), dt)
         run = partial(gru.forward_after, xp, W_hhT, b_hh[2 * H :].astype(dt), lengths, h, hn,
@@ -160,9 +150,8 @@ def backward(cell, cache, dh_out, dstate_T: tuple, W_hh, keep_dH: bool = False,
                       lengths, dstate[0], dXP, dH, np.zeros((B, H), dt),
                       np.zeros((B, 2 * H), dt), np.empty((B, H), dt), work)
     elif isinstance(cell, LSTMCell):
-        W = (None, np.ascontiguousarray(W_hh.T)) if nt_form(B, H) else (W_hh, None)
-        run = partial(lstm.backward, dh_out, aux[0], states[1], *W, lengths, dstate[0], work,
-                      dstate[1], dXP, dH, np.empty(B * H, dt))
+        run = partial(lstm.backward, dh_out, aux[0], states[1], W_hh, lengths, dstate[0], work,
+                      dstate[1], dXP, dH)
         dstate = (work, dstate[1])  # the loop leaves ∂L/∂h_0 in work
     elif isinstance(cell, RNNCell):
         run = partial(rnn.backward, dh_out, states[0], W_hh, lengths, *_act(cell), dstate[0], dXP,

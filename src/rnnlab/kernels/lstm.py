@@ -10,28 +10,22 @@ from __future__ import annotations
 
 from numba import njit
 
-from rnnlab.kernels._blas import matmul_into, matmul_nt_into
+from rnnlab.kernels._blas import matmul_into
 from rnnlab.kernels._math import copy_row, sigmoid, tanh
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def forward(a, bias, W_hhT, W_hh, lengths, h, c, hw, work, b0, b1):
+def forward(a, bias, W_hhT, lengths, h, c, hw, b0, b1):
     """Run the LSTM; a (T, B, 4H) holds the input projection W_ih x_t and is
     overwritten with the gate activations (i, f, g, o); bias: (4H,) b_ih + b_hh, added
-    here (a pass of its own over a took 1-2 % of a training step); the per-step product
-    h_t W_hhᵀ from W_hhT (H, 4H), or in the NT form from W_hh (4H, H) with work (B·4H,)
-    (rnnlab.kernels._blas.matmul_nt_into): one of the two is None, and Numba compiles only
-    the form given; h, c:
+    here (a pass of its own over a took 1-2 % of a training step); W_hhT: (H, 4H); h, c:
     (T+1, B, H) with the initial state at index 0, filled in place up to each
     sequence's end (the caller holds the last state past it: PAST THE END in
     rnnlab.kernels._math); hw: (B, 4H) work; only the sequences b0 <= b < b1 are run
     (ROWS there)."""
     T, H = a.shape[0], c.shape[2]
     for t in range(T):
-        if W_hhT is not None:  # (pruned when None: the branch with the None one is never typed)
-            matmul_into(h[t, b0:b1], W_hhT, hw[b0:b1])  # (b1-b0, 4H)
-        if W_hh is not None:
-            matmul_nt_into(h[t, b0:b1], W_hh, work[4 * H * b0 : 4 * H * b1], hw[b0:b1])
+        matmul_into(h[t, b0:b1], W_hhT, hw[b0:b1])  # (b1-b0, 4H)
         for b in range(b0, b1):
             if t < lengths[b]:  # one row; 1-D views, so that LLVM vectorises the loop on j
                 a_tb, hw_b, c_prev, c_t, h_t = a[t, b], hw[b], c[t, b], c[t + 1, b], h[t + 1, b]
@@ -50,10 +44,9 @@ def forward(a, bias, W_hhT, W_hh, lengths, h, c, hw, work, b0, b1):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def backward(dh_out, gates, c, W_hh, W_hhT, lengths, dh_T, dh, dc, dA, dH, work, b0, b1):
+def backward(dh_out, gates, c, W_hh, lengths, dh_T, dh, dc, dA, dH, b0, b1):
     """BPTT through the LSTM. dh_out: (T, B, H); gates: (T, B, 4H) and c: (T+1, B, H)
-    from forward; the per-step product δ_t W_hh from W_hh (4H, H), or in the NT form
-    from W_hhT (H, 4H) with work (B·H,), one of them None (as forward); dh_T: (B, H) ∂L/∂h_T; dh: (B, H) filled with ∂L/∂h_0 (each step's
+    from forward; dh_T: (B, H) ∂L/∂h_T; dh: (B, H) filled with ∂L/∂h_0 (each step's
     product writes ∂L/∂h_{t-1} of every row there; a sequence reads dh_T at its last
     step); dc: (B, H) ∂L/∂c_T, left as ∂L/∂c_0; dA: (T, B, 4H) filled with the
     pre-activation errors δ (zero past the ends); dH: (T, B, H) receives ∂L/∂h_t in
@@ -82,7 +75,4 @@ def backward(dh_out, gates, c, W_hh, W_hhT, lengths, dh_T, dh, dc, dA, dH, work,
                 dA[t, b] = 0.0
                 if dH is not None:
                     copy_row(dh_T[b], dH[t, b])
-        if W_hh is not None:
-            matmul_into(dA[t, b0:b1], W_hh, dh[b0:b1])  # (b1-b0, H)
-        if W_hhT is not None:
-            matmul_nt_into(dA[t, b0:b1], W_hhT, work[H * b0 : H * b1], dh[b0:b1])
+        matmul_into(dA[t, b0:b1], W_hh, dh[b0:b1])  # (b1-b0, H)
