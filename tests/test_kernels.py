@@ -112,6 +112,27 @@ def test_caches_are_interchangeable():
             np.testing.assert_allclose(g[name], grads[0][name], rtol=0, atol=1e-12)
 
 
+def test_bptt_errors_are_reused_only_when_dropped():
+    """The BPTT errors live in a per-thread scratch array unless returned (return_deltas):
+    the next backward reuses its memory, and returned deltas are never overwritten."""
+    rng = np.random.default_rng(5)
+    layer = LSTM(3, 6, 2, dtype=np.float32, seed=0, fast=True)
+    x, s0, g_out, g_state = random_problem(layer, 7, 4, rng, [7, 2, 5, 7], np.float32)
+    _, _, cache = layer.forward(x, from_tuple(s0), np.array([7, 2, 5, 7]))
+    first = layer.backward(cache, g_out, from_tuple(g_state))[2]
+    kept = layer.backward(cache, g_out, from_tuple(g_state), return_deltas=True)[3]
+    saved = {s: d.dXP.copy() for s, d in kept.items()}
+    layer.backward(cache, 2 * g_out, from_tuple(g_state))  # reuses the scratch
+    for s, d in kept.items():
+        np.testing.assert_array_equal(d.dXP, saved[s])
+        assert not np.shares_memory(d.dXP, loops.scratch(d.dXP.shape, np.float32))
+    a, b = loops.scratch((7, 4, 24), np.float32), loops.scratch((7, 4, 24), np.float32)
+    assert np.shares_memory(a, b)
+    for name in first:
+        np.testing.assert_array_equal(layer.backward(cache, g_out, from_tuple(g_state))[2][name],
+                                      first[name])
+
+
 def test_switch_argument_and_environment(monkeypatch):
     calls = []
     real = loops.forward

@@ -95,14 +95,14 @@ def run_direction(cell: Cell, x, state0: tuple, W_ih, W_hh, b_ih, b_hh, mask, ke
     fast: the compiled loop of rnnlab.kernels instead of the reference loop below."""
     T, B, I = x.shape
     xp = (x.reshape(T * B, I) @ W_ih.T).reshape(T, B, -1)  # (T, B, G·H): all steps in one product
-    xp += b_ih
-    if fast:
+    if fast:  # the kernels add b_ih and b_hh themselves
         from rnnlab.kernels import loops
 
-        states, auxs = loops.forward(cell, xp, state0, W_hh, b_hh, mask)
+        states, auxs = loops.forward(cell, xp, state0, W_hh, b_ih, b_hh, mask)
         h = states[0][1:] * mask if mask is not None else states[0][1:].copy()  # (T, B, H)
         final = tuple(s[T] for s in states)
         return h, final, (DirectionCache(x, states, auxs, mask) if keep else None)
+    xp += b_ih
     state = state0
     states, auxs = [state0], []
     for t in range(T):
@@ -131,7 +131,8 @@ def backprop_direction(cell: Cell, cache: DirectionCache, dh_out, dstate_T: tupl
     if fast:
         from rnnlab.kernels import loops
 
-        dXP, dHP, dH, dstate = loops.backward(cell, cache, dh_out, dstate_T, W_hh, keep_deltas)
+        dXP, dHP, dH, dstate = loops.backward(cell, cache, dh_out, dstate_T, W_hh, keep_deltas,
+                                              reuse=not keep_deltas)  # dXP dropped below
     else:
         dXP, dHP, dH, dstate = _backprop_loop(cell, cache, dh_out, dstate_T, W_hh, keep_deltas)
     (T, B, _), (G_H, I) = dXP.shape, W_ih.shape

@@ -46,10 +46,9 @@ class _LayerStep:
         from rnnlab.kernels import loops
 
         self.W_ihT = np.ascontiguousarray(W_ih.T)  # (I, G·H)
-        self.bias = b_ih + loops.b_hh_in_xp(cell, b_hh)  # (G·H,)
         self.xp = np.empty((1, B, GH), dt)
-        self.run, _ = loops.bind_forward(cell, self.xp, self.states, W_hh, b_hh,
-                                         np.ones(B, np.int64))
+        self.run, _ = loops.bind_forward(cell, self.xp, loops.input_bias(cell, b_ih, b_hh),
+                                         self.states, W_hh, b_hh, np.ones(B, np.int64))
 
     def step(self, x=None, index=None):
         """Advance one step from the input x (B, I), or from one-hot inputs at `index`."""
@@ -60,7 +59,6 @@ class _LayerStep:
             else:
                 for b, k in enumerate(index):  # one-hot input: the row k of W_ihᵀ
                     xp[b] = self.W_ihT[k]
-            xp += self.bias
             self.run(0, self.xp.shape[1])  # every row, on this thread
             for s in self.states:
                 s[0] = s[1]

@@ -55,7 +55,8 @@ def _after_deltas_row(gates, hn, h_prev, dh, dxp, dhp):
 def forward_after(a, W_hhT, b_hn, lengths, h, hn, hw, b0, b1):
     """Reset-after GRU, n = tanh(a_n + r ⊙ (W_hn h + b_hn)). a: (T, B, 3H) input
     projection (+ b_hh in blocks r, z), overwritten with the gates (r, z, n);
-    W_hhT: (H, 3H); b_hn: (H,); h: (T+1, B, H) filled in place from h[0];
+    W_hhT: (H, 3H); b_hn: (H,); h: (T+1, B, H) filled in place from h[0] up to each
+    sequence's end (PAST THE END in rnnlab.kernels._math);
     hn: (T, B, H) receives W_hn h_{t-1} + b_hn; hw: (B, 3H) work; rows b0:b1."""
     T = a.shape[0]
     for t in range(T):
@@ -63,20 +64,18 @@ def forward_after(a, W_hhT, b_hn, lengths, h, hn, hw, b0, b1):
         for b in range(b0, b1):
             if t < lengths[b]:
                 _after_row(a[t, b], hw[b], b_hn, h[t, b], h[t + 1, b], hn[t, b])
-            else:
-                copy_row(h[t, b], h[t + 1, b])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def backward_after(dh_out, gates, hn, h, W_hh, lengths, dh, dXP, dHP, dH, keep, dh_rec,
+def backward_after(dh_out, gates, hn, h, W_hh, lengths, dh, dXP, dHP, dH, dh_rec,
                    b0, b1):
     """BPTT through the reset-after GRU. dh: (B, H) ∂L/∂h_T, left as ∂L/∂h_0; dXP, dHP:
     (T, B, 3H) filled with the errors of the input and recurrent pre-activations
     (they differ in block n: δ_n and δ_n ⊙ r), zero past the ends; dH: (T, B, H)
-    receives ∂L/∂h_t in total when keep; dh_rec: (B, H) work; rows b0:b1."""
+    receives ∂L/∂h_t in total unless None (KEEP in rnnlab.kernels._math); dh_rec: (B, H) work; rows b0:b1."""
     T = dh_out.shape[0]
     for t in range(T - 1, -1, -1):
-        add_output_grad(dh, dh_out[t], t, lengths, dH, keep, b0, b1)
+        add_output_grad(dh, dh_out[t], t, lengths, dH, b0, b1)
         for b in range(b0, b1):
             if t < lengths[b]:
                 _after_deltas_row(gates[t, b], hn[t, b], h[t, b], dh[b], dXP[t, b], dHP[t, b])
@@ -115,7 +114,8 @@ def _before_n_row(a, hn, h_prev, h):
 def forward_before(a, W_rzT, W_nT, lengths, h, hw, rh, hn, b0, b1):
     """Reset-before GRU, n = tanh(a_n + W_hn (r ⊙ h_{t-1})). a: (T, B, 3H) input
     projection + b_hh, overwritten with the gates (r, z, n); W_rzT: (H, 2H) and
-    W_nT: (H, H) the blocks of W_hhᵀ; h: (T+1, B, H) filled in place from h[0];
+    W_nT: (H, H) the blocks of W_hhᵀ; h: (T+1, B, H) filled in place from h[0] up to
+    each sequence's end (PAST THE END in rnnlab.kernels._math);
     hw (B, 2H), rh (B, H), hn (B, H): work; rows b0:b1."""
     T = a.shape[0]
     for t in range(T):
@@ -129,8 +129,6 @@ def forward_before(a, W_rzT, W_nT, lengths, h, hw, rh, hn, b0, b1):
         for b in range(b0, b1):
             if t < lengths[b]:
                 _before_n_row(a[t, b], hn[b], h[t, b], h[t + 1, b])
-            else:
-                copy_row(h[t, b], h[t + 1, b])
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -158,15 +156,15 @@ def _before_r_deltas_row(gates, h_prev, d_rh, dh, drz):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def backward_before(dh_out, gates, h, W_rz, W_n, lengths, dh, dA, dH, keep,
+def backward_before(dh_out, gates, h, W_rz, W_n, lengths, dh, dA, dH,
                     dan, drz, d_rh, dh_rec, b0, b1):
     """BPTT through the reset-before GRU. W_rz: (2H, H), W_n: (H, H) the blocks of W_hh;
     dh: (B, H) ∂L/∂h_T, left as ∂L/∂h_0; dA: (T, B, 3H) filled with the pre-activation
     errors (δ_r, δ_z, δ_n), zero past the ends; dH: (T, B, H) receives ∂L/∂h_t in
-    total when keep; dan (B, H), drz (B, 2H), d_rh (B, H), dh_rec (B, H): work; rows b0:b1."""
+    total unless None (KEEP); dan (B, H), drz (B, 2H), d_rh (B, H), dh_rec (B, H): work; rows b0:b1."""
     T, _, H = dh_out.shape
     for t in range(T - 1, -1, -1):
-        add_output_grad(dh, dh_out[t], t, lengths, dH, keep, b0, b1)
+        add_output_grad(dh, dh_out[t], t, lengths, dH, b0, b1)
         for b in range(b0, b1):
             if t < lengths[b]:
                 _before_nz_deltas_row(gates[t, b], h[t, b], dh[b], dan[b], drz[b])

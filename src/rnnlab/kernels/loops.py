@@ -5,7 +5,9 @@ blocks of rows on threads at once (rnnlab.kernels._threads.row_blocks)."""
 
 from __future__ import annotations
 
+import threading
 from functools import partial
+from math import prod
 
 import numpy as np
 
@@ -13,6 +15,20 @@ from rnnlab.activations import ACTIVATIONS
 from rnnlab.cells import GRUCell, LSTMCell, RNNCell
 from rnnlab.kernels import gru, lstm, rnn
 from rnnlab.kernels._threads import row_blocks, run_parallel
+
+_scratch = threading.local()  # per thread: dtype -> a flat work array, grown as needed
+
+
+def scratch(shape: tuple, dtype) -> np.ndarray:
+    """A work array of `shape`, this thread's, handed out again by its next call: for
+    the BPTT errors when the caller drops them before that (the largest temporaries of
+    a training step: allocating them afresh each step cost ~1.5 % of an LSTM step in
+    page faults). Each thread keeps the largest it was asked for, per dtype."""
+    bufs = _scratch.__dict__.setdefault("bufs", {})
+    n, dtype = prod(shape), np.dtype(dtype)
+    if dtype not in bufs or bufs[dtype].size < n:
+        bufs[dtype] = np.empty(n, dtype)
+    return bufs[dtype][:n].reshape(shape)
 
 
 def lengths_of(mask, T: int, B: int) -> np.ndarray:
@@ -22,69 +38,95 @@ def lengths_of(mask, T: int, B: int) -> np.ndarray:
     return mask[:, :, 0].sum(0).astype(np.int64)
 
 
-def _states(state0: tuple, T: int) -> tuple:
-    """Buffers (T+1, B, H) per state array, index 0 the initial state."""
-    bufs = tuple(np.empty((T + 1,) + s.shape, s.dtype) for s in state0)
+def _states(state0: tuple, T: int, ragged: bool) -> tuple:
+    """Buffers (T+1, B, H) per state array, index 0 the initial state; zero after when
+    ragged (the products read the rows past the ends before hold_past_ends fills them)."""
+    new = np.zeros if ragged else np.empty
+    bufs = tuple(new((T + 1,) + s.shape, s.dtype) for s in state0)
     for buf, s in zip(bufs, state0):
         buf[0] = s
     return bufs
+
+
+def hold_past_ends(states: tuple, lengths: np.ndarray) -> None:
+    """Past its end a sequence's state stays at its last value: states (T+1, B, H)
+    filled by a forward loop up to each end (PAST THE END in rnnlab.kernels._math)."""
+    T = states[0].shape[0] - 1
+    for b in np.flatnonzero(lengths < T):
+        for s in states:
+            s[lengths[b] + 1 :, b] = s[lengths[b], b]
 
 
 def _act(cell: RNNCell) -> tuple:
     return ACTIVATIONS.index(cell.act.name), float(cell.act.param)
 
 
-def b_hh_in_xp(cell, b_hh):
-    """The part of b_hh the kernels take inside the input projection: all of it, except
-    b_hn for the reset-after GRU (it stays inside r ⊙ (W_hn h + b_hn))."""
+def input_bias(cell, b_ih, b_hh):
+    """(G·H,) the bias the kernels add to the input projection: b_ih and all of b_hh,
+    except b_hn for the reset-after GRU (it stays inside r ⊙ (W_hn h + b_hn))."""
     if isinstance(cell, GRUCell) and cell.reset_after:
         H = b_hh.shape[0] // 3
-        return np.concatenate([b_hh[: 2 * H], np.zeros(H, b_hh.dtype)])
-    return b_hh
+        return b_ih + np.concatenate([b_hh[: 2 * H], np.zeros(H, b_hh.dtype)])
+    return b_ih + b_hh
 
 
-def bind_forward(cell, xp, states: tuple, W_hh, b_hh, lengths):
+def _add_bias(run, xp, bias, b0: int, b1: int) -> None:
+    xp[:, b0:b1] += bias
+    run(b0, b1)
+
+
+def bind_forward(cell, xp, bias, states: tuple, W_hh, b_hh, lengths):
     """Bind the compiled forward of `cell` to its buffers. xp: (T, B, G·H) input
-    projection plus b_hh_in_xp, overwritten with the gates; states: (T+1, B, H) each,
-    the initial state at index 0. Return (run, aux): run(b0, b1) fills states; aux is the
-    cache's aux (filled by run(b0, b1), which runs the sequences b0:b1)."""
+    projection W_ih x_t, overwritten with the gates; bias: (G·H,) input_bias, added to
+    it (inside the LSTM's loop, which reads xp anyway; the others first, by rows);
+    states: (T+1, B, H) each, the initial state at index 0. Return (run, aux): run(b0, b1)
+    runs the sequences b0:b1, filling states and aux (the cache's aux)."""
     T, B, GH = xp.shape
     H = W_hh.shape[1]
     h, dt = states[0], xp.dtype
+    W_hhT = None if isinstance(cell, GRUCell) and not cell.reset_after else (
+        np.ascontiguousarray(W_hh.T, dt))  # (H, G·H)
+    if isinstance(cell, LSTMCell):
+        return partial(lstm.forward, xp, bias.astype(dt), W_hhT, lengths, *states,
+                       np.empty((B, GH), dt)), (xp,)
     if isinstance(cell, GRUCell) and cell.reset_after:
         hn = np.zeros((T, B, H), dt)
-        args = (xp, np.ascontiguousarray(W_hh.T, dt), b_hh[2 * H :].astype(dt), lengths, h, hn,
-                np.empty((B, GH), dt))
-        return partial(gru.forward_after, *args), (xp, hn)
-    if isinstance(cell, GRUCell):
-        args = (xp, np.ascontiguousarray(W_hh[: 2 * H].T, dt),
-                np.ascontiguousarray(W_hh[2 * H :].T, dt), lengths, h,
-                np.empty((B, 2 * H), dt), np.empty((B, H), dt), np.empty((B, H), dt))
-        return partial(gru.forward_before, *args), (xp,)
-    W_hhT, hw = np.ascontiguousarray(W_hh.T, dt), np.empty((B, GH), dt)  # (H, G·H), (B, G·H)
-    if isinstance(cell, LSTMCell):
-        return partial(lstm.forward, xp, W_hhT, lengths, *states, hw), (xp,)
-    if isinstance(cell, RNNCell):
-        return partial(rnn.forward, xp, W_hhT, lengths, *_act(cell), h, hw), ()
-    raise TypeError(f"cell: no compiled kernel for {type(cell).__name__}")
+        run = partial(gru.forward_after, xp, W_hhT, b_hh[2 * H :].astype(dt), lengths, h, hn,
+                      np.empty((B, GH), dt))
+        aux = (xp, hn)
+    elif isinstance(cell, GRUCell):
+        run = partial(gru.forward_before, xp, np.ascontiguousarray(W_hh[: 2 * H].T, dt),
+                      np.ascontiguousarray(W_hh[2 * H :].T, dt), lengths, h,
+                      np.empty((B, 2 * H), dt), np.empty((B, H), dt), np.empty((B, H), dt))
+        aux = (xp,)
+    elif isinstance(cell, RNNCell):
+        run, aux = partial(rnn.forward, xp, W_hhT, lengths, *_act(cell), h,
+                           np.empty((B, GH), dt)), ()
+    else:
+        raise TypeError(f"cell: no compiled kernel for {type(cell).__name__}")
+    return partial(_add_bias, run, xp, bias.astype(dt)), aux
 
 
-def forward(cell, xp, state0: tuple, W_hh, b_hh, mask):
-    """Run the cell over xp (T, B, G·H), the input projection (overwritten with the
-    gates). Return (states, aux) shaped as the reference loop's cache."""
+def forward(cell, xp, state0: tuple, W_hh, b_ih, b_hh, mask):
+    """Run the cell over xp (T, B, G·H), the input projection W_ih x_t without bias
+    (overwritten with the gates). Return (states, aux) shaped as the reference loop's
+    cache."""
     T, B, GH = xp.shape
-    states = _states(state0, T)
-    xp += b_hh_in_xp(cell, b_hh)
-    run, aux = bind_forward(cell, xp, states, W_hh, b_hh, lengths_of(mask, T, B))
+    states = _states(state0, T, mask is not None)
+    lengths = lengths_of(mask, T, B)
+    run, aux = bind_forward(cell, xp, input_bias(cell, b_ih, b_hh), states, W_hh, b_hh, lengths)
     _run_rows(run, B, T * B * GH * W_hh.shape[1])
+    hold_past_ends(states, lengths)
     return states, aux
 
 
-def backward(cell, cache, dh_out, dstate_T: tuple, W_hh, keep_dH: bool = False):
+def backward(cell, cache, dh_out, dstate_T: tuple, W_hh, keep_dH: bool = False,
+             reuse: bool = False):
     """BPTT loop of one direction. Return (dXP, dHP, dH, dstate_0): the per-step errors
     of the input and recurrent pre-activations, (T, B, G·H) each (the same array when
     the cell shares them), ∂L/∂h_t in total (T, B, H) when keep_dH (else None), and
-    ∂L/∂(initial state)."""
+    ∂L/∂(initial state). reuse: dXP is this thread's `scratch` (the caller is done with
+    it before its next call here)."""
     x, states, aux, mask = cache
     T, B, _ = x.shape
     GH, H = W_hh.shape
@@ -93,30 +135,31 @@ def backward(cell, cache, dh_out, dstate_T: tuple, W_hh, keep_dH: bool = False):
     dt = dh_out.dtype
     states, aux = (tuple(np.ascontiguousarray(a, dt) for a in arrays) for arrays in (states, aux))
     dstate = tuple(np.array(s, dtype=dt, copy=True) for s in dstate_T)  # (B, H), in place
-    dXP = np.empty((T, B, GH), dt)
-    dH = np.empty((T, B, H) if keep_dH else (1, 1, 1), dt)
+    dXP = scratch((T, B, GH), dt) if reuse else np.empty((T, B, GH), dt)
+    dH = np.empty((T, B, H), dt) if keep_dH else None  # None: not compiled in (KEEP)
     W_hh = np.ascontiguousarray(W_hh, dt)
     work = np.empty((B, H), dt)
     reset_after = isinstance(cell, GRUCell) and cell.reset_after
     dHP = np.empty_like(dXP) if reset_after else dXP  # the other cells share the errors
     if reset_after:
         run = partial(gru.backward_after, dh_out, aux[0], aux[1], states[0], W_hh, lengths,
-                      dstate[0], dXP, dHP, dH, keep_dH, work)
+                      dstate[0], dXP, dHP, dH, work)
     elif isinstance(cell, GRUCell):
         run = partial(gru.backward_before, dh_out, aux[0], states[0],
                       np.ascontiguousarray(W_hh[: 2 * H]), np.ascontiguousarray(W_hh[2 * H :]),
-                      lengths, dstate[0], dXP, dH, keep_dH, np.zeros((B, H), dt),
+                      lengths, dstate[0], dXP, dH, np.zeros((B, H), dt),
                       np.zeros((B, 2 * H), dt), np.empty((B, H), dt), work)
     elif isinstance(cell, LSTMCell):
-        run = partial(lstm.backward, dh_out, aux[0], states[1], W_hh, lengths, *dstate, dXP, dH,
-                      keep_dH, work)
+        run = partial(lstm.backward, dh_out, aux[0], states[1], W_hh, lengths, dstate[0], work,
+                      dstate[1], dXP, dH)
+        dstate = (work, dstate[1])  # the loop leaves ∂L/∂h_0 in work
     elif isinstance(cell, RNNCell):
         run = partial(rnn.backward, dh_out, states[0], W_hh, lengths, *_act(cell), dstate[0], dXP,
-                      dH, keep_dH, work)
+                      dH, work)
     else:
         raise TypeError(f"cell: no compiled kernel for {type(cell).__name__}")
     _run_rows(run, B, T * B * GH * H)
-    return dXP, dHP, (dH if keep_dH else None), dstate
+    return dXP, dHP, dH, dstate
 
 
 def _run_rows(run, B: int, macs: float) -> None:
@@ -139,8 +182,9 @@ def rforward(cell, ra, states, W_hh, mask):
     T, B, H = ra.shape
     dt = ra.dtype
     h = np.ascontiguousarray(states[0], dt)
-    rh = np.zeros((T + 1, B, H), dt)
+    rh, lengths = np.zeros((T + 1, B, H), dt), lengths_of(mask, T, B)
     run = partial(rnn.rforward, np.ascontiguousarray(ra), np.ascontiguousarray(W_hh.T, dt), h,
-                  lengths_of(mask, T, B), *_act(cell), rh, np.empty((B, H), dt))
+                  lengths, *_act(cell), rh, np.empty((B, H), dt))
     _run_rows(run, B, T * B * H * H)
+    hold_past_ends((rh,), lengths)
     return rh

@@ -11,15 +11,18 @@ from __future__ import annotations
 from numba import njit
 
 from rnnlab.kernels._blas import matmul_into
-from rnnlab.kernels._math import add_output_grad, carry_back, copy_row, sigmoid, tanh
+from rnnlab.kernels._math import copy_row, sigmoid, tanh
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def forward(a, W_hhT, lengths, h, c, hw, b0, b1):
-    """Run the LSTM; a (T, B, 4H) holds the input projection with both biases and is
-    overwritten with the gate activations (i, f, g, o). W_hhT: (H, 4H); h, c:
-    (T+1, B, H) with the initial state at index 0, filled in place; hw: (B, 4H) work;
-    only the sequences b0 <= b < b1 are run (ROWS in rnnlab.kernels._math)."""
+def forward(a, bias, W_hhT, lengths, h, c, hw, b0, b1):
+    """Run the LSTM; a (T, B, 4H) holds the input projection W_ih x_t and is
+    overwritten with the gate activations (i, f, g, o); bias: (4H,) b_ih + b_hh, added
+    here (a pass of its own over a took 1-2 % of a training step); W_hhT: (H, 4H); h, c:
+    (T+1, B, H) with the initial state at index 0, filled in place up to each
+    sequence's end (the caller holds the last state past it: PAST THE END in
+    rnnlab.kernels._math); hw: (B, 4H) work; only the sequences b0 <= b < b1 are run
+    (ROWS there)."""
     T, H = a.shape[0], c.shape[2]
     for t in range(T):
         matmul_into(h[t, b0:b1], W_hhT, hw[b0:b1])  # (b1-b0, 4H)
@@ -27,10 +30,10 @@ def forward(a, W_hhT, lengths, h, c, hw, b0, b1):
             if t < lengths[b]:  # one row; 1-D views, so that LLVM vectorises the loop on j
                 a_tb, hw_b, c_prev, c_t, h_t = a[t, b], hw[b], c[t, b], c[t + 1, b], h[t + 1, b]
                 for j in range(H):
-                    i = sigmoid(a, a_tb[j] + hw_b[j])
-                    f = sigmoid(a, a_tb[H + j] + hw_b[H + j])
-                    g = tanh(a, a_tb[2 * H + j] + hw_b[2 * H + j])
-                    o = sigmoid(a, a_tb[3 * H + j] + hw_b[3 * H + j])
+                    i = sigmoid(a, a_tb[j] + hw_b[j] + bias[j])
+                    f = sigmoid(a, a_tb[H + j] + hw_b[H + j] + bias[H + j])
+                    g = tanh(a, a_tb[2 * H + j] + hw_b[2 * H + j] + bias[2 * H + j])
+                    o = sigmoid(a, a_tb[3 * H + j] + hw_b[3 * H + j] + bias[3 * H + j])
                     a_tb[j] = i
                     a_tb[H + j] = f
                     a_tb[2 * H + j] = g
@@ -38,34 +41,38 @@ def forward(a, W_hhT, lengths, h, c, hw, b0, b1):
                     c_j = f * c_prev[j] + i * g
                     c_t[j] = c_j
                     h_t[j] = o * tanh(a, c_j)
-            else:
-                copy_row(h[t, b], h[t + 1, b])
-                copy_row(c[t, b], c[t + 1, b])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def backward(dh_out, gates, c, W_hh, lengths, dh, dc, dA, dH, keep, dh_prev, b0, b1):
+def backward(dh_out, gates, c, W_hh, lengths, dh_T, dh, dc, dA, dH, b0, b1):
     """BPTT through the LSTM. dh_out: (T, B, H); gates: (T, B, 4H) and c: (T+1, B, H)
-    from forward; dh, dc: (B, H) ∂L/∂(h_T, c_T), left as ∂L/∂(h_0, c_0); dA: (T, B, 4H)
-    filled with the pre-activation errors δ (zero past the ends); dH: (T, B, H)
-    receives ∂L/∂h_t in total when keep; dh_prev: (B, H) work; rows b0:b1 only."""
+    from forward; dh_T: (B, H) ∂L/∂h_T; dh: (B, H) filled with ∂L/∂h_0 (each step's
+    product writes ∂L/∂h_{t-1} of every row there; a sequence reads dh_T at its last
+    step); dc: (B, H) ∂L/∂c_T, left as ∂L/∂c_0; dA: (T, B, 4H) filled with the
+    pre-activation errors δ (zero past the ends); dH: (T, B, H) receives ∂L/∂h_t in
+    total unless None (KEEP in rnnlab.kernels._math); rows b0:b1 only."""
     T, H = dh_out.shape[0], c.shape[2]
     for t in range(T - 1, -1, -1):
-        add_output_grad(dh, dh_out[t], t, lengths, dH, keep, b0, b1)
         for b in range(b0, b1):
             if t < lengths[b]:  # one row: the gate errors δ; dc becomes ∂L/∂c_{t-1}
                 g_tb, c_prev, c_t, dA_tb = gates[t, b], c[t, b], c[t + 1, b], dA[t, b]
-                dh_b, dc_b = dh[b], dc[b]
+                dh_b = dh_T[b] if t == lengths[b] - 1 else dh[b]  # ∂L/∂h_t from step t+1
+                dout_b, dc_b = dh_out[t, b], dc[b]
                 for j in range(H):
                     i, f, g, o = g_tb[j], g_tb[H + j], g_tb[2 * H + j], g_tb[3 * H + j]
+                    dh_j = dh_b[j] + dout_b[j]
                     tc = tanh(c, c_t[j])
-                    dc_j = dc_b[j] + dh_b[j] * o * (1 - tc * tc)
+                    dc_j = dc_b[j] + dh_j * o * (1 - tc * tc)
                     dA_tb[j] = dc_j * g * i * (1 - i)
                     dA_tb[H + j] = dc_j * c_prev[j] * f * (1 - f)
                     dA_tb[2 * H + j] = dc_j * i * (1 - g * g)
-                    dA_tb[3 * H + j] = dh_b[j] * tc * o * (1 - o)
+                    dA_tb[3 * H + j] = dh_j * tc * o * (1 - o)
                     dc_b[j] = dc_j * f
+                if dH is not None:
+                    for j in range(H):
+                        dH[t, b, j] = dh_b[j] + dout_b[j]
             else:
                 dA[t, b] = 0.0
-        matmul_into(dA[t, b0:b1], W_hh, dh_prev[b0:b1])  # (b1-b0, H)
-        carry_back(dh, dh_prev, t, lengths, False, b0, b1)
+                if dH is not None:
+                    copy_row(dh_T[b], dH[t, b])
+        matmul_into(dA[t, b0:b1], W_hh, dh[b0:b1])  # (b1-b0, H)

@@ -67,11 +67,11 @@ def _delta_row(dh, h, dA, code, p):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def forward(a, W_hhT, lengths, code, p, h, hw, b0, b1):
-    """h_{t+1} = σ(a_t + h_t W_hhᵀ) for sequences still running, else h_t.
+    """h_{t+1} = σ(a_t + h_t W_hhᵀ) for sequences still running.
 
     a: (T, B, H) input projection with both biases; W_hhT: (H, H); lengths: (B,);
-    h: (T+1, B, H) with h[0] the initial state, filled in place; hw: (B, H) work;
-    rows b0:b1 only.
+    h: (T+1, B, H) with h[0] the initial state, filled in place up to each sequence's
+    end (PAST THE END in rnnlab.kernels._math); hw: (B, H) work; rows b0:b1 only.
     """
     T = a.shape[0]
     for t in range(T):
@@ -79,21 +79,20 @@ def forward(a, W_hhT, lengths, code, p, h, hw, b0, b1):
         for b in range(b0, b1):
             if t < lengths[b]:
                 _act_row(a[t, b], hw[b], h[t + 1, b], code, p)
-            else:
-                copy_row(h[t, b], h[t + 1, b])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def backward(dh_out, h, W_hh, lengths, code, p, dh, dA, dH, keep, dh_prev, b0, b1):
+def backward(dh_out, h, W_hh, lengths, code, p, dh, dA, dH, dh_prev, b0, b1):
     """BPTT: dA_t = (dh + dh_out_t) ⊙ σ'(a_t), dh ← dA_t W_hh (running sequences only).
 
     dh_out: (T, B, H); h: (T+1, B, H) from forward; dh: (B, H) ∂L/∂h_T, left as
     ∂L/∂h_0; dA: (T, B, H) filled with the pre-activation errors (zero past the ends);
-    dH: (T, B, H) receives ∂L/∂h_t in total when keep; dh_prev: (B, H) work; rows b0:b1.
+    dH: (T, B, H) receives ∂L/∂h_t in total unless None (KEEP in rnnlab.kernels._math);
+    dh_prev: (B, H) work; rows b0:b1.
     """
     T = dh_out.shape[0]
     for t in range(T - 1, -1, -1):
-        add_output_grad(dh, dh_out[t], t, lengths, dH, keep, b0, b1)
+        add_output_grad(dh, dh_out[t], t, lengths, dH, b0, b1)
         for b in range(b0, b1):
             if t < lengths[b]:
                 _delta_row(dh[b], h[t + 1, b], dA[t, b], code, p)
@@ -106,11 +105,11 @@ def backward(dh_out, h, W_hh, lengths, code, p, dh, dA, dH, keep, dh_prev, b0, b
 @njit(cache=True, nogil=True, error_model="numpy")
 def rforward(ra, W_hhT, h, lengths, code, p, rh, hw, b0, b1):
     """The R-operator of forward: R{h_{t+1}} = σ'(a_t) ⊙ (ra_t + R{h_t} W_hhᵀ) for
-    sequences still running, else R{h_t} (see rnnlab.cells.rnn).
+    sequences still running (see rnnlab.cells.rnn).
 
     ra: (T, B, H) R{xp_t} + V_hh h_t + V_bhh (the direction's own part); h: (T+1, B, H)
     the forward's states (σ' from the output); rh: (T+1, B, H) with rh[0] = R{h_0},
-    filled in place; hw: (B, H) work; rows b0:b1 only.
+    filled in place up to each sequence's end (PAST THE END); hw: (B, H) work; rows b0:b1 only.
     """
     T, H = ra.shape[0], ra.shape[2]
     for t in range(T):
@@ -120,5 +119,3 @@ def rforward(ra, W_hhT, h, lengths, code, p, rh, hw, b0, b1):
                 for j in range(H):
                     hw[b, j] += ra[t, b, j]
                 _delta_row(hw[b], h[t + 1, b], rh[t + 1, b], code, p)
-            else:
-                copy_row(rh[t, b], rh[t + 1, b])

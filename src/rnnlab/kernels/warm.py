@@ -3,7 +3,7 @@
 Numba compiles a kernel on its first call and keeps it in its on-disk cache (beside
 the sources, or in NUMBA_CACHE_DIR), keyed by the source file and the CPU. A first
 command on a clean cache compiles only what it runs (one cell, one dtype, forward and
-BPTT): ~3.3 s of CPU time for `rnnlab charlm train` on this project's 2-core machine
+BPTT): ~2.6 s of CPU time for `rnnlab charlm train` on this project's 2-core machine
 (benchmarks/README.md, cold start). Run this once after installing (or when building
 an image for the machine) and every later process loads the compiled code instead.
 It runs a forward and a BPTT of a tiny layer of each cell (all of rnn, lstm, gru —
