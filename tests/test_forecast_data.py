@@ -120,6 +120,26 @@ def test_season_from_stamps_and_acf():
     assert season_from_acf(cycle) == 10  # the period, not its multiple
 
 
+def test_a_first_column_of_whole_steps_is_time_not_a_covariate(tmp_path):
+    """Years and pandas' row numbers are a time index; read as a covariate they would be a
+    trend the networks extrapolate past the training range."""
+    years = tmp_path / "lynx.csv"
+    years.write_text("year,lynx\n" + "".join(f"{1821 + i},{v}\n" for i, v in
+                                                 enumerate([269, 321, 585, 871, 1475])))
+    p = read_panel(years)
+    assert p.covariates is None and p.y[0].tolist() == [269, 321, 585, 871, 1475]
+    assert choose_season(p.time[0], p.y[0]) == (1, "the time column's step (yearly)")
+    rows = tmp_path / "rows.csv"
+    rows.write_text(",y\n" + "".join(f"{i},{np.sin(i)}\n" for i in range(40)))
+    p = read_panel(rows)
+    assert p.covariates is None and p.time[0][:2].tolist() == ["0", "1"]
+    assert choose_season(p.time[0], p.y[0])[1] == "the autocorrelation of the training part"
+    assert future_stamps(p.time[0], 2) == ["41", "42"]  # step numbers, not years 0041
+    measured = tmp_path / "measured.csv"
+    measured.write_text("x,y\n1,2\n2,3\n4,5\n")  # not equal steps: a covariate
+    assert read_panel(measured).covariate_names == ("x",)
+
+
 def test_future_stamps():
     assert future_stamps(["1960-11", "1960-12"], 2) == ["1961-01", "1961-02"]
     assert future_stamps(["1990", "1991"], 1) == ["1992"]

@@ -26,7 +26,8 @@ DATA_HELP = ("CSV (one series: a time column and numeric columns; many: long for
 class ForecastData:
     target: str | None = None  # column forecast [default: y in long format, else the last]
     inputs: tuple[str, ...] = ()  # covariate columns the networks read [default: all others]
-    time_column: str | None = None  # time column [default: ds, else the first non-numeric]
+    time_column: str | None = None  # time column [default: ds, else the 1st if text or steps]
+    #                                 (steps: equal whole steps, as years or row numbers)
     id_column: str = "unique_id"  # series id column of a long-format file
     fill_missing: bool = False  # interpolate missing values (one series)
     horizon: int | None = None  # H, steps forecast [default: the file's, else 1]

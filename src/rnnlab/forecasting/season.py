@@ -30,8 +30,11 @@ ACF_THRESHOLD = 0.3
 
 
 def parse_stamp(text: str) -> np.datetime64:
-    """One time stamp as datetime64[s]; a ValueError names it when it cannot be read."""
+    """One time stamp as datetime64[s]; a ValueError names it when it cannot be read. A
+    number is a year only with four digits ('1821'); '5' is a step number, not a date."""
     t = text.strip()
+    if t.lstrip("-").isdigit() and len(t) != 4:
+        raise ValueError(f"time column: {text!r} is a step number, not a date")
     parts = t.split()
     if len(parts) == 2 and parts[0].isdigit() and parts[1][:3].lower() in MONTHS:
         t = f"{parts[0]}-{MONTHS.index(parts[1][:3].lower()) + 1:02d}"
