@@ -134,7 +134,7 @@ def test_a_first_column_of_whole_steps_is_time_not_a_covariate(tmp_path):
     p = read_panel(rows)
     assert p.covariates is None and p.time[0][:2].tolist() == ["0", "1"]
     assert choose_season(p.time[0], p.y[0])[1] == "the autocorrelation of the training part"
-    assert future_stamps(p.time[0], 2) == ["41", "42"]  # step numbers, not years 0041
+    assert future_stamps(p.time[0], 2) == ["40", "41"]  # the next rows, not years 0040
     measured = tmp_path / "measured.csv"
     measured.write_text("x,y\n1,2\n2,3\n4,5\n")  # not equal steps: a covariate
     assert read_panel(measured).covariate_names == ("x",)

@@ -45,7 +45,7 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _is_index(texts: list[str]) -> bool:
+def is_index(texts) -> bool:
     """Whether a column counts up in equal whole steps (years, row numbers: 1821, 1822, ...
     or pandas' 0, 1, 2, ...): a time index, not a measurement."""
     try:
@@ -62,7 +62,7 @@ def read_series_csv(path, time_column: str | None = None, missing: str = "error"
 
     time_column: the name of a column to keep as time stamps; when None, the first column
     of a file of two or more columns is taken as time if its first value is not a number,
-    or if it counts up in equal whole steps (`_is_index`: read as a covariate, a row number
+    or if it counts up in equal whole steps (`is_index`: read as a covariate, a row number
     or a year would be a trend the networks extrapolate past the training range).
     missing: 'error' (default) raises naming the rows with missing values;
     'interpolate' fills them linearly in time; 'keep' leaves NaN.
@@ -76,7 +76,7 @@ def read_series_csv(path, time_column: str | None = None, missing: str = "error"
         raise ValueError(f"{path}: expected a header row and data rows, got only the header")
     first = [row[0].strip() if row else "" for row in body]
     if time_column is None and (not _is_number(first[0]) or
-                                (len(header) > 1 and _is_index(first))):
+                                (len(header) > 1 and is_index(first))):
         time_column = header[0]
     if time_column is not None and time_column not in header:
         raise ValueError(f"time_column: {time_column!r} is not a column of {path}; "

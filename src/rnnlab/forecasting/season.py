@@ -94,9 +94,14 @@ def choose_season(times, y_train: np.ndarray, named: str | None = None) -> tuple
 
 def future_stamps(times, H: int) -> list[str]:
     """The H stamps after the last one: months counted as months, other steps as the median
-    step; step numbers T+1 .. T+H when the stamps are not dates."""
+    step; a column of whole steps (row numbers) continued; else step numbers T+1 .. T+H."""
+    from rnnlab.data.tables import is_index
+
     stamps = parse_stamps(times) if times is not None and len(times) >= 2 else None
     found = frequency(stamps)
+    if found is None and times is not None and is_index(times):
+        last, step = int(float(times[-1])), int(float(times[-1]) - float(times[-2]))
+        return [str(last + h * step) for h in range(1, H + 1)]
     if found is None:
         T = 0 if times is None else len(times)
         return [str(T + h) for h in range(1, H + 1)]
