@@ -269,6 +269,35 @@ def test_hf_updates_follow_martens_rules_and_lower_the_loss():
     assert model.evaluate(batch)[0] < 0.5 * first  # 0.248 -> 0.043 when written
 
 
+def test_hf_damping_never_falls_below_its_floor():
+    """Near chance ρ > ¾ update after update, so λ falls by 2/3 each time: from 1 it goes
+    below 0.05 within 8 updates (0.039 when written); with min_damping = 0.05 it stops there."""
+    from rnnlab.hf import HessianFree, HFConfig
+
+    def dampings(floor):
+        model = SequenceModel(RNN(2, 16, dtype=np.float64, seed=0), 1, loss="mse",
+                              target="each", reduction="mean", seed=0)
+        hf = HessianFree(model, HFConfig(damping=1.0, min_damping=floor, max_cg_iters=40,
+                                         curvature_batch_size=20))
+        rng = np.random.default_rng(7)
+        return [hf.step(_adding_batch(100, rng))["damping"] for _ in range(8)]
+
+    free, floored = dampings(0.0), dampings(0.05)
+    assert min(free) < 0.05  # the run where the floor matters
+    assert min(floored) == pytest.approx(0.05) and all(lam >= 0.05 for lam in floored)
+
+
+@pytest.mark.parametrize("options, match", [
+    ({"min_damping": -1.0}, "min_damping: expected .*, got -1.0"),
+    ({"damping": 1e-3, "min_damping": 1e-2}, "min_damping: expected at most damping = 0.001"),
+])
+def test_hf_config_rejects_a_bad_floor(options, match):
+    from rnnlab.hf import HFConfig
+
+    with pytest.raises(ValueError, match=match):
+        HFConfig(**options)
+
+
 def test_hf_rejects_a_non_finite_step_and_keeps_the_weights(monkeypatch):
     """A curvature product gone non-finite: no step, ρ = -∞ so λ is raised, the warm start
     reset; then a product that makes CG's step explode: the line search rejects it (η = 0)."""

@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rnnlab.cli import app
+from rnnlab.tasks.criteria import N_EVAL
 from rnnlab.tasks.run import RunConfig
 from rnnlab.tasks.summary import COLUMNS, summarize, to_csv, to_markdown, write_summary
 from rnnlab.tasks.sweep import (
@@ -300,6 +301,15 @@ def test_sweep_command_writes_summary_and_fails_on_failed_runs(tmp_path):
     cfg.write_text(f'[grid]\ntask = ["adding"]\nT = [10]\nseeds = 1\n{grid}[sweep]\nworkers = 1\n')
     out = CliRunner().invoke(app, ["sweep", str(cfg), "--out", str(tmp_path / "bad")])
     assert out.exit_code == 1 and "FAILED" in out.output and "diverged" in out.output
+
+
+def test_sweep_command_with_a_grid_that_leaves_eval_n_to_its_default(tmp_path):
+    cfg = tmp_path / "s.toml"
+    grid = "".join(f"{k} = {v}\n" for k, v in TINY.items() if k != "eval_n")
+    cfg.write_text(f'[grid]\ntask = ["adding"]\nT = [10]\nseeds = 1\n{grid}[sweep]\nworkers = 1\n')
+    out = CliRunner().invoke(app, ["sweep", str(cfg), "--out", str(tmp_path / "o")])
+    assert out.exit_code == 0, out.output
+    assert f"on {N_EVAL} sequences" in out.output
 
 
 def test_run_config_rejects_unknown_and_bad_options():

@@ -402,6 +402,7 @@ def test_run_with_hf_lengths_and_code_criterion():
     ({"optimizer": "hf", "remedy": "omega"}, "remedy: 'omega' changes gradient updates"),
     ({"optimizer": "hf", "hf_max_cg_iters": 0}, "^hf_max_cg_iters: expected an integer >= 1"),
     ({"optimizer": "hf", "hf_damping": -1.0}, "^hf_damping: expected .*, got -1.0"),
+    ({"optimizer": "hf", "hf_min_damping": 2.0}, "^hf_min_damping: expected at most damping"),
 ])
 def test_run_config_rejects_bad_options(options, match):
     from rnnlab.tasks.run import RunConfig

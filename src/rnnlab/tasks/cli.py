@@ -106,7 +106,8 @@ def _verdict(record: dict) -> str:
         f"not solved in {r['steps_done']} updates"
     if "cg_iters" in r:  # optimizer 'hf'
         verdict += f" ({r['cg_iters']} CG iterations)"
-    return (f"{verdict}; error rate {r['error_rate']:.2%} on {record['spec']['eval_n']} sequences "
+    n_eval = record["spec"].get("eval_n", RunConfig.eval_n)  # a sweep's spec: its grid only
+    return (f"{verdict}; error rate {r['error_rate']:.2%} on {n_eval} sequences "
             f"(chance {r['chance_error']:.2%}); {r['wall_s']:.1f} s")
 
 

@@ -56,6 +56,7 @@ class RunConfig:
     chrono_T: float | None = None  # 'chrono' (LSTM, GRU): the longest dependency (None: T)
     forget_bias: float | None = None  # LSTM forget-gate bias (None: the init's own)
     hf_damping: float = 1.0  # hf: initial Levenberg-Marquardt λ
+    hf_min_damping: float = 1e-6  # hf: floor λ_min under λ (Martens: none)
     hf_structural: float = 1 / 30  # hf: structural damping μ (Martens & Sutskever)
     hf_curvature_batch_size: int | None = None  # hf: sequences for G (None: batch_size / 5)
     hf_max_cg_iters: int = 300  # hf: CG iterations per update at most
@@ -108,7 +109,7 @@ class RunConfig:
         """The rnnlab.hf.HFConfig of the hf_* options (hf_x is its field x)."""
         from rnnlab.hf import HFConfig
 
-        names = ("damping", "structural", "curvature_batch_size", "max_cg_iters")
+        names = ("damping", "min_damping", "structural", "curvature_batch_size", "max_cg_iters")
         try:
             return HFConfig(**{n: getattr(self, f"hf_{n}") for n in names})
         except ValueError as e:
