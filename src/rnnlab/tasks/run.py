@@ -23,6 +23,7 @@ from functools import partial
 import numpy as np
 
 from rnnlab._checks import check_option, check_positive_int, check_range
+from rnnlab.hf import HFConfig
 from rnnlab.optim import OPTIMIZERS
 from rnnlab.registry import INITS, layer_class
 from rnnlab.tasks.criteria import CRITERIA, N_EVAL, evaluate
@@ -55,11 +56,11 @@ class RunConfig:
     spectral_radius: float = 0.95  # 'spectral': W_hh ~ N(0, 0.1²) rescaled to this radius
     chrono_T: float | None = None  # 'chrono' (LSTM, GRU): the longest dependency (None: T)
     forget_bias: float | None = None  # LSTM forget-gate bias (None: the init's own)
-    hf_damping: float = 1.0  # hf: initial Levenberg-Marquardt λ
-    hf_min_damping: float = 1e-6  # hf: floor λ_min under λ (Martens: none)
-    hf_structural: float = 1 / 30  # hf: structural damping μ (Martens & Sutskever)
+    hf_damping: float = HFConfig.damping  # hf: initial Levenberg-Marquardt λ
+    hf_min_damping: float = HFConfig.min_damping  # hf: floor λ_min under λ (Martens: none)
+    hf_structural: float = HFConfig.structural  # hf: structural damping μ (Martens & Sutskever)
     hf_curvature_batch_size: int | None = None  # hf: sequences for G (None: batch_size / 5)
-    hf_max_cg_iters: int = 300  # hf: CG iterations per update at most
+    hf_max_cg_iters: int = HFConfig.max_cg_iters  # hf: CG iterations per update at most
     averaging: str = "none"  # none | polyak | ema: evaluate on averaged weights (not with hf)
     averaging_decay: float = 0.999  # ema: β
     averaging_start: int = 0  # polyak: average the iterates after this many updates
@@ -107,8 +108,6 @@ class RunConfig:
 
     def hf_config(self):
         """The rnnlab.hf.HFConfig of the hf_* options (hf_x is its field x)."""
-        from rnnlab.hf import HFConfig
-
         names = ("damping", "min_damping", "structural", "curvature_batch_size", "max_cg_iters")
         try:
             return HFConfig(**{n: getattr(self, f"hf_{n}") for n in names})
