@@ -97,7 +97,7 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
     from rnnlab.apps.options import clip_options
     from rnnlab.checkpoint import load
     from rnnlab.optim import Schedule
-    from rnnlab.train import FullBPTT, TrainConfig, Trainer, epoch_batches
+    from rnnlab.train import FullBPTT, TrainConfig, Trainer, epoch_batches, runs
 
     cast = model.rnn.dtype
     X, lengths, Y = train[0].astype(cast), train[1], train[2]
@@ -143,9 +143,7 @@ def fit(model, net: NetworkConfig, train: tuple, val: tuple | None, out, meta: d
                "best_val_loss": trainer.best if val is not None else None,
                "best_epoch": trainer.best_step // per_epoch if val is not None else None,
                "checkpoint": str(resolve_checkpoint(trainer.out_dir))}
-    tmp = done.with_suffix(".json.tmp")  # atomic: a resumed run reads it whole or not at all
-    tmp.write_text(json.dumps(summary, indent=2))
-    tmp.replace(done)
+    runs.write_json(done, summary)  # a resumed run reads it whole or not at all
     return Predictor(model), summary
 
 

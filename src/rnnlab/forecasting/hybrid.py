@@ -245,7 +245,7 @@ def fit_hybrid(series, ends, cfg: HybridConfig, net=None, out=None, covariates=N
     if cfg.network and net is not None:
         epochs = _fit_networks(model, zs, o_fit, o_val, cfg, net, out, covariates, series,
                                scales, echo)
-    model.residuals = validation_residuals(model, series, o_val, covariates)
+    model.residuals = model.scaled_residuals(series, o_val, covariates)[2]  # calibration
     model.level = cfg.level
     o_all = origins_between(lengths, 1, ends, H, first=2)  # refit on the whole training part
     model.ar = bl.LinearAR.fit(zs, o_all, K, H, cfg.ridge, center)
@@ -333,7 +333,3 @@ def _fit_networks(model: Hybrid, zs, o_fit, o_val, cfg, net, out, covariates, se
         return None
     return best
 
-
-def validation_residuals(model: Hybrid, series, o_val: Origins, covariates) -> np.ndarray:
-    """(n, H) |z - ẑ| / s of the n validation origins (the calibration set)."""
-    return model.scaled_residuals(series, o_val, covariates)[2]

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnlab.data.tables import is_index
+
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 # (name, step in seconds, season)
 FREQUENCIES = (("yearly", 365.25 * 86400, 1), ("quarterly", 91.3 * 86400, 4),
@@ -95,8 +97,6 @@ def choose_season(times, y_train: np.ndarray, named: str | None = None) -> tuple
 def future_stamps(times, H: int) -> list[str]:
     """The H stamps after the last one: months counted as months, other steps as the median
     step; a column of whole steps (row numbers) continued; else step numbers T+1 .. T+H."""
-    from rnnlab.data.tables import is_index
-
     stamps = parse_stamps(times) if times is not None and len(times) >= 2 else None
     found = frequency(stamps)
     if found is None and times is not None and is_index(times):

@@ -8,12 +8,15 @@ Rules:
 - one writer at a time: an exclusive lock (`.lock`, flock) is held while the run
   writes, and a second process is refused;
 - with no folder named, a run gets a fresh one: `runs/<name>-<n>`, n the next free
-  number (`fresh_run_dir`).
+  number (`fresh_run_dir`);
+- a JSON file of the run is written whole or not at all (`write_json`: a temporary file
+  renamed over it), so a resumed run never reads half of one.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 from pathlib import Path
@@ -26,6 +29,13 @@ RUN_FILES = ("config.json", "log.jsonl", "log.csv", "best.safetensors", "model.s
              "report.json", "results.jsonl", "summary.md", "summary.csv", "summary.json",
              "checkpoints", "tensorboard", LOCK)
 RUN_GLOBS = ("*.png", "*.svg", "model-seed*.safetensors", "updates-seed*.jsonl")
+
+
+def write_json(path: Path, obj) -> None:
+    """path <- obj as indented JSON, atomically (a temporary file renamed over it)."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2))
+    tmp.replace(path)
 
 
 class RunFolderError(UserError):

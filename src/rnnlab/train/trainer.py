@@ -8,8 +8,9 @@ One update n = 0, 1, ..., steps-1:
     guard: any NaN/Inf in grads or loss  ->  training stops (TrainingDiverged), or with
                                              nonfinite="skip" the update is skipped and counted
     divergence: median of the last DIVERGE_WINDOW losses > diverge_factor · (the first
-                update's loss), tested once that many have come  ->  TrainingDiverged (a median, so that a batch of
-                heavy-tailed targets, which comes back every epoch, is not taken for it)
+                update's loss), tested once that many have come  ->  TrainingDiverged
+                (a median, so that a batch of heavy-tailed targets, which comes back
+                every epoch, is not taken for it)
     ‖g‖ = clip(grads)                        by global norm (default) or by value; the
                                              norm BEFORE clipping is logged
     η = schedule(lr, n);  optimizer.step(model.params, grads, η)
@@ -34,7 +35,6 @@ uninterrupted one.
 
 from __future__ import annotations
 
-import json
 import math
 import signal
 import threading
@@ -336,9 +336,10 @@ class Trainer:
             self.first_loss = loss
             return
         self.recent_losses = [*self.recent_losses, loss][-DIVERGE_WINDOW:]
+        if not self.config.diverge_factor or len(self.recent_losses) < DIVERGE_WINDOW:
+            return
         recent = float(np.median(self.recent_losses))
-        if self.config.diverge_factor and len(self.recent_losses) == DIVERGE_WINDOW and \
-                recent > self.config.diverge_factor * max(self.first_loss, 1e-12):
+        if recent > self.config.diverge_factor * max(self.first_loss, 1e-12):
             raise self._diverged(n, f"the median loss of the last {DIVERGE_WINDOW} "
                                     f"updates, {recent:.4g}, is over "
                                     f"{self.config.diverge_factor:g} × the first update's "
@@ -408,10 +409,7 @@ class Trainer:
 
     def _write_config(self) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        path = self.out_dir / "config.json"
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.resolved_config(), indent=2))
-        tmp.replace(path)
+        runs.write_json(self.out_dir / "config.json", self.resolved_config())
 
     def _log(self, record: dict) -> None:
         self.history.append(record)
