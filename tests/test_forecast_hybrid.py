@@ -39,6 +39,40 @@ def test_baselines_against_plain_loops():
             assert dr[n, h] == pytest.approx(y[t - 1] + (h + 1) * (y[t - 1] - y[0]) / (t - 1))
 
 
+@pytest.mark.parametrize("m", [12, 7])
+def test_seasonal_indices_recover_an_additive_season_over_a_trend(m):
+    c = np.sin(np.arange(m)) ** 3
+    c -= c.mean()
+    t = np.arange(5 * m + 3)
+    y = 3 + 0.2 * t + c[t % m]
+    np.testing.assert_allclose(bl.seasonal_indices(y, m), c, atol=1e-12)
+    assert not bl.seasonal_indices(y[:2 * m - 1], m).any()  # too short: no season
+
+
+def test_theta_against_its_definition():
+    """SES on the deseasonalised series with drift b/2 (Hyndman & Billah 2003), by a
+    plain loop, with the indices and slope of each series' training part."""
+    rng = np.random.default_rng(3)
+    series = [seasonal_series(60, 4, 1.0, 1), 20 + rng.normal(size=50).cumsum()]
+    H, m = 3, 4
+    theta = bl.Theta.fit(series, origins_between([60, 50], 1, [40, 30], H, first=2), H, m)
+    a = theta.alpha
+    o = Origins(np.array([0, 0, 1]), np.array([5, 52, 33]))
+    got = theta.predict(series, o, H)
+    for n, (i, t) in enumerate(zip(o.sid, o.t)):
+        end = (40, 30)[i]
+        c = bl.seasonal_indices(series[i][:end], m)
+        d = series[i] - c[np.arange(len(series[i])) % m]
+        b = np.polyfit(np.arange(end), d[:end], 1)[0]
+        assert theta.slope[i] == pytest.approx(b)
+        ell = d[0]
+        for k in range(1, t):
+            ell = a * d[k] + (1 - a) * ell
+        for h in range(1, H + 1):
+            want = ell + b / 2 * (h - 1 + 1 / a - (1 - a) ** t / a) + c[(t + h - 1) % m]
+            assert got[n, h - 1] == pytest.approx(want)
+
+
 def test_windows_pad_on_the_left_and_scale_from_the_past():
     series = [np.array([3.0, 5.0, 4.0, 8.0, 100.0])]
     X, lengths = input_windows(series, Origins(np.array([0, 0]), np.array([2, 4])), 3)
@@ -119,6 +153,8 @@ def test_no_leakage_past_the_training_end(tmp_path, net):
     assert a.choices == b.choices and a.baseline == b.baseline and a.transform == b.transform
     np.testing.assert_array_equal(a.residuals, b.residuals)
     np.testing.assert_array_equal(a.ar.W, b.ar.W)
+    np.testing.assert_array_equal(a.theta.season, b.theta.season)
+    np.testing.assert_array_equal(a.theta.slope, b.theta.slope)
     for u, v in zip(a.interval([y], o), b.interval([poisoned(y, end)], o)):
         np.testing.assert_array_equal(u, v)
 

@@ -8,6 +8,12 @@
     SES              ŷ_{t+h} = ℓ_t,  ℓ_{k+1} = α y_k + (1 - α) ℓ_k,  ℓ_1 = y_0   (simple
                      exponential smoothing; one α for all series, the grid value with the
                      least scaled squared error on the training origins)
+    Theta            ŷ_{t+h} = ℓ_t + (b/2)(h + 1/α - (1 - α)^t/α) + c_{(t+h) mod m}   (the
+                     Theta method as Hyndman & Billah (2003) write it: SES with α on the
+                     series less its seasonal indices c (classical additive decomposition;
+                     multiplicative on the log transform), drift half the slope b of a
+                     least-squares line through it; c and b per series from its training
+                     part, one α for all)
     linear AR        ỹ = [x̃, 1] W on scaled windows (`rnnlab.forecasting.windows`), W
                      (K+1, H) one ridge least-squares fit over all training windows of all
                      series: min ‖[X̃, 1] W - Ỹ‖² + λ‖W‖²
@@ -94,6 +100,56 @@ def simple(name: str, series, o: Origins, H: int, m: int, alpha: float = 0.3) ->
         return ses(series, o, H, alpha)
     raise ValueError(f"baseline: expected mean, naive, seasonal_naive, drift or ses, got "
                      f"{name!r}")
+
+
+def seasonal_indices(y: np.ndarray, m: int) -> np.ndarray:
+    """(m,) c_p: the mean by phase p = t mod m of y less its centred moving average of
+    order m (2×m for even m), centred to sum 0; zeros when m = 1 or y has under 2m values."""
+    if m < 2 or len(y) < 2 * m:
+        return np.zeros(max(m, 1))
+    w = np.ones(m + 1 - m % 2)
+    w[[0, -1]] = 0.5 if m % 2 == 0 else 1.0
+    trend = np.convolve(y, w / m, mode="valid")  # (n - len(w) + 1,)
+    first = (len(w) - 1) // 2
+    detrended = y[first:first + len(trend)] - trend
+    phase = np.arange(first, first + len(trend)) % m
+    c = np.array([detrended[phase == p].mean() for p in range(m)])
+    return c - c.mean()
+
+
+@dataclass
+class Theta:
+    """The Theta method on many series (see the docstring); fitted on the origins o."""
+
+    alpha: float
+    slope: np.ndarray  # (n_series,) b_i, per step, of series i's deseasonalised training part
+    season: np.ndarray  # (n_series, m) c_i
+
+    @classmethod
+    def fit(cls, series, o: Origins, H: int, m: int) -> Theta:
+        n = len(series)
+        ends = np.zeros(n, dtype=int)  # each series' training part: up to its last target
+        np.maximum.at(ends, o.sid, o.t + H)
+        season, slope = np.zeros((n, max(m, 1))), np.zeros(n)
+        for i, (y, e) in enumerate(zip(series, ends)):
+            season[i] = seasonal_indices(y[:e], m)
+            d = y[:e] - season[i][np.arange(e) % len(season[i])]
+            slope[i] = np.polyfit(np.arange(e), d, 1)[0] if e > 1 else 0.0
+        _, scale = window_scale(series, o)
+        y = targets(series, o, H)
+        errors = [np.mean(((y - cls(a, slope, season).predict(series, o, H))
+                           / scale[:, None]) ** 2) for a in ALPHAS]
+        return cls(ALPHAS[int(np.argmin(errors))], slope, season)
+
+    def predict(self, series, o: Origins, H: int) -> np.ndarray:
+        if not len(o):
+            return np.empty((0, H))
+        m, a, h = self.season.shape[1], self.alpha, np.arange(H)
+        d = [y - self.season[i][np.arange(len(y)) % m] for i, y in enumerate(series)]
+        drift = np.stack([self.slope[i] / 2 * (h + (1 - (1 - a) ** t) / a)
+                          for i, t in zip(o.sid, o.t)])  # (N, H)
+        c = np.stack([self.season[i][(t + h) % m] for i, t in zip(o.sid, o.t)])  # (N, H)
+        return ses(d, o, H, a) + drift + c
 
 
 @dataclass

@@ -6,8 +6,8 @@ scale s), the forecast in scaled units is
 
     ỹ = b̃(x̃) + (1/E) Σ_e f_e(x̃, c̃)         ẑ = ℓ + s ỹ,   ŷ = g⁻¹(ẑ)
 
-b̃ the baseline (the historical mean, naive, seasonal naive, drift, SES, the global linear
-AR, or the mean of the AR and one of the others), f_e the e-th of E networks (an ensemble
+b̃ the baseline (the historical mean, naive, seasonal naive, drift, SES, Theta, the global
+linear AR, or the mean of the AR and one of the others), f_e the e-th of E networks (an ensemble
 of seeds) reading the last max(K, 2m + 1, 2H) values relative to the last one, (x - z_{t-1})
 / s, whatever the baseline's level, and the covariates' windows c̃ (standardised with
 training statistics), trained on the targets ỹ - b̃ = (z - b) / s with early stopping, then refitted on the whole training part for their best epoch
@@ -45,8 +45,8 @@ from rnnlab.forecasting.windows import (
 
 TRANSFORMS = ("auto", "none", "log")
 CENTERS = ("last", "mean", "history")
-BASELINES = ("auto", "naive", "seasonal_naive", "drift", "ses", "ar", "ar+naive",
-             "ar+seasonal_naive", "ar+drift", "ar+ses", "mean")
+BASELINES = ("auto", "naive", "seasonal_naive", "drift", "ses", "theta", "ar", "ar+naive",
+             "ar+seasonal_naive", "ar+drift", "ar+ses", "ar+theta", "mean")
 
 
 @dataclass
@@ -79,6 +79,7 @@ class Hybrid:
     ar: bl.LinearAR
     K_net: int = 0  # the networks' window: max(K, 2m + 1, 2H), two seasons and a step
     alpha: float = 0.3  # the SES smoothing factor
+    theta: bl.Theta | None = None  # the Theta method's fit
     center: str = "last"  # the windows' level ℓ: 'last' value, 'mean' of the last K, 'history'
     floor: float | None = None  # 0 when no training value is negative: forecasts clipped there
     log_floor: float = 0.0  # the least training value, > 0 with the log transform
@@ -106,6 +107,9 @@ class Hybrid:
             if name == "ar":
                 X, _ = input_windows(zs, o, self.K)
                 parts.append(self.ar.scaled((X - level[:, None]) / scale[:, None]))
+            elif name == "theta":
+                parts.append((self.theta.predict(zs, o, self.H) - level[:, None])
+                             / scale[:, None])
             else:
                 b = bl.simple(name, zs, o, self.H, self.m, self.alpha)
                 parts.append((b - level[:, None]) / scale[:, None])
@@ -121,6 +125,12 @@ class Hybrid:
                                     self.cov_stats)
             y_t = y_t + np.mean([net.predict(inputs) for net in self.nets], axis=0)
         return level[:, None] + scale[:, None] * y_t, scale
+
+    def fit_baselines(self, zs, o: Origins, ridge: float) -> None:
+        """Fit the linear AR, SES's α and Theta on the origins o of the transformed series."""
+        self.ar = bl.LinearAR.fit(zs, o, self.K, self.H, ridge, self.center)
+        self.alpha = bl.fit_ses(zs, o, self.H)
+        self.theta = bl.Theta.fit(zs, o, self.H, self.m)
 
     def predict(self, series, o: Origins, covariates=None) -> np.ndarray:
         """ŷ (N, H) in original units."""
@@ -235,8 +245,7 @@ def fit_hybrid(series, ends, cfg: HybridConfig, net=None, out=None, covariates=N
         model.floor = 0.0
         choices["floor"] = (0.0, "no negative value in the training part")
     zs = model._z(series)
-    model.ar = bl.LinearAR.fit(zs, o_fit, K, H, cfg.ridge, center)
-    model.alpha = bl.fit_ses(zs, o_fit, H)
+    model.fit_baselines(zs, o_fit, cfg.ridge)
     if covariates is not None:
         past = np.concatenate([c[:e] for c, e in zip(covariates, ends)])  # (ΣT_i, C)
         sd = past.std(axis=0)
@@ -248,8 +257,7 @@ def fit_hybrid(series, ends, cfg: HybridConfig, net=None, out=None, covariates=N
     model.residuals = model.scaled_residuals(series, o_val, covariates)[2]  # calibration
     model.level = cfg.level
     o_all = origins_between(lengths, 1, ends, H, first=2)  # refit on the whole training part
-    model.ar = bl.LinearAR.fit(zs, o_all, K, H, cfg.ridge, center)
-    model.alpha = bl.fit_ses(zs, o_all, H)
+    model.fit_baselines(zs, o_all, cfg.ridge)
     if epochs is not None:
         model.nets, _ = _train_networks(model, zs, o_all, None, covariates, net, epochs,
                                         Path(out) / "refit")
@@ -274,8 +282,7 @@ def _choose_baseline(series, ends, o_fit, o_val, cfg, m, scales):
     for transform, K, center in itertools.product(transforms, Ks, centers):
         model = Hybrid(H, m, transform, K, "ar", None, center=center, log_floor=log_floor)
         zs = model._z(series)
-        model.ar = bl.LinearAR.fit(zs, o_fit, K, H, cfg.ridge, center)
-        model.alpha = bl.fit_ses(zs, o_fit, H)
+        model.fit_baselines(zs, o_fit, cfg.ridge)
         for name in names:
             model.baseline = name
             err = scaled_error(series, o_val, model.predict(series, o_val), scales)
