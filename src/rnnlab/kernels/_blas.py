@@ -1,17 +1,106 @@
 """The per-step matrix product of the compiled loops, `matmul_into(x, y, out)`: what
-Numba's `np.dot(x, y, out)` does for C-contiguous 2-D arrays of one dtype (the same
-BLAS calls, so the same bits: gemm, or gemv/dot when a side is a vector) without its
-shape checks, whose typing and compilation took ~0.3 s of every cold start. The
-callers (rnnlab.kernels.loops) allocate the buffers, so the shapes agree by
-construction: x (m, k), y (k, n), out (m, n)."""
+Numba's `np.dot(x, y, out)` does for C-contiguous 2-D arrays of one dtype (gemm, or
+gemv/dot when a side is a vector) without its shape checks, whose typing and
+compilation took ~0.3 s of every cold start. The callers (rnnlab.kernels.loops)
+allocate the buffers, so the shapes agree by construction: x (m, k), y (k, n), out
+(m, n).
+
+The gemm goes through two symbols, `rnnlab_sgemm` and `rnnlab_dgemm` (the Fortran
+interface), bound when this module is imported to the BLAS that RNNLAB_BLAS names:
+
+    openblas   SciPy's (the one Numba's np.dot calls: the same bits as np.dot)
+    mkl        Intel MKL's (`pip install rnnlab[mkl]`), on one thread per call
+    auto       mkl where it is installed, else openblas (the default)
+
+The compiled code is the same for both (and its cache too): only the address differs.
+MKL pays in the loops because their products are skinny, (B, H) by (H, G·H) with B of
+tens: at one thread on this project's machine it ran them 8-37 % faster than OpenBLAS
+(`benchmarks/README.md`), as fast as PyTorch's own (PyTorch links MKL). The large
+products outside the loops stay NumPy's; there the two are level.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import os
+import sys
+from pathlib import Path
+
+from llvmlite import binding as ll
+from llvmlite import ir
 from numba import types
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import get_cython_function_address, intrinsic
 from numba.np import linalg
 from numba.np.arrayobj import make_array
+
+BLAS_VAR = "RNNLAB_BLAS"
+BACKENDS = ("auto", "openblas", "mkl")
+_MKL_NAMES = ("libmkl_rt.so.3", "libmkl_rt.so.2", "libmkl_rt.so", "libmkl_rt.dylib",
+              "mkl_rt.2.dll", "mkl_rt.dll")
+_MKL_THREADING_SEQUENTIAL = 1
+
+
+def _load_mkl():
+    """MKL's runtime library from the environment's lib folder or the loader's path, or
+    None. Loaded here first, it runs sequentially (the loops' products are small and the
+    loops do their own threading); loaded already (NumPy built on MKL), it is left as is."""
+    for name in _MKL_NAMES:
+        for path in (Path(sys.prefix) / "lib" / name, Path(name)):
+            try:
+                ctypes.CDLL(str(path), mode=os.RTLD_NOLOAD)
+                return ctypes.CDLL(str(path))  # already in the process
+            except (OSError, AttributeError):
+                pass
+            try:
+                lib = ctypes.CDLL(str(path))
+            except OSError:
+                continue
+            lib.MKL_Set_Threading_Layer(ctypes.c_int(_MKL_THREADING_SEQUENTIAL))
+            return lib
+    return None
+
+
+def _bind() -> str:
+    """Bind rnnlab_sgemm / rnnlab_dgemm to the backend RNNLAB_BLAS asks for; its name."""
+    asked = os.environ.get(BLAS_VAR, "auto").strip().lower() or "auto"
+    if asked not in BACKENDS:
+        raise ValueError(f"{BLAS_VAR}: expected one of {', '.join(BACKENDS)}, got {asked!r}")
+    mkl = _load_mkl() if asked != "openblas" else None
+    if asked == "mkl" and mkl is None:
+        raise ValueError(f"{BLAS_VAR}=mkl: MKL's runtime library (libmkl_rt) was not found; "
+                         "install it with `pip install rnnlab[mkl]`")
+    for kind in "sd":
+        if mkl is not None:
+            address = ctypes.cast(getattr(mkl, f"{kind}gemm"), ctypes.c_void_p).value
+        else:
+            address = get_cython_function_address("scipy.linalg.cython_blas", f"{kind}gemm")
+        ll.add_symbol(f"rnnlab_{kind}gemm", address)
+    return "mkl" if mkl is not None else "openblas"
+
+
+BACKEND = _bind()  # the BLAS of the loops' gemm: 'mkl' or 'openblas'
+
+
+def _call_gemm(context, builder, dtype, m, n, k, x, y, out):
+    """out (m, n) = x (m, k) @ y (k, n), all C-contiguous, as the column-major
+    out^T = y^T x^T: Fortran gemm('N', 'N', n, m, k, 1, y, n, x, k, 0, out, n)."""
+    real = context.get_value_type(dtype)
+    ptr, i32 = real.as_pointer(), ir.IntType(32)
+    i32p, charp = i32.as_pointer(), ir.IntType(8).as_pointer()
+    fnty = ir.FunctionType(ir.VoidType(), [charp, charp, i32p, i32p, i32p, ptr, ptr, i32p,
+                                           ptr, i32p, ptr, ptr, i32p])
+    name = "rnnlab_sgemm" if dtype == types.float32 else "rnnlab_dgemm"
+    fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+
+    def slot(value):
+        return cgutils.alloca_once_value(builder, value)
+
+    no = slot(ir.Constant(ir.IntType(8), ord("N")))
+    m32, n32, k32 = (slot(builder.trunc(v, i32)) for v in (m, n, k))
+    one, zero = slot(ir.Constant(real, 1.0)), slot(ir.Constant(real, 0.0))
+    builder.call(fn, [no, no, n32, m32, k32, one, builder.bitcast(y, ptr), n32,
+                      builder.bitcast(x, ptr), k32, zero, builder.bitcast(out, ptr), n32])
 
 
 def _c_matrix(a) -> bool:
@@ -26,10 +115,9 @@ def matmul_into(typingctx, x, y, out):
 
     def codegen(context, builder, sig, args):
         linalg.ensure_blas()
-        x_ty, y_ty, out_ty = sig.args
+        x_ty, y_ty, _ = sig.args
         xa, ya, oa = (make_array(t)(context, builder, a) for t, a in zip(sig.args, args))
-        x_shape, y_shape, out_shape = (cgutils.unpack_tuple(builder, a.shape)
-                                       for a in (xa, ya, oa))
+        x_shape, y_shape = (cgutils.unpack_tuple(builder, a.shape) for a in (xa, ya))
         (m, k), n = x_shape, y_shape[1]
 
         def eq(a, v):
@@ -52,8 +140,8 @@ def matmul_into(typingctx, x, y, out):
                         linalg.call_xxgemv(context, builder, False, y_ty, y_shape, ya.data,
                                            xa.data, oa.data)
                     with x_matrix:
-                        linalg.call_xxgemm(context, builder, x_ty, x_shape, xa.data, y_ty,
-                                           y_shape, ya.data, out_ty, out_shape, oa.data)
+                        _call_gemm(context, builder, x_ty.dtype, m, n, k, xa.data, ya.data,
+                                   oa.data)
         return context.get_dummy_value()
 
     return types.none(x, y, out), codegen
