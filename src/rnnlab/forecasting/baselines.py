@@ -78,12 +78,18 @@ def ses(series, o: Origins, H: int, alpha: float) -> np.ndarray:
     return np.repeat(last[:, None], H, axis=1)
 
 
-def fit_ses(series, o: Origins, H: int) -> float:
-    """The α of ALPHAS with the least mean ((y - ŷ) / s)² (s: each origin's scale) on o."""
+def best_alpha(series, o: Origins, H: int, forecast) -> float:
+    """The α of ALPHAS whose forecast(α) (N, H) has the least mean ((y - ŷ) / s)² on o (s:
+    each origin's scale)."""
     _, scale = window_scale(series, o)
     y = targets(series, o, H)
-    errors = [np.mean(((y - ses(series, o, H, a)) / scale[:, None]) ** 2) for a in ALPHAS]
+    errors = [np.mean(((y - forecast(a)) / scale[:, None]) ** 2) for a in ALPHAS]
     return ALPHAS[int(np.argmin(errors))]
+
+
+def fit_ses(series, o: Origins, H: int) -> float:
+    """SES's α on the origins o (best_alpha)."""
+    return best_alpha(series, o, H, lambda a: ses(series, o, H, a))
 
 
 def simple(name: str, series, o: Origins, H: int, m: int, alpha: float = 0.3) -> np.ndarray:
@@ -135,11 +141,8 @@ class Theta:
             season[i] = seasonal_indices(y[:e], m)
             d = y[:e] - season[i][np.arange(e) % len(season[i])]
             slope[i] = np.polyfit(np.arange(e), d, 1)[0] if e > 1 else 0.0
-        _, scale = window_scale(series, o)
-        y = targets(series, o, H)
-        errors = [np.mean(((y - cls(a, slope, season).predict(series, o, H))
-                           / scale[:, None]) ** 2) for a in ALPHAS]
-        return cls(ALPHAS[int(np.argmin(errors))], slope, season)
+        alpha = best_alpha(series, o, H, lambda a: cls(a, slope, season).predict(series, o, H))
+        return cls(alpha, slope, season)
 
     def predict(self, series, o: Origins, H: int) -> np.ndarray:
         if not len(o):
