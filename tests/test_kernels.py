@@ -248,6 +248,24 @@ def test_row_blocks_depend_on_the_shapes_only(monkeypatch):
         assert _threads.row_blocks(64, big / 2) == [(0, 64)]  # too little work
 
 
+def test_auto_splits_only_large_steps_and_only_with_cores_to_use(monkeypatch):
+    """Unset, RNNLAB_PARALLEL splits a loop whose per-step product reaches MIN_STEP_FLOPS
+    when two or more workers may run; '0' never splits; anything else is refused."""
+    big, T = _threads.MIN_STEP_FLOPS, 100
+    monkeypatch.delenv(_threads.PARALLEL_VAR, raising=False)
+    for n in (1, 2, 4):
+        monkeypatch.setattr(_threads, "workers", lambda n=n: n)
+        want = [(0, 128)] if n == 1 else [(0, 64), (64, 128)]
+        assert _threads.row_blocks(128, T * big, T) == want
+        assert _threads.row_blocks(128, T * big * 0.99, T) == [(0, 128)]  # a smaller step
+        assert _threads.row_blocks(15, T * big * 10, T) == [(0, 15)]  # too few rows
+    monkeypatch.setenv(_threads.PARALLEL_VAR, "0")
+    assert _threads.row_blocks(128, T * big * 10, T) == [(0, 128)]
+    monkeypatch.setenv(_threads.PARALLEL_VAR, "yes")
+    with pytest.raises(ValueError, match="RNNLAB_PARALLEL: expected 0, 1 or unset, got 'yes'"):
+        _threads.row_blocks(128, T * big, T)
+
+
 def test_run_parallel_runs_jobs_at_once_and_restores_threads():
     import threading
 

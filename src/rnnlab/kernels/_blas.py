@@ -56,7 +56,8 @@ def _load_mkl():
                 lib = ctypes.CDLL(str(path))
             except OSError:
                 continue
-            lib.MKL_Set_Threading_Layer(ctypes.c_int(_MKL_THREADING_SEQUENTIAL))
+            if "MKL_THREADING_LAYER" not in os.environ:
+                lib.MKL_Set_Threading_Layer(ctypes.c_int(_MKL_THREADING_SEQUENTIAL))
             return lib
     return None
 

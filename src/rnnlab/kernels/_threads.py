@@ -21,26 +21,29 @@ threadpoolctl, ...), so a sweep that limits BLAS limits rnnlab too; inside a job
 is 1 (no nesting).
 
 Same numbers, however run: a block's per-step product sums in another order than the
-whole batch's (OpenBLAS's kernels for a few rows), so the blocks are a function of
-the shapes only, never of the threads or the clock; serial runs the same blocks one
-after the other, and every job (block or direction) runs with BLAS on step_threads()
-threads, at once or not (run_parallel). Forward outputs and gradients are then the
-same bits serial or parallel, whatever the clock picks and however many workers
-there are (tested), and a resumed run equals an uninterrupted one. (BLAS's own
-thread count, used outside the loops, is the user's: OpenBLAS may sum a large
-float32 product in another order on one thread than on two.)
+whole batch's (BLAS kernels for a few rows), so the blocks are a function of the
+shapes (and, by default, of whether there are two workers), never of the clock;
+serial runs the same blocks one after the other, and every job (block or direction)
+runs with BLAS on step_threads() threads, at once or not (run_parallel). Forward
+outputs and gradients are then the same bits serial or parallel, whatever the clock
+picks (tested), and a resumed run on the same thread count equals an uninterrupted
+one. (BLAS's own thread count, used outside the loops, is the user's too: OpenBLAS
+may sum a large float32 product in another order on one thread than on two.)
 
 Whether threads pay depends on the work and on what else the machine runs: on this
 project's shared 2-core machine at load 9, two threads made every LSTM training step
 slower (BLAS threads waiting for a busy core; streaming shape 20 ms against 2.2 ms on
-one thread), and faster when the other core was free. So it is opt-in:
-`RNNLAB_PARALLEL=1` splits the loops into row blocks and lets a layer's forward and
+one thread), and faster when the other core was free; on an idle one, two blocks at
+once made the steps whose per-step product is 50-105 MFLOP 10-22 % faster and those of
+under 30 MFLOP 1-16 % slower (benchmarks/README.md, issue 16). So by default (auto) a
+loop is split, and its blocks run at once, only when its per-step product reaches
+MIN_STEP_FLOPS and workers() >= 2; everything else runs as one block, serially.
+`RNNLAB_PARALLEL=1` splits every loop worth MIN_FLOPS and lets a layer's forward and
 backward (`adaptive_threads`) choose per layer between serial (blocks and directions
 one after the other) and parallel (at once) by the time each took per unit of work,
-trying the other choice now and then (Choice). Off (the default), a loop is one block
-and every call serial: the split alone cost 6-30 % of CPU time at one thread on
-batches of 20-50 (benchmarks/README.md, issue 16). Either way a run's numbers depend
-on its inputs and that setting only.
+trying the other choice now and then (Choice); `RNNLAB_PARALLEL=0` never splits. A
+run's numbers depend on its inputs, that setting and (auto) the thread count only,
+never on the clock.
 """
 
 from __future__ import annotations
@@ -56,10 +59,11 @@ from functools import cache, wraps
 from itertools import pairwise
 
 ENV_VAR = "RNNLAB_STEP_THREADS"
-PARALLEL_VAR = "RNNLAB_PARALLEL"  # "1": the clock chooses serial or parallel (same numbers)
+PARALLEL_VAR = "RNNLAB_PARALLEL"  # unset: auto; "1": split and the clock's choice; "0": never
 BLOCKS = 2  # row blocks of a split time loop (a constant: the blocks never depend on threads)
 MIN_ROWS = 8  # sequences per block of a split time loop
 MIN_FLOPS = 4e6  # the recurrent products of a time loop worth splitting (≈ 0.2 ms)
+MIN_STEP_FLOPS = 40e6  # auto: a per-step recurrent product worth a block per core (≈ 1.3 ms)
 EXPLORE = 8  # calls of a layer before it tries the choice that is not the best ...
 MAX_EXPLORE = 128  # ... and at most this many once that choice kept losing
 SMOOTH = 0.3  # weight of the newest time in the running mean of each choice
@@ -184,7 +188,8 @@ def serial_or_parallel(choice: Choice, work: float):
     if n <= 1 or getattr(_inside, "n", None) is not None:
         yield
         return
-    parallel = parallel_enabled() and choice.pick()
+    mode = parallel_mode()
+    parallel = choice.pick() if mode == "1" else mode == "auto"
     _inside.n = n if parallel else 1
     t0 = time.perf_counter()
     try:
@@ -255,20 +260,34 @@ def jobs_at_once() -> int:
     return max(1, workers() // per) if per else 1
 
 
+def parallel_mode() -> str:
+    """RNNLAB_PARALLEL: '1' splits loops by their shapes and lets the clock choose serial
+    or parallel; '0' never splits; unset ('auto') splits, on threads at once, only the
+    loops whose per-step product is large enough that a core per block pays
+    (MIN_STEP_FLOPS) when there are cores to use."""
+    text = os.environ.get(PARALLEL_VAR, "").strip()
+    if text not in ("", "0", "1"):
+        raise ValueError(f"{PARALLEL_VAR}: expected 0, 1 or unset, got {text!r}")
+    return text or "auto"
+
+
 def parallel_enabled() -> bool:
     """RNNLAB_PARALLEL=1: split loops, and the clock's choice between serial and parallel."""
-    return os.environ.get(PARALLEL_VAR, "").strip() == "1"
+    return parallel_mode() == "1"
 
 
-def row_blocks(B: int, flops: float) -> list[tuple[int, int]]:
-    """Split the B sequences of a time loop whose recurrent products cost `flops` into
-    ranges (b0, b1): with RNNLAB_PARALLEL=1, BLOCKS of at least MIN_ROWS sequences each
-    unless the loop is too small to pay for a hand-off (MIN_FLOPS); otherwise one. A
-    function of the shapes (and that setting) only, never of the threads or the clock:
-    a block's per-step product sums in its own order (OpenBLAS's kernels for a few rows
-    differ from those for the whole batch), so the same blocks, run at once or one
-    after the other, give the same bits."""
-    split = parallel_enabled() and flops >= MIN_FLOPS
+def row_blocks(B: int, flops: float, steps: int = 1) -> list[tuple[int, int]]:
+    """Split the B sequences of a time loop of `steps` steps whose recurrent products
+    cost `flops` into ranges (b0, b1): BLOCKS of at least MIN_ROWS sequences each, or
+    one. RNNLAB_PARALLEL=1: split unless the loop is too small to pay for a hand-off
+    (MIN_FLOPS), a function of the shapes only; auto: split when workers() >= 2 and a
+    step's product reaches MIN_STEP_FLOPS, a function of the shapes and the thread count;
+    0: never. Never a function of the clock: a block's per-step product sums in its own
+    order (BLAS kernels for a few rows differ from those for the whole batch), so the
+    same blocks, run at once or one after the other, give the same bits."""
+    mode = parallel_mode()
+    split = flops >= MIN_FLOPS if mode == "1" else \
+        mode == "auto" and workers() >= 2 and flops / steps >= MIN_STEP_FLOPS
     n = max(1, min(BLOCKS, B // MIN_ROWS)) if split else 1
     edges = [B * k // n for k in range(n + 1)]
     return list(pairwise(edges))

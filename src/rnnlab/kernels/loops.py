@@ -115,7 +115,7 @@ def forward(cell, xp, state0: tuple, W_hh, b_ih, b_hh, mask):
     states = _states(state0, T, mask is not None)
     lengths = lengths_of(mask, T, B)
     run, aux = bind_forward(cell, xp, input_bias(cell, b_ih, b_hh), states, W_hh, b_hh, lengths)
-    _run_rows(run, B, T * B * GH * W_hh.shape[1])
+    _run_rows(run, B, T, B * GH * W_hh.shape[1])
     hold_past_ends(states, lengths)
     return states, aux
 
@@ -158,14 +158,14 @@ def backward(cell, cache, dh_out, dstate_T: tuple, W_hh, keep_dH: bool = False,
                       dH, work)
     else:
         raise TypeError(f"cell: no compiled kernel for {type(cell).__name__}")
-    _run_rows(run, B, T * B * GH * H)
+    _run_rows(run, B, T, B * GH * H)
     return dXP, dHP, dH, dstate
 
 
-def _run_rows(run, B: int, macs: float) -> None:
-    """run(b0, b1) over the batch as the row blocks of its shapes, on threads at once
-    when several may run; macs: multiply-adds of the loop's recurrent products."""
-    run_parallel([partial(run, b0, b1) for b0, b1 in row_blocks(B, 2 * macs)])
+def _run_rows(run, B: int, T: int, step_macs: float) -> None:
+    """run(b0, b1) over the batch as its row blocks, on threads at once when several may
+    run; step_macs: multiply-adds of one step's recurrent product."""
+    run_parallel([partial(run, b0, b1) for b0, b1 in row_blocks(B, 2 * T * step_macs, T)])
 
 
 def has_rforward(cell) -> bool:
@@ -185,6 +185,6 @@ def rforward(cell, ra, states, W_hh, mask):
     rh, lengths = np.zeros((T + 1, B, H), dt), lengths_of(mask, T, B)
     run = partial(rnn.rforward, np.ascontiguousarray(ra), np.ascontiguousarray(W_hh.T, dt), h,
                   lengths, *_act(cell), rh, np.empty((B, H), dt))
-    _run_rows(run, B, T * B * H * H)
+    _run_rows(run, B, T, B * H * H)
     hold_past_ends((rh,), lengths)
     return rh
