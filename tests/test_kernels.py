@@ -266,6 +266,26 @@ def test_auto_splits_only_large_steps_and_only_with_cores_to_use(monkeypatch):
         _threads.row_blocks(128, T * big, T)
 
 
+def test_auto_runs_small_calls_on_one_blas_thread_and_restores_it(monkeypatch):
+    """Auto, with two workers: a call whose per-step product is under MIN_THREADS_FLOPS
+    runs serially with BLAS on one thread (restored after it, even on an error); a
+    larger one keeps BLAS's threads and may run its blocks at once."""
+    threads = [2]
+    monkeypatch.setattr(_threads, "_switches", lambda: ((lambda: threads[0],
+                                                         lambda k: threads.__setitem__(0, k)),))
+    monkeypatch.setattr(_threads, "workers", lambda: getattr(_threads._inside, "n", None) or 2)
+    monkeypatch.delenv(_threads.PARALLEL_VAR, raising=False)
+    seen = []
+    for flops in (_threads.MIN_THREADS_FLOPS / 2, _threads.MIN_THREADS_FLOPS):
+        with _threads.serial_or_parallel(_threads.Choice(), flops):
+            seen.append((threads[0], _threads.workers()))
+        assert threads == [2] and getattr(_threads._inside, "n", None) is None
+    assert seen == [(1, 1), (2, 2)]
+    with pytest.raises(RuntimeError), _threads.serial_or_parallel(_threads.Choice(), 1.0):
+        raise RuntimeError
+    assert threads == [2]
+
+
 def test_run_parallel_runs_jobs_at_once_and_restores_threads():
     import threading
 

@@ -290,6 +290,10 @@ class _RecurrentLayer:
 
     # ---- forward ----------------------------------------------------------------
 
+    def _step_flops(self, B: int) -> float:
+        """FLOPs of one step's recurrent product for B sequences: 2 B (G·H) H."""
+        return 2.0 * B * self.cell.num_gates * self.hidden_size ** 2
+
     def _check_inputs(self, x, state, lengths):
         x = check_array("x", x, (None, None, self.input_size), self.dtype)
         if self.batch_first:
@@ -327,7 +331,8 @@ class _RecurrentLayer:
         out, final, _ = self._forward(x, state, lengths, False, keep=False)
         return out, final
 
-    @adaptive_threads("forward", lambda x, *args, **kwargs: np.size(x))
+    @adaptive_threads("forward", lambda self, x, *args, **kwargs: self._step_flops(
+        np.shape(x)[0 if self.batch_first else 1]))
     def _forward(self, x, state, lengths, training, keep):
         x, state, lengths = self._check_inputs(x, state, lengths)
         T, B, _ = x.shape
@@ -387,8 +392,8 @@ class _RecurrentLayer:
             raise ValueError("cache: the weights changed since the forward that made it; "
                              "run forward again before backward")
 
-    @adaptive_threads("backward", lambda cache, *args, **kwargs: (
-        np.size(cache.layers[0].directions[0].x) if isinstance(cache, Cache) else 1))
+    @adaptive_threads("backward", lambda self, cache, *args, **kwargs: self._step_flops(
+        cache.layers[0].directions[0].x.shape[1] if isinstance(cache, Cache) else 1))
     def backward(self, cache: Cache, d_output=None, d_state=None, *, return_deltas: bool = False):
         """BPTT through the stack.
 

@@ -64,6 +64,7 @@ BLOCKS = 2  # row blocks of a split time loop (a constant: the blocks never depe
 MIN_ROWS = 8  # sequences per block of a split time loop
 MIN_FLOPS = 4e6  # the recurrent products of a time loop worth splitting (≈ 0.2 ms)
 MIN_STEP_FLOPS = 40e6  # auto: a per-step recurrent product worth a block per core (≈ 1.3 ms)
+MIN_THREADS_FLOPS = 4e6  # auto: a call with a smaller per-step product runs on one BLAS thread
 EXPLORE = 8  # calls of a layer before it tries the choice that is not the best ...
 MAX_EXPLORE = 128  # ... and at most this many once that choice kept losing
 SMOOTH = 0.3  # weight of the newest time in the running mean of each choice
@@ -106,9 +107,8 @@ def _switches() -> tuple:
 
 
 @contextmanager
-def loop_threads():
-    """Run the enclosed compiled loop with the BLAS thread count of step_threads()."""
-    n = step_threads()
+def blas_threads(n: int):
+    """Run the enclosed code with every BLAS on n threads (0: as it is), then restore."""
     switches = _switches() if n else ()
     before = [get() for get, _ in switches]
     for _, put in switches:
@@ -118,6 +118,11 @@ def loop_threads():
     finally:
         for (_, put), k in zip(switches, before):
             put(k)
+
+
+def loop_threads():
+    """Run the enclosed compiled loop with the BLAS thread count of step_threads()."""
+    return blas_threads(step_threads())
 
 
 _inside = threading.local()  # .job: True in a job of run_parallel; .n: set by adaptive_threads
@@ -180,33 +185,40 @@ _choices: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # object -> {
 
 @contextmanager
 def serial_or_parallel(choice: Choice, work: float):
-    """Run the enclosed call with its row blocks and directions one after the other
-    (serial) or at once (parallel), as `choice` picks; record its time per unit of
-    work. Nested or with one worker: as it is. Either way the same blocks and the same
-    BLAS threads in every job, so the clock never changes a run's numbers."""
+    """Run the enclosed call, of `work` FLOPs per step's recurrent product, with its row
+    blocks and directions one after the other (serial) or at once (parallel). With
+    RNNLAB_PARALLEL=1 as `choice` picks, recording the time per unit of work; auto:
+    parallel, or, under MIN_THREADS_FLOPS, serial with every BLAS on one thread (small
+    products lose more to hand-offs between threads than they gain); 0: serial. Nested
+    or with one worker: as it is. Either way the same blocks and the same BLAS threads
+    in every job, so the clock never changes a run's numbers."""
     n = workers()
     if n <= 1 or getattr(_inside, "n", None) is not None:
         yield
         return
     mode = parallel_mode()
-    parallel = choice.pick() if mode == "1" else mode == "auto"
+    small = mode == "auto" and work < MIN_THREADS_FLOPS
+    parallel = choice.pick() if mode == "1" else mode == "auto" and not small
     _inside.n = n if parallel else 1
     t0 = time.perf_counter()
     try:
-        yield
+        with blas_threads(1 if small else 0):
+            yield
     finally:
-        choice.record(parallel, (time.perf_counter() - t0) / max(work, 1.0))
+        if mode == "1":
+            choice.record(parallel, (time.perf_counter() - t0) / max(work, 1.0))
         _inside.n = None
 
 
 def adaptive_threads(name: str, work: Callable):
     """Decorate a layer's method: each layer object's calls choose serial or parallel
-    (serial_or_parallel), work(*args, **kwargs) the size of a call (e.g. x.size)."""
+    (serial_or_parallel), work(self, *args, **kwargs) the FLOPs of one step's recurrent
+    product in the call."""
     def decorate(method):
         @wraps(method)
         def wrapper(self, *args, **kwargs):
             choice = _choices.setdefault(self, {}).setdefault(name, Choice())
-            with serial_or_parallel(choice, float(work(*args, **kwargs))):
+            with serial_or_parallel(choice, float(work(self, *args, **kwargs))):
                 return method(self, *args, **kwargs)
         return wrapper
     return decorate
