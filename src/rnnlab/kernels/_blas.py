@@ -9,7 +9,8 @@ The gemm goes through two symbols, `rnnlab_sgemm` and `rnnlab_dgemm` (the Fortra
 interface), bound when this module is imported to the BLAS that RNNLAB_BLAS names:
 
     openblas   SciPy's (the one Numba's np.dot calls: the same bits as np.dot)
-    mkl        Intel MKL's (`pip install rnnlab[mkl]`), on one thread per call
+    mkl        Intel MKL's (`pip install rnnlab[mkl]`), sequential unless the user sets
+               MKL_THREADING_LAYER
     auto       mkl where it is installed, else openblas (the default)
 
 The compiled code is the same for both (and its cache too): only the address differs.
@@ -44,7 +45,8 @@ _MKL_THREADING_SEQUENTIAL = 1
 def _load_mkl():
     """MKL's runtime library from the environment's lib folder or the loader's path, or
     None. Loaded here first, it runs sequentially (the loops' products are small and the
-    loops do their own threading); loaded already (NumPy built on MKL), it is left as is."""
+    loops do their own threading) unless MKL_THREADING_LAYER says otherwise; loaded
+    already (NumPy built on MKL), it is left as is."""
     for name in _MKL_NAMES:
         for path in (Path(sys.prefix) / "lib" / name, Path(name)):
             try:
