@@ -47,7 +47,7 @@ class ForecastData:
 class ForecastMethod:
     season: int | None = None  # m [default: from the time column, else the autocorrelation]
     transform: str = "auto"  # none | log | auto (chosen on validation)
-    baseline: str = "auto"  # one of hybrid.BASELINES (theta, ar, ar+naive, ...); auto: validation
+    baseline: str = "auto"  # naive, seasonal_naive, drift, ses, theta, mean, ar, ar+..., auto
     center: str = "auto"  # the AR windows' level: last | mean | history | auto (validation)
     window: int | None = None  # K of the linear AR [default: chosen on validation]
     val: float = 0.2  # validation part of each training part (a fraction or a count)
