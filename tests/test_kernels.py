@@ -508,8 +508,8 @@ def test_warm_fills_the_cache_with_what_is_named(tmp_path):
     names = {p.name.split("-")[0] for p in tmp_path.rglob("*.nbi")}
     assert {"rnn.forward", "rnn.backward", "rnn.rforward"} <= names
     assert not any(n.startswith(("lstm.", "gru.")) for n in names)
-    bad = subprocess.run([sys.executable, "-m", "rnnlab.kernels.warm", "lstn"], check=False, env=env,
-                         capture_output=True, text=True, timeout=600)
+    bad = subprocess.run([sys.executable, "-m", "rnnlab.kernels.warm", "lstn"], check=False,
+                         env=env, capture_output=True, text=True, timeout=600)
     assert bad.returncode == 2
     assert bad.stderr.strip() == "cells: expected some of rnn, lstm, gru, got lstn"
 

@@ -7,15 +7,16 @@ scale s), the forecast in scaled units is
     ỹ = b̃(x̃) + (1/E) Σ_e f_e(x̃, c̃)         ẑ = ℓ + s ỹ,   ŷ = g⁻¹(ẑ)
 
 b̃ the baseline (the historical mean, naive, seasonal naive, drift, SES, Theta, the global
-linear AR, or the mean of the AR and one of the others), f_e the e-th of E networks (an ensemble
-of seeds) reading the last max(K, 2m + 1, 2H) values relative to the last one, (x - z_{t-1})
-/ s, whatever the baseline's level, and the covariates' windows c̃ (standardised with
-training statistics), trained on the targets ỹ - b̃ = (z - b) / s with early stopping, then refitted on the whole training part for their best epoch
-counts. ŷ is clipped at 0 when no training value is negative. The networks' readouts start
-at zero, so an untrained hybrid is its baseline exactly; the networks are kept only when
-their validation error is below the baseline's. Every choice (season, transform, AR window
-K, the windows' level ℓ: last value, window mean or historical mean, baseline, networks) is made on the last part
-of each series' training data (validation) and recorded.
+linear AR, or the mean of the AR and one of the others), f_e the e-th of E networks (an
+ensemble of seeds) reading the last max(K, 2m + 1, 2H) values relative to the last one,
+(x - z_{t-1}) / s, whatever the baseline's level, and the covariates' windows c̃
+(standardised with training statistics), trained on the targets ỹ - b̃ = (z - b) / s with
+early stopping, then refitted on the whole training part for their best epoch counts. ŷ is
+clipped at 0 when no training value is negative. The networks' readouts start at zero, so
+an untrained hybrid is its baseline exactly; the networks are kept only when their
+validation error is below the baseline's. Every choice (season, transform, AR window K,
+the windows' level ℓ: last value, window mean or historical mean, baseline, networks) is
+made on the last part of each series' training data (validation) and recorded.
 
 Prediction intervals are split-conformal, the calibration set growing as values come in:
 at origin (i, t), step h, the ⌈(n + 1)(1 - α)⌉-th smallest of the n scaled residuals
@@ -279,14 +280,17 @@ def _choose_baseline(series, ends, o_fit, o_val, cfg, m, scales):
         [b for b in BASELINES[1:] if m > 1 or "seasonal" not in b]
     candidates = []
     log_floor = min(float(y[:c].min()) for y, c in zip(series, ends))
-    for transform, K, center in itertools.product(transforms, Ks, centers):
-        model = Hybrid(H, m, transform, K, "ar", None, center=center, log_floor=log_floor)
-        zs = model._z(series)
-        model.fit_baselines(zs, o_fit, cfg.ridge)
-        for name in names:
-            model.baseline = name
-            err = scaled_error(series, o_val, model.predict(series, o_val), scales)
-            candidates.append((err, transform, K, center, name))
+    for transform in transforms:  # SES's α and Theta depend on the transform only
+        zs = Hybrid(H, m, transform, 0, "ar", None, log_floor=log_floor)._z(series)
+        alpha, theta = bl.fit_ses(zs, o_fit, H), bl.Theta.fit(zs, o_fit, H, m)
+        for K, center in itertools.product(Ks, centers):
+            ar = bl.LinearAR.fit(zs, o_fit, K, H, cfg.ridge, center)
+            model = Hybrid(H, m, transform, K, "ar", ar, alpha=alpha, theta=theta,
+                           center=center, log_floor=log_floor)
+            for name in names:
+                model.baseline = name
+                err = scaled_error(series, o_val, model.predict(series, o_val), scales)
+                candidates.append((err, transform, K, center, name))
     return min(candidates, key=lambda c: c[0]), candidates
 
 

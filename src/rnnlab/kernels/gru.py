@@ -72,7 +72,8 @@ def backward_after(dh_out, gates, hn, h, W_hh, lengths, dh, dXP, dHP, dH, dh_rec
     """BPTT through the reset-after GRU. dh: (B, H) ∂L/∂h_T, left as ∂L/∂h_0; dXP, dHP:
     (T, B, 3H) filled with the errors of the input and recurrent pre-activations
     (they differ in block n: δ_n and δ_n ⊙ r), zero past the ends; dH: (T, B, H)
-    receives ∂L/∂h_t in total unless None (KEEP in rnnlab.kernels._math); dh_rec: (B, H) work; rows b0:b1."""
+    receives ∂L/∂h_t in total unless None (KEEP in rnnlab.kernels._math); dh_rec: (B, H)
+    work; rows b0:b1."""
     T = dh_out.shape[0]
     for t in range(T - 1, -1, -1):
         add_output_grad(dh, dh_out[t], t, lengths, dH, b0, b1)
@@ -161,7 +162,8 @@ def backward_before(dh_out, gates, h, W_rz, W_n, lengths, dh, dA, dH,
     """BPTT through the reset-before GRU. W_rz: (2H, H), W_n: (H, H) the blocks of W_hh;
     dh: (B, H) ∂L/∂h_T, left as ∂L/∂h_0; dA: (T, B, 3H) filled with the pre-activation
     errors (δ_r, δ_z, δ_n), zero past the ends; dH: (T, B, H) receives ∂L/∂h_t in
-    total unless None (KEEP); dan (B, H), drz (B, 2H), d_rh (B, H), dh_rec (B, H): work; rows b0:b1."""
+    total unless None (KEEP); dan (B, H), drz (B, 2H), d_rh (B, H), dh_rec (B, H): work;
+    rows b0:b1."""
     T, _, H = dh_out.shape
     for t in range(T - 1, -1, -1):
         add_output_grad(dh, dh_out[t], t, lengths, dH, b0, b1)
