@@ -8,16 +8,21 @@ allocate the buffers, so the shapes agree by construction: x (m, k), y (k, n), o
 The gemm goes through two symbols, `rnnlab_sgemm` and `rnnlab_dgemm` (the Fortran
 interface), bound when this module is imported to the BLAS that RNNLAB_BLAS names:
 
-    openblas   SciPy's (the one Numba's np.dot calls: the same bits as np.dot)
+    openblas   NumPy's own (the OpenBLAS its wheels bundle, which runs NumPy's products
+               outside the loops), else SciPy's (the one Numba's np.dot calls)
     mkl        Intel MKL's (`pip install rnnlab[mkl]`), sequential unless the user sets
                MKL_THREADING_LAYER
     auto       mkl where it is installed, else openblas (the default)
 
-The compiled code is the same for both (and its cache too): only the address differs.
-MKL pays in the loops because their products are skinny, (B, H) by (H, G·H) with B of
-tens: at one thread on this project's machine it ran them 8-37 % faster than OpenBLAS
-(`benchmarks/README.md`), as fast as PyTorch's own (PyTorch links MKL). The large
-products outside the loops stay NumPy's; there the two are level.
+NumPy's and SciPy's wheels bundle different OpenBLAS builds (NumPy 2.4: 0.3.31, SciPy
+1.17: 0.3.30); on an AVX-512 Zen 5 core NumPy's ran the loops' products 7-50 % faster
+(`benchmarks/README.md`, issue 16, fifth session). Its gemm takes 64-bit integers
+(ILP64) where SciPy's and MKL's `sgemm` take 32-bit ones (LP64): the call passes every
+integer in a 64-bit slot, which an LP64 gemm reads as its low half on a little-endian
+machine, so the compiled code (and Numba's cache of it) is the same for every backend:
+only the address differs. MKL pays on some machines only: at one thread on a Zen 1
+core it ran the loops' products 8-37 % faster than SciPy's OpenBLAS, on a Zen 5 core
+20-30 % slower than NumPy's. The large products outside the loops stay NumPy's.
 """
 
 from __future__ import annotations
@@ -64,20 +69,49 @@ def _load_mkl():
     return None
 
 
+# gemm's names in NumPy's bundled OpenBLAS: scipy-openblas64 (NumPy 2), openblas64_ (1.x)
+_NUMPY_GEMM = ("scipy_{}gemm_64_", "{}gemm_64_")
+
+
+def _numpy_gemm() -> dict | None:
+    """{'s': address, 'd': address} of the gemm in the BLAS NumPy's wheels bundle, or None
+    (NumPy built on another BLAS, or a name not known here)."""
+    import numpy as np
+    from threadpoolctl import ThreadpoolController
+
+    home = Path(np.__file__).resolve().parent
+    bundled = (home.parent / "numpy.libs", home / ".dylibs")  # Linux and Windows, macOS
+    for lib in ThreadpoolController().lib_controllers:
+        path = Path(lib.filepath).resolve()
+        if lib.user_api != "blas" or path.parent not in bundled:
+            continue
+        dll = ctypes.CDLL(str(path))
+        for name in _NUMPY_GEMM:
+            if all(hasattr(dll, name.format(kind)) for kind in "sd"):
+                return {kind: ctypes.cast(getattr(dll, name.format(kind)), ctypes.c_void_p).value
+                        for kind in "sd"}
+    return None
+
+
 def _bind() -> str:
     """Bind rnnlab_sgemm / rnnlab_dgemm to the backend RNNLAB_BLAS asks for; its name."""
     asked = os.environ.get(BLAS_VAR, "auto").strip().lower() or "auto"
     if asked not in BACKENDS:
         raise ValueError(f"{BLAS_VAR}: expected one of {', '.join(BACKENDS)}, got {asked!r}")
+    if sys.byteorder != "little":  # the 64-bit integer slots of _call_gemm
+        raise ImportError("rnnlab.kernels: the compiled loops need a little-endian machine; "
+                          "set RNNLAB_FAST=0 to run the NumPy reference instead")
     mkl = _load_mkl() if asked != "openblas" else None
     if asked == "mkl" and mkl is None:
         raise ValueError(f"{BLAS_VAR}=mkl: MKL's runtime library (libmkl_rt) was not found; "
                          "install it with `pip install rnnlab[mkl]`")
-    for kind in "sd":
-        if mkl is not None:
-            address = ctypes.cast(getattr(mkl, f"{kind}gemm"), ctypes.c_void_p).value
-        else:
-            address = get_cython_function_address("scipy.linalg.cython_blas", f"{kind}gemm")
+    if mkl is not None:
+        gemm = {kind: ctypes.cast(getattr(mkl, f"{kind}gemm"), ctypes.c_void_p).value
+                for kind in "sd"}
+    else:
+        gemm = _numpy_gemm() or {kind: get_cython_function_address(
+            "scipy.linalg.cython_blas", f"{kind}gemm") for kind in "sd"}
+    for kind, address in gemm.items():
         ll.add_symbol(f"rnnlab_{kind}gemm", address)
     return "mkl" if mkl is not None else "openblas"
 
@@ -87,12 +121,14 @@ BACKEND = _bind()  # the BLAS of the loops' gemm: 'mkl' or 'openblas'
 
 def _call_gemm(context, builder, dtype, m, n, k, x, y, out):
     """out (m, n) = x (m, k) @ y (k, n), all C-contiguous, as the column-major
-    out^T = y^T x^T: Fortran gemm('N', 'N', n, m, k, 1, y, n, x, k, 0, out, n)."""
+    out^T = y^T x^T: Fortran gemm('N', 'N', n, m, k, 1, y, n, x, k, 0, out, n, 1, 1)
+    (the last two: the lengths of the strings 'N', which Fortran passes hidden). The
+    integers are 64-bit (see the module docstring)."""
     real = context.get_value_type(dtype)
-    ptr, i32 = real.as_pointer(), ir.IntType(32)
-    i32p, charp = i32.as_pointer(), ir.IntType(8).as_pointer()
-    fnty = ir.FunctionType(ir.VoidType(), [charp, charp, i32p, i32p, i32p, ptr, ptr, i32p,
-                                           ptr, i32p, ptr, ptr, i32p])
+    ptr, i64 = real.as_pointer(), ir.IntType(64)
+    i64p, charp = i64.as_pointer(), ir.IntType(8).as_pointer()
+    fnty = ir.FunctionType(ir.VoidType(), [charp, charp, i64p, i64p, i64p, ptr, ptr, i64p,
+                                           ptr, i64p, ptr, ptr, i64p, i64, i64])
     name = "rnnlab_sgemm" if dtype == types.float32 else "rnnlab_dgemm"
     fn = cgutils.get_or_insert_function(builder.module, fnty, name)
 
@@ -100,10 +136,12 @@ def _call_gemm(context, builder, dtype, m, n, k, x, y, out):
         return cgutils.alloca_once_value(builder, value)
 
     no = slot(ir.Constant(ir.IntType(8), ord("N")))
-    m32, n32, k32 = (slot(builder.trunc(v, i32)) for v in (m, n, k))
+    m64, n64, k64 = (slot(builder.sext(v, i64) if v.type.width < 64 else v) for v in (m, n, k))
     one, zero = slot(ir.Constant(real, 1.0)), slot(ir.Constant(real, 0.0))
-    builder.call(fn, [no, no, n32, m32, k32, one, builder.bitcast(y, ptr), n32,
-                      builder.bitcast(x, ptr), k32, zero, builder.bitcast(out, ptr), n32])
+    length = ir.Constant(i64, 1)
+    builder.call(fn, [no, no, n64, m64, k64, one, builder.bitcast(y, ptr), n64,
+                      builder.bitcast(x, ptr), k64, zero, builder.bitcast(out, ptr), n64,
+                      length, length])
 
 
 def _c_matrix(a) -> bool:
