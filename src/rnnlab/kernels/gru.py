@@ -13,41 +13,37 @@ from rnnlab.kernels._math import add_output_grad, carry_back, copy_row, sigmoid,
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _after_row(a, hw, b_hn, h_prev, h, hn):
-    """Reset-after step of one row: a (3H,) overwritten with r, z, n; hn = W_hn h + b_hn."""
+    """Reset-after step of one row: a (3H,) overwritten with r, z, n; hn = W_hn h + b_hn.
+    Two passes, each within LLVM's 8 overlap checks (LOOPS in rnnlab.kernels.lstm)."""
     H = h.shape[0]
-    a_r, a_z, a_n = a[:H], a[H : 2 * H], a[2 * H :]
-    w_r, w_z, w_n = hw[:H], hw[H : 2 * H], hw[2 * H :]
-    for j in range(H):
-        r = sigmoid(a, a_r[j] + w_r[j])
-        z = sigmoid(a, a_z[j] + w_z[j])
-        hn_j = w_n[j] + b_hn[j]
-        n = tanh(a, a_n[j] + r * hn_j)
-        a_r[j] = r
-        a_z[j] = z
-        a_n[j] = n
+    for j in range(H):  # the gates
+        r = sigmoid(a, a[j] + hw[j])
+        a[j] = r
+        a[H + j] = sigmoid(a, a[H + j] + hw[H + j])
+        hn_j = hw[2 * H + j] + b_hn[j]
         hn[j] = hn_j
-        h[j] = (1 - z) * n + z * h_prev[j]
+        a[2 * H + j] = tanh(a, a[2 * H + j] + r * hn_j)
+    for j in range(H):  # the state
+        z = a[H + j]
+        h[j] = (1 - z) * a[2 * H + j] + z * h_prev[j]
 
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _after_deltas_row(gates, hn, h_prev, dh, dxp, dhp):
     """Reset-after errors of one row from dh = ∂L/∂h_t; dh becomes its direct part
-    z ⊙ dh (the recurrent part is added after the product)."""
+    z ⊙ dh (the recurrent part is added after the product). Two passes (LOOPS)."""
     H = h_prev.shape[0]
-    r_, z_, n_ = gates[:H], gates[H : 2 * H], gates[2 * H :]
-    dx_r, dx_z, dx_n = dxp[:H], dxp[H : 2 * H], dxp[2 * H :]
-    dh_r, dh_z, dh_n = dhp[:H], dhp[H : 2 * H], dhp[2 * H :]
-    for j in range(H):
-        r, z, n = r_[j], z_[j], n_[j]
+    for j in range(H):  # the input pre-activations' errors
+        r, z, n = gates[j], gates[H + j], gates[2 * H + j]
         dan = dh[j] * (1 - z) * (1 - n * n)
-        dar = dan * hn[j] * r * (1 - r)
-        daz = dh[j] * (h_prev[j] - n) * z * (1 - z)
-        dx_r[j] = dar
-        dx_z[j] = daz
-        dx_n[j] = dan
-        dh_r[j] = dar
-        dh_z[j] = daz
-        dh_n[j] = dan * r
+        dxp[j] = dan * hn[j] * r * (1 - r)
+        dxp[H + j] = dh[j] * (h_prev[j] - n) * z * (1 - z)
+        dxp[2 * H + j] = dan
+    for j in range(H):  # the recurrent ones (δ_n ⊙ r in block n), and z ⊙ dh
+        r, z, n = gates[j], gates[H + j], gates[2 * H + j]
+        dhp[j] = dxp[j]
+        dhp[H + j] = dxp[H + j]
+        dhp[2 * H + j] = dh[j] * (1 - z) * (1 - n * n) * r  # δ_n again, unrounded
         dh[j] = dh[j] * z
 
 
@@ -89,14 +85,14 @@ def backward_after(dh_out, gates, hn, h, W_hh, lengths, dh, dXP, dHP, dH, dh_rec
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _before_rz_row(a, hw, h_prev, rh):
-    """Reset-before gates r, z of one row (written into a), and rh = r ⊙ h_{t-1}."""
+    """Reset-before gates r, z of one row (written into a), and rh = r ⊙ h_{t-1}. Rows
+    indexed whole, not by slices, to stay within LLVM's 8 overlap checks (LOOPS in
+    rnnlab.kernels.lstm)."""
     H = h_prev.shape[0]
-    a_r, a_z = a[:H], a[H : 2 * H]
-    w_r, w_z = hw[:H], hw[H:]
     for j in range(H):
-        r = sigmoid(a, a_r[j] + w_r[j])
-        a_r[j] = r
-        a_z[j] = sigmoid(a, a_z[j] + w_z[j])
+        r = sigmoid(a, a[j] + hw[j])
+        a[j] = r
+        a[H + j] = sigmoid(a, a[H + j] + hw[H + j])
         rh[j] = r * h_prev[j]
 
 
@@ -134,15 +130,15 @@ def forward_before(a, W_rzT, W_nT, lengths, h, hw, rh, hn, b0, b1):
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _before_nz_deltas_row(gates, h_prev, dh, dan, drz):
-    """δ_n, δ_z of one row from dh = ∂L/∂h_t; dh becomes its direct part z ⊙ dh."""
+    """δ_n, δ_z of one row from dh = ∂L/∂h_t; dh becomes its direct part z ⊙ dh. Two
+    passes (LOOPS)."""
     H = h_prev.shape[0]
-    z_, n_ = gates[H : 2 * H], gates[2 * H :]
-    dz = drz[H:]
     for j in range(H):
-        z, n = z_[j], n_[j]
+        z, n = gates[H + j], gates[2 * H + j]
         dan[j] = dh[j] * (1 - z) * (1 - n * n)
-        dz[j] = dh[j] * (h_prev[j] - n) * z * (1 - z)
-        dh[j] = dh[j] * z
+        drz[H + j] = dh[j] * (h_prev[j] - n) * z * (1 - z)
+    for j in range(H):
+        dh[j] = dh[j] * gates[H + j]
 
 
 @njit(cache=True, inline="always", error_model="numpy")
