@@ -5,8 +5,10 @@ compilation took ~0.3 s of every cold start. The callers (rnnlab.kernels.loops)
 allocate the buffers, so the shapes agree by construction: x (m, k), y (k, n), out
 (m, n).
 
-The gemm goes through two symbols, `rnnlab_sgemm` and `rnnlab_dgemm` (the Fortran
-interface), bound when this module is imported to the BLAS that RNNLAB_BLAS names:
+The vector cases go through Numba's own gemv/dot (SciPy's BLAS): gemm with one row
+was 3-5x slower. The gemm goes through two symbols, `rnnlab_sgemm` and
+`rnnlab_dgemm` (the Fortran interface), bound when this module is imported to the
+BLAS that RNNLAB_BLAS names:
 
     openblas   NumPy's own (the OpenBLAS its wheels bundle, which runs NumPy's products
                outside the loops), else SciPy's (the one Numba's np.dot calls)
