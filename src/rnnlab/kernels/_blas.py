@@ -24,7 +24,7 @@ integer in a 64-bit slot, which an LP64 gemm reads as its low half on a little-e
 machine, so the compiled code (and Numba's cache of it) is the same for every backend:
 only the address differs. MKL pays on some machines only: at one thread on a Zen 1
 core it ran the loops' products 8-37 % faster than SciPy's OpenBLAS, on a Zen 5 core
-20-30 % slower than NumPy's. The large products outside the loops stay NumPy's.
+15-30 % slower than NumPy's. The large products outside the loops stay NumPy's.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ longer to compile (rnnlab.kernels._math on compile time).
 LOOPS: LLVM vectorises a loop over arrays it cannot prove apart only after checking
 at run time that they do not overlap, one check per pair of a written array and
 another, and gives up beyond 8 checks: it then runs the loop one element at a time.
-One fused pass per row wrote 2 arrays and read 4 more (11 checks), so it ran scalar:
+One fused pass per row wrote 3 arrays and read 3 more (12 checks), so it ran scalar:
 ~7 ns per unit at H = 32 against ~1.5 for vector code. Two passes keep each under 8:
 forward, the gates (a written, hw and the bias read) then the state (c_t, h_t written,
 a and c_{t-1} read); BPTT, ∂L/∂h_t parked in δ_o's place, then the errors (δ and dc
