@@ -418,10 +418,10 @@ def measure(cell: str, shape_name: str, n: int, gemm: float, args) -> dict:
     if tr:
         row["reference_ms"] = 1e3 * float(np.median(tr[0]))
     if n > 1:  # rnnlab alone, at one thread and at n in turn (torch's idle threads away)
-        from threadpoolctl import threadpool_limits
+        from rnnlab.kernels._threads import blas_threads
 
-        def one_thread():
-            with threadpool_limits(1):
+        def one_thread():  # threadpoolctl's limits took ~0.65 ms a call: the small steps' size
+            with blas_threads(1):
                 a()
 
         t1, tn = time_rounds([one_thread, a], args.reps, args.warmup)
