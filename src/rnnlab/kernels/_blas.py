@@ -71,6 +71,12 @@ def _load_mkl():
     return None
 
 
+def _gemm_addresses(dll, name: str) -> dict:
+    """{'s': address, 'd': address} of the gemm named name.format('s' or 'd') in dll."""
+    return {kind: ctypes.cast(getattr(dll, name.format(kind)), ctypes.c_void_p).value
+            for kind in "sd"}
+
+
 # gemm's names in NumPy's bundled OpenBLAS: scipy-openblas64 (NumPy 2), openblas64_ (1.x)
 _NUMPY_GEMM = ("scipy_{}gemm_64_", "{}gemm_64_")
 
@@ -90,8 +96,7 @@ def _numpy_gemm() -> dict | None:
         dll = ctypes.CDLL(str(path))
         for name in _NUMPY_GEMM:
             if all(hasattr(dll, name.format(kind)) for kind in "sd"):
-                return {kind: ctypes.cast(getattr(dll, name.format(kind)), ctypes.c_void_p).value
-                        for kind in "sd"}
+                return _gemm_addresses(dll, name)
     return None
 
 
@@ -108,8 +113,7 @@ def _bind() -> str:
         raise ValueError(f"{BLAS_VAR}=mkl: MKL's runtime library (libmkl_rt) was not found; "
                          "install it with `pip install rnnlab[mkl]`")
     if mkl is not None:
-        gemm = {kind: ctypes.cast(getattr(mkl, f"{kind}gemm"), ctypes.c_void_p).value
-                for kind in "sd"}
+        gemm = _gemm_addresses(mkl, "{}gemm")
     else:
         gemm = _numpy_gemm() or {kind: get_cython_function_address(
             "scipy.linalg.cython_blas", f"{kind}gemm") for kind in "sd"}
