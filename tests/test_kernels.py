@@ -465,32 +465,42 @@ def _python(backend: str, *args: str):
 
 
 def test_the_blas_backend_is_chosen_by_name_or_refused_in_one_line():
+    from rnnlab.kernels._gemm import has_avx512
+
     def backend(name):
         return _python(name, "-c", "from rnnlab.kernels import _blas; print(_blas.BACKEND)")
 
     assert backend("openblas").stdout.strip() == "openblas"
     bad = backend("atlas")
     assert bad.returncode != 0
-    assert "RNNLAB_BLAS: expected one of auto, openblas, mkl, got 'atlas'" in bad.stderr
-    mkl = backend("mkl")
+    assert "RNNLAB_BLAS: expected one of auto, openblas, mkl, avx512, got 'atlas'" in bad.stderr
+    own, mkl, auto = backend("avx512"), backend("mkl"), backend("auto").stdout.strip()
+    if has_avx512():
+        assert own.stdout.strip() == "avx512" == auto
+    else:
+        assert own.returncode != 0 and "RNNLAB_BLAS=avx512: this CPU has no AVX-512" in own.stderr
     if mkl.returncode == 0:
-        assert mkl.stdout.strip() == "mkl" == backend("auto").stdout.strip()
+        assert mkl.stdout.strip() == "mkl"
+        assert has_avx512() or auto == "mkl"
     else:
         assert "MKL's runtime library (libmkl_rt) was not found" in mkl.stderr
-        assert backend("auto").stdout.strip() == "openblas"
+        assert auto == ("avx512" if has_avx512() else "openblas")
 
 
-def test_the_other_blas_backend_equals_the_reference_too():
-    """This process runs the kernels on one backend (auto: MKL where installed); the
-    fast-equals-reference tests run again on the other one, in a fresh process (the
-    backend is bound when the kernels are imported)."""
+@pytest.mark.parametrize("other", ["openblas", "mkl", "avx512"])
+def test_the_other_blas_backends_equal_the_reference_too(other):
+    """This process runs the kernels on one backend (auto); the fast-equals-reference
+    tests run again on each other one this machine has, in a fresh process (the backend
+    is bound when the kernels are imported)."""
     from pathlib import Path
 
     from rnnlab.kernels._blas import BACKEND
 
-    other = "openblas" if BACKEND == "mkl" else "mkl"
-    if other == "mkl" and _python("mkl", "-c", "import rnnlab.kernels._blas").returncode:
-        pytest.skip("MKL is not installed (pip install rnnlab[mkl]): only OpenBLAS to test")
+    if other == BACKEND:
+        pytest.skip(f"{other} is this process's backend")
+    if _python(other, "-c", "import rnnlab.kernels._blas").returncode:
+        pytest.skip(f"{other} is not available here (MKL: pip install rnnlab[mkl]; "
+                    "avx512: a CPU with AVX-512)")
     r = _python(other, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k",
                 "fast_equals_reference or matmul_into or serial_and_parallel", str(Path(__file__)))
     assert r.returncode == 0, r.stdout[-3000:]

@@ -14,7 +14,10 @@ BLAS that RNNLAB_BLAS names:
                outside the loops), else SciPy's (the one Numba's np.dot calls)
     mkl        Intel MKL's (`pip install rnnlab[mkl]`), sequential unless the user sets
                MKL_THREADING_LAYER
-    auto       mkl where it is installed, else openblas (the default)
+    avx512     rnnlab's own float32 gemm (rnnlab.kernels._gemm) on a CPU with AVX-512;
+               the float64 one as openblas
+    auto       avx512 where the CPU has it, else mkl where it is installed, else
+               openblas (the default)
 
 NumPy's and SciPy's wheels bundle different OpenBLAS builds (NumPy 2.4: 0.3.31, SciPy
 1.17: 0.3.30); on an AVX-512 Zen 5 core NumPy's ran the loops' products 7-50 % faster
@@ -24,7 +27,9 @@ integer in a 64-bit slot, which an LP64 gemm reads as its low half on a little-e
 machine, so the compiled code (and Numba's cache of it) is the same for every backend:
 only the address differs. MKL pays on some machines only: at one thread on a Zen 1
 core it ran the loops' products 8-37 % faster than SciPy's OpenBLAS, on a Zen 5 core
-15-30 % slower than NumPy's. The large products outside the loops stay NumPy's.
+15-30 % slower than NumPy's. On that Zen 5 core, whose OpenBLAS the environment holds
+to AVX2, rnnlab's own AVX-512 gemm ran them 1.3-2.2x faster than NumPy's (its module
+docstring). The large products outside the loops stay NumPy's.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from numba.np import linalg
 from numba.np.arrayobj import make_array
 
 BLAS_VAR = "RNNLAB_BLAS"
-BACKENDS = ("auto", "openblas", "mkl")
+BACKENDS = ("auto", "openblas", "mkl", "avx512")
 _MKL_NAMES = ("libmkl_rt.so.3", "libmkl_rt.so.2", "libmkl_rt.so", "libmkl_rt.dylib",
               "mkl_rt.2.dll", "mkl_rt.dll")
 _MKL_THREADING_SEQUENTIAL = 1
@@ -108,7 +113,13 @@ def _bind() -> str:
     if sys.byteorder != "little":  # the 64-bit integer slots of _call_gemm
         raise ImportError("rnnlab.kernels: the compiled loops need a little-endian machine; "
                           "set RNNLAB_FAST=0 to run the NumPy reference instead")
-    mkl = _load_mkl() if asked != "openblas" else None
+    from rnnlab.kernels._gemm import has_avx512
+
+    if asked == "avx512" and not has_avx512():
+        raise ValueError(f"{BLAS_VAR}=avx512: this CPU has no AVX-512 (avx512f); "
+                         "use auto, openblas or mkl")
+    own = asked == "avx512" or (asked == "auto" and has_avx512())
+    mkl = _load_mkl() if asked == "mkl" or (asked == "auto" and not own) else None
     if asked == "mkl" and mkl is None:
         raise ValueError(f"{BLAS_VAR}=mkl: MKL's runtime library (libmkl_rt) was not found; "
                          "install it with `pip install rnnlab[mkl]`")
@@ -117,12 +128,16 @@ def _bind() -> str:
     else:
         gemm = _numpy_gemm() or {kind: get_cython_function_address(
             "scipy.linalg.cython_blas", f"{kind}gemm") for kind in "sd"}
+    if own:
+        from rnnlab.kernels._gemm import fortran_sgemm
+
+        gemm["s"] = fortran_sgemm.address
     for kind, address in gemm.items():
         ll.add_symbol(f"rnnlab_{kind}gemm", address)
-    return "mkl" if mkl is not None else "openblas"
+    return "avx512" if own else "mkl" if mkl is not None else "openblas"
 
 
-BACKEND = _bind()  # the BLAS of the loops' gemm: 'mkl' or 'openblas'
+BACKEND = _bind()  # the loops' float32 gemm: 'avx512', 'mkl' or 'openblas'
 
 
 def _call_gemm(context, builder, dtype, m, n, k, x, y, out):
