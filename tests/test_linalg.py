@@ -1,4 +1,5 @@
-"""rnnlab._linalg.outer_sum: Σ_r a_rᵀ b_r in blocks equals the one product."""
+"""rnnlab._linalg: outer_sum (Σ_r a_rᵀ b_r) and matmul equal the product, on NumPy's gemm
+and on the own one, whose bits do not depend on the threads."""
 
 from __future__ import annotations
 
@@ -21,3 +22,61 @@ def test_outer_sum_equals_the_product(dtype, shape):
     assert got.shape == (m, n) and got.dtype == dtype
     tol = 1e-4 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(got, ref, rtol=tol, atol=tol * np.abs(ref).max())
+
+
+@pytest.fixture(params=["numpy", "own"])
+def gemm(request, monkeypatch):
+    """Both paths of the layers' products on any CPU: NumPy's, and the own float32 gemm
+    (on a CPU without AVX-512 it runs, slower)."""
+    from rnnlab import _linalg
+
+    if request.param == "own":
+        pytest.importorskip("numba")
+        from rnnlab.kernels._gemm import sgemm
+
+        monkeypatch.setattr(_linalg, "_own_sgemm", lambda: sgemm)
+    else:
+        monkeypatch.setattr(_linalg, "_own_sgemm", lambda: None)
+    return request.param
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_is_the_product_in_every_layout(gemm, dtype):
+    """C- and F-ordered operands and a strided view, narrow and wide, as the layers pass
+    them (x W_ihᵀ, D W_ih, Dᵀ U)."""
+    from rnnlab._linalg import matmul
+
+    rng = np.random.default_rng(0)
+    for m, k, n in [(2000, 3, 400), (300, 130, 520), (1000, 200, 2), (77, 2100, 33)]:
+        x = rng.standard_normal((m, k)).astype(dtype)
+        y = rng.standard_normal((n, k)).astype(dtype)
+        for a, b in [(x, y.T), (x, np.ascontiguousarray(y.T)), (np.asfortranarray(x), y.T),
+                     (x[:, ::1], y[:, ::-1].T)]:
+            got = matmul(a, b)
+            ref = a.astype(np.float64) @ b.astype(np.float64)
+            assert got.shape == (m, n) and got.dtype == dtype
+            tol = 1e-4 if dtype == np.float32 else 1e-12
+            np.testing.assert_allclose(got, ref, rtol=0, atol=tol * np.abs(ref).max())
+
+
+def test_the_own_products_bits_do_not_depend_on_the_threads(monkeypatch):
+    """Rows split over one, two or three threads: the same bits (layers run serial or
+    parallel by the clock, never changing a number)."""
+    pytest.importorskip("numba")
+    from rnnlab import _linalg
+    from rnnlab.kernels import _threads
+    from rnnlab.kernels._gemm import sgemm
+
+    monkeypatch.setattr(_linalg, "_own_sgemm", lambda: sgemm)
+
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((1203, 300)).astype(np.float32)
+    b = rng.standard_normal((300, 257)).astype(np.float32)
+    d = rng.standard_normal((1203, 64)).astype(np.float32)
+    results = []
+    for n in (1, 2, 3):
+        monkeypatch.setattr(_threads, "workers", lambda n=n: n)
+        results.append((_linalg.matmul(a, b), _linalg.outer_sum(a, d)))
+    for other in results[1:]:
+        for x, y in zip(results[0], other):
+            np.testing.assert_array_equal(x, y)

@@ -1,4 +1,12 @@
-"""Σ_r a_rᵀ b_r, the weight-gradient product of all steps and sequences at once.
+"""The layers' whole-sequence products: `matmul` (the input projection of all steps,
+the input error) and `outer_sum`, Σ_r a_rᵀ b_r (the weight gradients).
+
+Where the kernels run on rnnlab's own float32 gemm (RNNLAB_BLAS=avx512, the default
+on a CPU with AVX-512: rnnlab.kernels._blas), these products do too, their rows split
+over the threads a layer may use (each row's bits the same however they are split):
+on the Zen 5 machine whose OpenBLAS runs AVX2 kernels, one thread, T·B = 2,500,
+H = 512, GFLOP/s against NumPy's: dX = D W_ih 259/133, ∂L/∂W_hh = Dᵀ U 220/131,
+X W_ihᵀ 156/133 (`benchmarks/README.md`, issue 16, sixth session). Otherwise NumPy's.
 
 A layer's weight gradients are sums of outer products over every step and sequence:
 ∂L/∂W_hh = Σ_{t,b} δ_{t,b} h_{t-1,b}ᵀ = Dᵀ U with D (T·B, G·H) and U (T·B, H), a
@@ -12,17 +20,66 @@ then one product.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 BLOCK = 512  # rows per product of the summed form
 MIN_ROWS = 4 * BLOCK
 MIN_COLS = 32
+MIN_OWN_MACS = 1 << 20  # smaller products: NumPy's (a call into the own gemm costs ~µs)
+ROW_ALIGN = 8  # the own gemm's tile height: thread blocks start at its multiples
+
+
+def _own_sgemm():
+    """rnnlab.kernels._gemm.sgemm where the kernels are on and run on it, else None."""
+    from rnnlab.kernels import use_fast
+
+    if not use_fast():
+        return None
+    from rnnlab.kernels._blas import BACKEND
+
+    if BACKEND != "avx512":
+        return None
+    from rnnlab.kernels._gemm import sgemm
+
+    return sgemm
+
+
+def _flat(a: np.ndarray) -> tuple:
+    """(flat array, row stride, column stride) of a 2-D array, copied if neither C nor F."""
+    if not (a.flags.c_contiguous or a.flags.f_contiguous):
+        a = np.ascontiguousarray(a)
+    if a.flags.c_contiguous:
+        return a.reshape(-1), a.shape[1], 1
+    return a.T.reshape(-1), 1, a.shape[0]
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a (m, k) @ b (k, n): on the own float32 gemm (module docstring), rows in blocks on
+    the threads of rnnlab.kernels._threads.workers(), else NumPy's."""
+    (m, k), n = a.shape, b.shape[1]
+    sgemm = _own_sgemm() if a.dtype == b.dtype == np.float32 else None
+    if sgemm is None or m * k * n < MIN_OWN_MACS or n < MIN_COLS:  # narrow: NumPy's is faster
+        return a @ b
+    from rnnlab.kernels._threads import run_parallel, workers
+
+    A, sa_i, sa_p = _flat(a)
+    B = np.ascontiguousarray(b).reshape(-1)  # unit column stride: read where it lies
+    out = np.empty((m, n), np.float32)
+    C = out.reshape(-1)
+    step = -(-m // (workers() * ROW_ALIGN)) * ROW_ALIGN
+    run_parallel([partial(sgemm, min(step, m - i), n, k, 1.0, A[i * sa_i :], sa_i, sa_p, B, n, 1,
+                          0.0, C[i * n :], n) for i in range(0, m, step)])
+    return out
 
 
 def outer_sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a (..., m), b (..., n) with the same leading axes -> Σ over them of a_rᵀ b_r (m, n)."""
     a2, b2 = a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1])  # (R, m), (R, n)
     R, (m, n) = len(a2), (a2.shape[1], b2.shape[1])
+    if a2.dtype == b2.dtype == np.float32 and _own_sgemm() is not None and n >= MIN_COLS:
+        return matmul(a2.T, b2)
     if a2.dtype != np.float32 or b2.dtype != np.float32 or R < MIN_ROWS or min(m, n) < MIN_COLS:
         return a2.T @ b2
     out = a2[:BLOCK].T @ b2[:BLOCK]

@@ -32,7 +32,7 @@ from rnnlab._checks import (
     check_positive_int,
     check_range,
 )
-from rnnlab._linalg import outer_sum
+from rnnlab._linalg import matmul, outer_sum
 from rnnlab.cells import Cell, GRUCell, LSTMCell, RNNCell
 from rnnlab.kernels import supports, use_fast
 from rnnlab.kernels._threads import adaptive_threads
@@ -94,7 +94,7 @@ def run_direction(cell: Cell, x, state0: tuple, W_ih, W_hh, b_ih, b_hh, mask, ke
     """Run `cell` over x (T, B, I). Return (h (T, B, H), final state, DirectionCache or None).
     fast: the compiled loop of rnnlab.kernels instead of the reference loop below."""
     T, B, I = x.shape
-    xp = (x.reshape(T * B, I) @ W_ih.T).reshape(T, B, -1)  # (T, B, G·H): all steps in one product
+    xp = matmul(x.reshape(T * B, I), W_ih.T).reshape(T, B, -1)  # (T, B, G·H): all steps at once
     if fast:  # the kernels add b_ih and b_hh themselves
         from rnnlab.kernels import loops
 
@@ -137,7 +137,7 @@ def backprop_direction(cell: Cell, cache: DirectionCache, dh_out, dstate_T: tupl
         dXP, dHP, dH, dstate = _backprop_loop(cell, cache, dh_out, dstate_T, W_hh, keep_deltas)
     (T, B, _), (G_H, I) = dXP.shape, W_ih.shape
     dXP2 = dXP.reshape(T * B, G_H)
-    dx = (dXP2 @ W_ih).reshape(T, B, I)
+    dx = matmul(dXP2, W_ih).reshape(T, B, I)
     dW_ih = outer_sum(dXP2, x)  # (G·H, I): all steps at once
     dW_hh = cell.grad_W_hh(dHP, aux, states[0][:-1])  # (G·H, H)
     db_ih = dXP.sum((0, 1))
