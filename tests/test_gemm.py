@@ -69,7 +69,7 @@ def test_fortran_sgemm_is_blas_sgemm_with_64_bit_integers():
     ptr = ctypes.c_void_p
     call = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_char_p, i64, i64, i64, f32, ptr,
                             i64, ptr, i64, f32, ptr, i64, ctypes.c_int64, ctypes.c_int64)(
-        fortran_sgemm.address)
+        fortran_sgemm().address)
 
     def ref(v, kind):
         return ctypes.byref(kind(v))

@@ -9,21 +9,6 @@ import pytest
 from rnnlab._linalg import BLOCK, MIN_ROWS, outer_sum
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(MIN_ROWS + 37, 50, 50), (3 * BLOCK, 50, 50), (5000, 4, 50),
-                                   (MIN_ROWS * 2, 64, 40)])
-def test_outer_sum_equals_the_product(dtype, shape):
-    R, m, n = shape
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((R // 20, 20, m)).astype(dtype)  # leading axes (T, B) as a layer's
-    b = rng.standard_normal((R // 20, 20, n)).astype(dtype)
-    got = outer_sum(a, b)
-    ref = a.reshape(-1, m).astype(np.float64).T @ b.reshape(-1, n).astype(np.float64)
-    assert got.shape == (m, n) and got.dtype == dtype
-    tol = 1e-4 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(got, ref, rtol=tol, atol=tol * np.abs(ref).max())
-
-
 @pytest.fixture(params=["numpy", "own"])
 def gemm(request, monkeypatch):
     """Both paths of the layers' products on any CPU: NumPy's, and the own float32 gemm
@@ -38,6 +23,21 @@ def gemm(request, monkeypatch):
     else:
         monkeypatch.setattr(_linalg, "_own_sgemm", lambda: None)
     return request.param
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(MIN_ROWS + 37, 50, 50), (3 * BLOCK, 50, 50), (5000, 4, 50),
+                                   (MIN_ROWS * 2, 64, 40), (MIN_ROWS, 40, 64)])
+def test_outer_sum_equals_the_product(gemm, dtype, shape):
+    R, m, n = shape
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((R // 20, 20, m)).astype(dtype)  # leading axes (T, B) as a layer's
+    b = rng.standard_normal((R // 20, 20, n)).astype(dtype)
+    got = outer_sum(a, b)
+    ref = a.reshape(-1, m).astype(np.float64).T @ b.reshape(-1, n).astype(np.float64)
+    assert got.shape == (m, n) and got.dtype == dtype
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, ref, rtol=tol, atol=tol * np.abs(ref).max())
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -131,7 +131,7 @@ def _bind() -> str:
     if own:
         from rnnlab.kernels._gemm import fortran_sgemm
 
-        gemm["s"] = fortran_sgemm.address
+        gemm["s"] = fortran_sgemm().address
     for kind, address in gemm.items():
         ll.add_symbol(f"rnnlab_{kind}gemm", address)
     return "avx512" if own else "mkl" if mkl is not None else "openblas"
