@@ -78,6 +78,30 @@ def test_fast_equals_reference(cls, opts, _id, L, bidir, lengths, dtype, threads
                          f"{field}{suffix}")
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("cls,opts,_id", CELLS, ids=CELL_IDS)
+def test_fast_equals_reference_with_padded_weights(cls, opts, _id, dtype):
+    """H = 512: every recurrent weight the loops read (W_hhᵀ and W_hh, whole or the
+    GRU's parts) has rows of a multiple of 2 KiB, so the loops get them padded
+    (rnnlab.kernels._gemm.padded) and their products read rows further apart."""
+    from rnnlab.kernels._gemm import padded
+
+    H = 512
+    assert not padded(np.zeros((2, H), dtype)).flags.c_contiguous  # padding is on here
+    rng = np.random.default_rng(0)
+    layer = cls(3, H, dtype=dtype, seed=1, **opts)
+    x, s0, g_out, g_state = random_problem(layer, 3, 3, rng, None, dtype)
+    (out0, _, (dx0, ds0, gr0, _)), (out1, _, (dx1, ds1, gr1, _)) = run_both(
+        layer, x, s0, g_out, g_state, None)
+    tol = TOL[dtype] * 10  # sums of 512 terms
+    assert_close(out0, out1, tol, "output")
+    assert_close(dx0, dx1, tol, "d input")
+    for a, b in zip(as_tuple(ds0), as_tuple(ds1)):
+        assert_close(a, b, tol, "d initial state")
+    for name in gr0:
+        assert_close(gr0[name], gr1[name], tol, name)
+
+
 @pytest.mark.parametrize("cls,opts,_id", CELLS, ids=CELL_IDS)
 def test_float32_saturated_gates(cls, opts, _id):
     """Large pre-activations (saturated σ and tanh, where float32 tanh is approximated).
@@ -452,6 +476,31 @@ def test_matmul_into_is_numpys_product(dtype):
         elif BACKEND == "openblas":
             np.testing.assert_array_equal(a, x @ y if _numpy_gemm() else b)
         np.testing.assert_allclose(a, x.astype(np.float64) @ y, rtol=0, atol=1e-5 * max(k, 1))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_matmul_into_reads_a_padded_y_as_the_contiguous_one(dtype):
+    """A y whose rows lie further apart (rnnlab.kernels._gemm.padded, as the loops get
+    their weights at H = 512): gemm with its row stride, whatever the shapes, the same
+    bits as the contiguous y (the same gemm reads the same numbers)."""
+    from numba import njit
+
+    from rnnlab.kernels._blas import matmul_into
+    from rnnlab.kernels._gemm import padded
+
+    ours = njit(lambda x, y, out: matmul_into(x, y, out))
+    rng = np.random.default_rng(0)
+    n = 2048 // np.dtype(dtype).itemsize
+    for m, k in [(7, 13), (1, 40), (20, 2)]:
+        x, y = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+        y_pad = padded(y)
+        assert not y_pad.flags.c_contiguous and np.array_equal(y_pad, y)
+        a, b = np.full((m, n), np.nan, dtype), np.full((m, n), np.nan, dtype)
+        ours(x, y_pad, a)
+        ours(x, y, b)
+        if m > 1:  # m = 1: gemv for the contiguous y
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, x.astype(np.float64) @ y, rtol=0, atol=1e-5 * k)
 
 
 def _python(backend: str, *args: str):

@@ -47,7 +47,8 @@ def test_matmul_is_the_product_in_every_layout(gemm, dtype):
     from rnnlab._linalg import matmul
 
     rng = np.random.default_rng(0)
-    for m, k, n in [(2000, 3, 400), (300, 130, 520), (1000, 200, 2), (77, 2100, 33)]:
+    for m, k, n in [(2000, 3, 400), (300, 130, 520), (1000, 200, 2), (77, 2100, 33),
+                    (100, 64, 512)]:  # the last: B's rows padded (rnnlab.kernels._gemm.padded)
         x = rng.standard_normal((m, k)).astype(dtype)
         y = rng.standard_normal((n, k)).astype(dtype)
         for a, b in [(x, y.T), (x, np.ascontiguousarray(y.T)), (np.asfortranarray(x), y.T),

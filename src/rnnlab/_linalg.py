@@ -62,15 +62,17 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     sgemm = _own_sgemm() if a.dtype == b.dtype == np.float32 else None
     if sgemm is None or m * k * n < MIN_OWN_MACS or n < MIN_COLS:  # narrow: NumPy's is faster
         return a @ b
+    from rnnlab.kernels._gemm import padded
     from rnnlab.kernels._threads import run_parallel, workers
 
     A, sa_i, sa_p = _flat(a)
-    B = np.ascontiguousarray(b).reshape(-1)  # unit column stride: read where it lies
+    B = padded(b)  # unit column stride: read where it lies
+    ldb = B.strides[0] // 4
     out = np.empty((m, n), np.float32)
     C = out.reshape(-1)
     step = -(-m // (workers() * ROW_ALIGN)) * ROW_ALIGN
-    run_parallel([partial(sgemm, min(step, m - i), n, k, 1.0, A[i * sa_i :], sa_i, sa_p, B, n, 1,
-                          0.0, C[i * n :], n) for i in range(0, m, step)])
+    run_parallel([partial(sgemm, min(step, m - i), n, k, 1.0, A[i * sa_i :], sa_i, sa_p, B, ldb,
+                          1, 0.0, C[i * n :], n) for i in range(0, m, step)])
     return out
 
 

@@ -45,6 +45,7 @@ from __future__ import annotations
 import ctypes
 from functools import cache
 
+import numpy as np
 from llvmlite import binding as ll
 from llvmlite import ir
 from numba import carray, cfunc, njit, types
@@ -58,6 +59,25 @@ KC = 256  # rows of B per packed block: 32 KiB on the stack
 MC = 128  # rows of A per block
 _V = ir.VectorType(ir.FloatType(), 16)
 _I64 = ir.IntType(64)
+
+
+PAD_EVERY, PAD = 2048, 64  # bytes: row strides that are multiples of PAD_EVERY get PAD more
+
+
+def padded(a: np.ndarray, dtype=None) -> np.ndarray:
+    """A copy of the 2-D `a` (in `dtype`) with contiguous rows, for a B read in place
+    (DIRECT): where a row is a multiple of 2 KiB, the rows lie 64 bytes further apart.
+    A panel walks down B's rows, and at a stride of 2, 4 or 8 KiB all its rows fall in
+    the same few cache sets: 50×512×2048 ran at 158 GFLOP/s, 246 padded; 50×2048×512
+    222 and 250 (one thread, Zen 5)."""
+    dtype = np.dtype(a.dtype if dtype is None else dtype)
+    rows, n = a.shape
+    row = n * dtype.itemsize
+    if row == 0 or row % PAD_EVERY:
+        return np.ascontiguousarray(a, dtype)
+    out = np.empty((rows, n + PAD // dtype.itemsize), dtype)[:, :n]
+    out[...] = a
+    return out
 
 
 def column_fill(n: int) -> float:
@@ -320,8 +340,8 @@ def _ctypes_sgemm():
 def sgemm(m: int, n: int, k: int, alpha: float, A, sa_i: int, sa_p: int, B, sb_p: int,
           sb_j: int, beta: float, C, ldc: int) -> None:
     """C[i, j] = alpha Σ_p A[i·sa_i + p·sa_p] B[p·sb_p + j·sb_j] + beta C[i·ldc + j] for
-    i < m, j < n, from Python: A, B, C flat float32 arrays (C written in place), each
-    operand with a unit stride on one side. Through the compiled sgemm, by ctypes, which
+    i < m, j < n, from Python: A, B, C float32 arrays whose data start at the element
+    (0, 0) (C written in place), each operand with a unit stride on one side. Through the compiled sgemm, by ctypes, which
     lets go of the GIL: calls on several threads run at once."""
     if 1 not in (sa_i, sa_p) or 1 not in (sb_p, sb_j):
         raise ValueError(f"sgemm: A and B each need a unit stride, got A {(sa_i, sa_p)}, "
@@ -337,4 +357,4 @@ def sgemm(m: int, n: int, k: int, alpha: float, A, sa_i: int, sa_p: int, B, sb_p
                     ref(beta, ctypes.c_float), C.ctypes.data, ref(ldc), 1, 1)
 
 
-__all__ = ["FORTRAN_SGEMM", "column_fill", "fortran_sgemm", "has_avx512", "sgemm"]
+__all__ = ["FORTRAN_SGEMM", "column_fill", "fortran_sgemm", "has_avx512", "padded", "sgemm"]

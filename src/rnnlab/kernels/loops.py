@@ -14,6 +14,7 @@ import numpy as np
 from rnnlab.activations import ACTIVATIONS
 from rnnlab.cells import GRUCell, LSTMCell, RNNCell
 from rnnlab.kernels import gru, lstm, rnn
+from rnnlab.kernels._gemm import padded
 from rnnlab.kernels._threads import row_blocks, run_parallel
 
 _scratch = threading.local()  # per thread: dtype -> a flat work array, grown as needed
@@ -85,7 +86,7 @@ def bind_forward(cell, xp, bias, states: tuple, W_hh, b_hh, lengths):
     H = W_hh.shape[1]
     h, dt = states[0], xp.dtype
     W_hhT = None if isinstance(cell, GRUCell) and not cell.reset_after else (
-        np.ascontiguousarray(W_hh.T, dt))  # (H, G·H)
+        padded(W_hh.T, dt))  # (H, G·H)
     if isinstance(cell, LSTMCell):
         return partial(lstm.forward, xp, bias.astype(dt), W_hhT, lengths, *states,
                        np.empty((B, GH), dt)), (xp,)
@@ -95,8 +96,8 @@ def bind_forward(cell, xp, bias, states: tuple, W_hh, b_hh, lengths):
                       np.empty((B, GH), dt))
         aux = (xp, hn)
     elif isinstance(cell, GRUCell):
-        run = partial(gru.forward_before, xp, np.ascontiguousarray(W_hh[: 2 * H].T, dt),
-                      np.ascontiguousarray(W_hh[2 * H :].T, dt), lengths, h,
+        run = partial(gru.forward_before, xp, padded(W_hh[: 2 * H].T, dt),
+                      padded(W_hh[2 * H :].T, dt), lengths, h,
                       np.empty((B, 2 * H), dt), np.empty((B, H), dt), np.empty((B, H), dt))
         aux = (xp,)
     elif isinstance(cell, RNNCell):
@@ -137,7 +138,7 @@ def backward(cell, cache, dh_out, dstate_T: tuple, W_hh, keep_dH: bool = False,
     dstate = tuple(np.array(s, dtype=dt, copy=True) for s in dstate_T)  # (B, H), in place
     dXP = scratch((T, B, GH), dt) if reuse else np.empty((T, B, GH), dt)
     dH = np.empty((T, B, H), dt) if keep_dH else None  # None: not compiled in (KEEP)
-    W_hh = np.ascontiguousarray(W_hh, dt)
+    W_hh = padded(W_hh, dt)
     work = np.empty((B, H), dt)
     reset_after = isinstance(cell, GRUCell) and cell.reset_after
     dHP = np.empty_like(dXP) if reset_after else dXP  # the other cells share the errors
@@ -146,7 +147,7 @@ def backward(cell, cache, dh_out, dstate_T: tuple, W_hh, keep_dH: bool = False,
                       dstate[0], dXP, dHP, dH, work)
     elif isinstance(cell, GRUCell):
         run = partial(gru.backward_before, dh_out, aux[0], states[0],
-                      np.ascontiguousarray(W_hh[: 2 * H]), np.ascontiguousarray(W_hh[2 * H :]),
+                      padded(W_hh[: 2 * H]), padded(W_hh[2 * H :]),
                       lengths, dstate[0], dXP, dH, np.zeros((B, H), dt),
                       np.zeros((B, 2 * H), dt), np.empty((B, H), dt), work)
     elif isinstance(cell, LSTMCell):
@@ -183,7 +184,7 @@ def rforward(cell, ra, states, W_hh, mask):
     dt = ra.dtype
     h = np.ascontiguousarray(states[0], dt)
     rh, lengths = np.zeros((T + 1, B, H), dt), lengths_of(mask, T, B)
-    run = partial(rnn.rforward, np.ascontiguousarray(ra), np.ascontiguousarray(W_hh.T, dt), h,
+    run = partial(rnn.rforward, np.ascontiguousarray(ra), padded(W_hh.T, dt), h,
                   lengths, *_act(cell), rh, np.empty((B, H), dt))
     _run_rows(run, B, T, B * H * H)
     hold_past_ends((rh,), lengths)
