@@ -88,8 +88,8 @@ def bind_forward(cell, xp, bias, states: tuple, W_hh, b_hh, lengths):
     W_hhT = None if isinstance(cell, GRUCell) and not cell.reset_after else (
         padded(W_hh.T, dt))  # (H, G·H)
     if isinstance(cell, LSTMCell):
-        return partial(lstm.forward, xp, bias.astype(dt), W_hhT, lengths, *states,
-                       np.empty((B, GH), dt)), (xp,)
+        return partial(lstm.forward, xp, bias.astype(dt), *lstm.gate_scales(H, dt), W_hhT,
+                       lengths, *states, np.empty((B, GH), dt)), (xp,)
     if isinstance(cell, GRUCell) and cell.reset_after:
         hn = np.zeros((T, B, H), dt)
         run = partial(gru.forward_after, xp, W_hhT, b_hh[2 * H :].astype(dt), lengths, h, hn,
