@@ -260,7 +260,7 @@ def test_row_blocks_depend_on_the_shapes_only(monkeypatch):
     """The blocks of a batch never depend on the threads (so neither do the numbers)."""
     big = _threads.MIN_FLOPS
     monkeypatch.delenv(_threads.PARALLEL_VAR, raising=False)
-    assert _threads.row_blocks(640, big) == [(0, 640)]  # split only on request
+    assert _threads.row_blocks(640, big, 10) == [(0, 640)]  # auto: small steps are not split
     monkeypatch.setenv(_threads.PARALLEL_VAR, "1")
     for n, step_threads in [(1, "1"), (2, "1"), (4, "1"), (4, "2"), (2, "0")]:
         monkeypatch.setattr(_threads, "workers", lambda n=n: n)
@@ -274,9 +274,13 @@ def test_row_blocks_depend_on_the_shapes_only(monkeypatch):
 
 
 def test_auto_splits_only_large_steps_and_only_with_cores_to_use(monkeypatch):
-    """Unset, RNNLAB_PARALLEL splits a loop whose per-step product reaches MIN_STEP_FLOPS
-    when two or more workers may run; '0' never splits; anything else is refused."""
-    big, T = _threads.MIN_STEP_FLOPS, 100
+    """Unset, RNNLAB_PARALLEL splits a loop whose per-step product reaches
+    min_step_flops() (lower on the own gemm, which does not pack W_hh) when two or more
+    workers may run; '0' never splits; anything else is refused."""
+    from rnnlab.kernels._blas import BACKEND
+
+    big, T = _threads.min_step_flops(), 100
+    assert big == (_threads.MIN_STEP_FLOPS_OWN if BACKEND == "avx512" else _threads.MIN_STEP_FLOPS)
     monkeypatch.delenv(_threads.PARALLEL_VAR, raising=False)
     for n in (1, 2, 4):
         monkeypatch.setattr(_threads, "workers", lambda n=n: n)

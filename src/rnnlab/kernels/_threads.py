@@ -33,11 +33,15 @@ may sum a large float32 product in another order on one thread than on two.)
 Whether threads pay depends on the work and on what else the machine runs: on this
 project's shared 2-core machine at load 9, two threads made every LSTM training step
 slower (BLAS threads waiting for a busy core; streaming shape 20 ms against 2.2 ms on
-one thread), and faster when the other core was free; on an idle one, two blocks at
-once made the steps whose per-step product is 50-105 MFLOP 10-22 % faster and those of
-under 30 MFLOP 1-16 % slower (benchmarks/README.md, issue 16). So by default (auto) a
-loop is split, and its blocks run at once, only when its per-step product reaches
-MIN_STEP_FLOPS and workers() >= 2; everything else runs as one block, serially.
+one thread), and faster when the other core was free; on an idle Zen 1 one with
+OpenBLAS in the loops, two blocks at once made the steps whose per-step product is
+50-105 MFLOP 10-22 % faster and those of under 30 MFLOP 1-16 % slower. With the own
+gemm on a Zen 5 core (rnnlab.kernels._gemm), whose per-step products cost no packing,
+the steps of 4.9-17 MFLOP per step gained 53-76 % (charlm's LSTM and GRU, medium's
+RNN) and those of 0.4-1.6 MFLOP lost 11-20 % (adding, forecast) (benchmarks/README.md,
+issue 16). So by default (auto) a loop is split, and its blocks run at once, only when
+its per-step product reaches `min_step_flops()` (MIN_STEP_FLOPS, or MIN_STEP_FLOPS_OWN
+on the own gemm) and workers() >= 2; everything else runs as one block, serially.
 `RNNLAB_PARALLEL=1` splits every loop worth MIN_FLOPS and lets a layer's forward and
 backward (`adaptive_threads`) choose per layer between serial (blocks and directions
 one after the other) and parallel (at once) by the time each took per unit of work,
@@ -63,7 +67,8 @@ PARALLEL_VAR = "RNNLAB_PARALLEL"  # unset: auto; "1": split and the clock's choi
 BLOCKS = 2  # row blocks of a split time loop (a constant, whatever the thread count)
 MIN_ROWS = 8  # sequences per block of a split time loop
 MIN_FLOPS = 4e6  # the recurrent products of a time loop worth splitting (≈ 0.2 ms)
-MIN_STEP_FLOPS = 40e6  # auto: a per-step recurrent product worth a block per core (≈ 1.3 ms)
+MIN_STEP_FLOPS = 40e6  # auto: a per-step recurrent product worth a block per core (a BLAS)
+MIN_STEP_FLOPS_OWN = 4e6  # ... on the own gemm (RNNLAB_BLAS=avx512), which does not pack W_hh
 MIN_THREADS_FLOPS = 4e6  # auto: a call with a smaller per-step product runs on one BLAS thread
 EXPLORE = 8  # calls of a layer before it tries the choice that is not the best ...
 MAX_EXPLORE = 128  # ... and at most this many once that choice kept losing
@@ -276,7 +281,7 @@ def parallel_mode() -> str:
     """RNNLAB_PARALLEL: '1' splits loops by their shapes and lets the clock choose serial
     or parallel; '0' never splits; unset ('auto') splits, on threads at once, only the
     loops whose per-step product is large enough that a core per block pays
-    (MIN_STEP_FLOPS) when there are cores to use."""
+    (min_step_flops()) when there are cores to use."""
     text = os.environ.get(PARALLEL_VAR, "").strip()
     if text not in ("", "0", "1"):
         raise ValueError(f"{PARALLEL_VAR}: expected 0, 1 or unset, got {text!r}")
@@ -288,18 +293,26 @@ def parallel_enabled() -> bool:
     return parallel_mode() == "1"
 
 
+def min_step_flops() -> float:
+    """The per-step product from which auto splits a loop, for the loops' backend."""
+    from rnnlab.kernels._blas import BACKEND
+
+    return MIN_STEP_FLOPS_OWN if BACKEND == "avx512" else MIN_STEP_FLOPS
+
+
 def row_blocks(B: int, flops: float, steps: int = 1) -> list[tuple[int, int]]:
     """Split the B sequences of a time loop of `steps` steps whose recurrent products
     cost `flops` into ranges (b0, b1): BLOCKS of at least MIN_ROWS sequences each, or
     one. RNNLAB_PARALLEL=1: split unless the loop is too small to pay for a hand-off
     (MIN_FLOPS), a function of the shapes only; auto: split when workers() >= 2 and a
-    step's product reaches MIN_STEP_FLOPS, a function of the shapes and the thread count;
+    step's product reaches min_step_flops(), a function of the shapes, the thread count
+    and the backend;
     0: never. Never a function of the clock: a block's per-step product sums in its own
     order (BLAS kernels for a few rows differ from those for the whole batch), so the
     same blocks, run at once or one after the other, give the same bits."""
     mode = parallel_mode()
     split = flops >= MIN_FLOPS if mode == "1" else \
-        mode == "auto" and workers() >= 2 and flops / steps >= MIN_STEP_FLOPS
+        mode == "auto" and workers() >= 2 and flops / steps >= min_step_flops()
     n = max(1, min(BLOCKS, B // MIN_ROWS)) if split else 1
     edges = [B * k // n for k in range(n + 1)]
     return list(pairwise(edges))
