@@ -81,3 +81,30 @@ def test_the_own_products_bits_do_not_depend_on_the_threads(monkeypatch):
     for other in results[1:]:
         for x, y in zip(results[0], other):
             np.testing.assert_array_equal(x, y)
+
+
+def test_numpys_products_run_on_one_blas_thread_beside_the_own_gemm(monkeypatch):
+    """Where the own gemm runs the large products, the small and narrow ones NumPy runs
+    go on one BLAS thread (OpenBLAS's idle workers spin on the core the own gemm's other
+    block needs); elsewhere BLAS keeps its threads."""
+    from contextlib import contextmanager
+
+    from rnnlab import _linalg
+    from rnnlab.kernels import _threads
+
+    asked = []
+
+    @contextmanager
+    def record(n):
+        asked.append(n)
+        yield
+
+    monkeypatch.setattr(_threads, "blas_threads", record)
+    a, b = np.ones((300, 40), np.float32), np.ones((40, 3), np.float32)  # 3 columns: NumPy's
+    for own, want in ((lambda: object(), [1, 1]), (lambda: None, [])):
+        monkeypatch.setattr(_linalg, "_own_sgemm", own)
+        asked.clear()
+        np.testing.assert_array_equal(_linalg.matmul(a, b), a @ b)
+        np.testing.assert_array_equal(_linalg.outer_sum(a, np.ones((300, 3), np.float32)),
+                                      a.T @ np.ones((300, 3), np.float32))
+        assert asked == want

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from rnnlab._checks import check_array, check_dtype, check_positive_int
-from rnnlab._linalg import outer_sum
+from rnnlab._linalg import matmul, outer_sum
 
 
 class Readout:
@@ -40,14 +40,15 @@ class Readout:
     def forward(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """h (..., H) -> (z (..., K), cache)."""
         h = check_array("h", h, (None,) * (np.ndim(h) - 1) + (self.hidden_size,), self.dtype)
-        return h @ self.params["weight"].T + self.params["bias"], h
+        z = matmul(h.reshape(-1, self.hidden_size), self.params["weight"].T)
+        return z.reshape(h.shape[:-1] + (self.output_size,)) + self.params["bias"], h
 
     def backward(self, h: np.ndarray, dz: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Return (∂L/∂h, {"weight", "bias"})."""
         K, H = self.output_size, self.hidden_size
         dz2, h2 = dz.reshape(-1, K), h.reshape(-1, H)
         grads = {"weight": outer_sum(dz2, h2), "bias": dz2.sum(0)}  # (K, H), (K,)
-        return dz @ self.params["weight"], grads
+        return matmul(dz2, self.params["weight"]).reshape(dz.shape[:-1] + (H,)), grads
 
 
 def _check_tokens(tokens, V: int) -> np.ndarray:
