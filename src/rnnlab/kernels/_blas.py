@@ -3,7 +3,8 @@ Numba's `np.dot(x, y, out)` does for C-contiguous 2-D arrays of one dtype (gemm,
 gemv/dot when a side is a vector) without its shape checks, whose typing and
 compilation took ~0.3 s of every cold start. The callers (rnnlab.kernels.loops)
 allocate the buffers, so the shapes agree by construction: x (m, k), y (k, n), out
-(m, n).
+(m, n); y may also be a view with contiguous rows further apart (rnnlab.kernels._gemm.
+padded), read by gemm with its row stride.
 
 The vector cases go through Numba's own gemv/dot (SciPy's BLAS): gemm with one row
 was 3-5x slower. The gemm goes through two symbols, `rnnlab_sgemm` and
@@ -28,8 +29,9 @@ machine, so the compiled code (and Numba's cache of it) is the same for every ba
 only the address differs. MKL pays on some machines only: at one thread on a Zen 1
 core it ran the loops' products 8-37 % faster than SciPy's OpenBLAS, on a Zen 5 core
 15-30 % slower than NumPy's. On that Zen 5 core, whose OpenBLAS the environment holds
-to AVX2, rnnlab's own AVX-512 gemm ran them 1.3-2.2x faster than NumPy's (its module
-docstring). The large products outside the loops stay NumPy's.
+to AVX2, rnnlab's own AVX-512 gemm ran them 1.5-2.4x faster than NumPy's (its module
+docstring); with it, the layers' products of all steps run on it too (rnnlab._linalg),
+otherwise on NumPy's BLAS.
 """
 
 from __future__ import annotations
