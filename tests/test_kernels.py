@@ -85,9 +85,13 @@ def test_fast_equals_reference_with_padded_weights(cls, opts, _id, dtype):
     GRU's parts) has rows of a multiple of 2 KiB, so the loops get them padded
     (rnnlab.kernels._gemm.padded) and their products read rows further apart."""
     from rnnlab.kernels._gemm import padded
+    from rnnlab.kernels.loops import _weight
 
     H = 512
     assert not padded(np.zeros((2, H), dtype)).flags.c_contiguous  # padding is on here
+    W = np.zeros((3, 4 * H), dtype)
+    assert not _weight(W, dtype, 3).flags.c_contiguous  # several rows: padded, for the tiles
+    assert _weight(W, dtype, 1).flags.c_contiguous  # one row: contiguous, for gemv
     rng = np.random.default_rng(0)
     layer = cls(3, H, dtype=dtype, seed=1, **opts)
     x, s0, g_out, g_state = random_problem(layer, 3, 3, rng, None, dtype)
