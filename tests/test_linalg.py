@@ -108,3 +108,43 @@ def test_numpys_products_run_on_one_blas_thread_beside_the_own_gemm(monkeypatch)
         np.testing.assert_array_equal(_linalg.outer_sum(a, np.ones((300, 3), np.float32)),
                                       a.T @ np.ones((300, 3), np.float32))
         assert asked == want
+
+
+def test_the_layers_products_go_to_the_own_gemm_only_beside_a_narrower_numpy_blas(
+        monkeypatch):
+    """The products of all steps run on the own gemm where the loops do and NumPy's BLAS
+    does not run AVX-512 kernels itself; NumPy's otherwise."""
+    pytest.importorskip("numba")
+    from rnnlab import _linalg
+    from rnnlab.kernels import _blas
+    from rnnlab.kernels._gemm import sgemm
+
+    monkeypatch.setenv("RNNLAB_FAST", "1")
+    for backend, numpy_avx512, want in (("avx512", False, sgemm), ("avx512", True, None),
+                                        ("openblas", False, None), ("mkl", True, None)):
+        monkeypatch.setattr(_blas, "BACKEND", backend)
+        monkeypatch.setattr(_blas, "numpy_blas_has_avx512", lambda v=numpy_avx512: v)
+        assert _linalg._own_sgemm() is want, (backend, numpy_avx512)
+    monkeypatch.setenv("RNNLAB_FAST", "0")
+    monkeypatch.setattr(_blas, "numpy_blas_has_avx512", lambda: False)
+    monkeypatch.setattr(_blas, "BACKEND", "avx512")
+    assert _linalg._own_sgemm() is None  # the kernels are off
+
+
+def test_numpy_blas_has_avx512_reads_openblas_core_type(monkeypatch):
+    """OpenBLAS's AVX-512 core types count, its AVX2 ones (Haswell, Zen) do not, and a
+    BLAS this cannot read is assumed to."""
+    pytest.importorskip("numba")
+    from types import SimpleNamespace
+
+    from rnnlab.kernels import _blas
+
+    cases = [(SimpleNamespace(internal_api="openblas", architecture=arch), want)
+             for arch, want in (("Haswell", False), ("Zen", False), ("SkylakeX", True),
+                                ("Cooperlake", True), ("SapphireRapids", True))]
+    cases += [(SimpleNamespace(internal_api="mkl", architecture=None), True), (None, True)]
+    for lib, want in cases:
+        monkeypatch.setattr(_blas, "_numpy_blas", lambda lib=lib: lib)
+        _blas.numpy_blas_has_avx512.cache_clear()
+        assert _blas.numpy_blas_has_avx512() is want, lib
+    _blas.numpy_blas_has_avx512.cache_clear()

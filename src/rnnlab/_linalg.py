@@ -2,8 +2,9 @@
 the input error) and `outer_sum`, Σ_r a_rᵀ b_r (the weight gradients).
 
 Where the kernels run on rnnlab's own float32 gemm (RNNLAB_BLAS=avx512, the default
-on a CPU with AVX-512: rnnlab.kernels._blas), these products do too, their rows split
-over the threads a layer may use (each row's bits the same however they are split):
+on a CPU with AVX-512: rnnlab.kernels._blas) and NumPy's BLAS runs narrower vectors
+(`numpy_blas_has_avx512` there), these products do too, their rows split over the
+threads a layer may use (each row's bits the same however they are split):
 on the Zen 5 machine whose OpenBLAS runs AVX2 kernels, one thread, T·B = 2,500,
 H = 512, GFLOP/s against NumPy's: dX = D W_ih 259/133, ∂L/∂W_hh = Dᵀ U 220/131,
 X W_ihᵀ 156/133 (`benchmarks/README.md`, issue 16, sixth session). Otherwise NumPy's.
@@ -32,14 +33,15 @@ ROW_ALIGN = 8  # the own gemm's tile height: thread blocks start at its multiple
 
 
 def _own_sgemm():
-    """rnnlab.kernels._gemm.sgemm where the kernels are on and run on it, else None."""
+    """rnnlab.kernels._gemm.sgemm where the kernels are on and run on it and NumPy's BLAS
+    runs narrower vectors (rnnlab.kernels._blas.numpy_blas_has_avx512), else None."""
     from rnnlab.kernels import use_fast
 
     if not use_fast():
         return None
-    from rnnlab.kernels._blas import BACKEND
+    from rnnlab.kernels._blas import BACKEND, numpy_blas_has_avx512
 
-    if BACKEND != "avx512":
+    if BACKEND != "avx512" or numpy_blas_has_avx512():
         return None
     from rnnlab.kernels._gemm import sgemm
 

@@ -39,6 +39,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+from functools import cache
 from pathlib import Path
 
 from llvmlite import binding as ll
@@ -88,23 +89,48 @@ def _gemm_addresses(dll, name: str) -> dict:
 _NUMPY_GEMM = ("scipy_{}gemm_64_", "{}gemm_64_")
 
 
-def _numpy_gemm() -> dict | None:
-    """{'s': address, 'd': address} of the gemm in the BLAS NumPy's wheels bundle, or None
-    (NumPy built on another BLAS, or a name not known here)."""
+def _numpy_blas():
+    """threadpoolctl's controller of the BLAS NumPy's wheels bundle, or None (NumPy built
+    on another BLAS)."""
     import numpy as np
     from threadpoolctl import ThreadpoolController
 
     home = Path(np.__file__).resolve().parent
     bundled = (home.parent / "numpy.libs", home / ".dylibs")  # Linux and Windows, macOS
     for lib in ThreadpoolController().lib_controllers:
-        path = Path(lib.filepath).resolve()
-        if lib.user_api != "blas" or path.parent not in bundled:
-            continue
-        dll = ctypes.CDLL(str(path))
-        for name in _NUMPY_GEMM:
-            if all(hasattr(dll, name.format(kind)) for kind in "sd"):
-                return _gemm_addresses(dll, name)
+        if lib.user_api == "blas" and Path(lib.filepath).resolve().parent in bundled:
+            return lib
     return None
+
+
+def _numpy_gemm() -> dict | None:
+    """{'s': address, 'd': address} of the gemm in the BLAS NumPy's wheels bundle, or None
+    (NumPy built on another BLAS, or a name not known here)."""
+    lib = _numpy_blas()
+    if lib is None:
+        return None
+    dll = ctypes.CDLL(str(Path(lib.filepath).resolve()))
+    for name in _NUMPY_GEMM:
+        if all(hasattr(dll, name.format(kind)) for kind in "sd"):
+            return _gemm_addresses(dll, name)
+    return None
+
+
+_AVX512_CORES = ("skylakex", "cooperlake", "sapphirerapids")  # OpenBLAS's AVX-512 kernels
+
+
+@cache
+def numpy_blas_has_avx512() -> bool:
+    """Whether NumPy's own products run AVX-512 kernels: its bundled OpenBLAS on one of
+    those core types, or a BLAS not known here (MKL and others: assumed to). With them,
+    NumPy's large products matched or beat the own gemm (Zen 5, OPENBLAS_CORETYPE=
+    SkylakeX: X W_ihᵀ 250 against 172 GFLOP/s, Dᵀ U 235 against 205), so rnnlab._linalg
+    leaves them to NumPy; the loops' per-step products stay on the own gemm, which does
+    not re-pack W_hh (50 × 512 × 2048: 246 against 142)."""
+    lib = _numpy_blas()
+    if lib is None or lib.internal_api != "openblas":
+        return True
+    return any(core in str(getattr(lib, "architecture", "")).lower() for core in _AVX512_CORES)
 
 
 def _bind() -> str:

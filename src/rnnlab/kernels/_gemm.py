@@ -57,11 +57,9 @@ NR = 32  # columns of a panel: two vectors of 16 float32
 MR = 8  # rows of the largest tile: 16 accumulators
 KC = 256  # rows of B per packed block: 32 KiB on the stack
 MC = 128  # rows of A per block
+PAD_EVERY, PAD = 2048, 64  # bytes: row strides that are multiples of PAD_EVERY get PAD more
 _V = ir.VectorType(ir.FloatType(), 16)
 _I64 = ir.IntType(64)
-
-
-PAD_EVERY, PAD = 2048, 64  # bytes: row strides that are multiples of PAD_EVERY get PAD more
 
 
 def padded(a: np.ndarray, dtype=None) -> np.ndarray:
@@ -109,9 +107,9 @@ def _tile(typingctx, A, a_off, sa_i, sa_p, B, b_off, ldb, k, D, d_off, ldd, add,
         for low, high in ((32, 32), (17, 31), (1, 16)):  # full panels: no masks
             nv = 1 if high == 16 else 2
             masks = [None] * nv if low == 32 else [builder.icmp_signed("<", lanes, _splat(
-                builder, builder.sub(nc, ir.Constant(_I64, 16 * h)))) for h in range(nv)]
+                builder, builder.sub(nc, _const(16 * h)))) for h in range(nv)]
             for rows in (8, 4, 2, 1):
-                chosen = builder.and_(builder.icmp_signed("==", mr, ir.Constant(_I64, rows)),
+                chosen = builder.and_(builder.icmp_signed("==", mr, _const(rows)),
                                       builder.and_(builder.icmp_signed(">=", nc, _const(low)),
                                                    builder.icmp_signed("<=", nc, _const(high))))
                 with builder.if_then(chosen):
@@ -164,9 +162,9 @@ def _tile_body(builder, mr, masks, a, a_off, sa_i, sa_p, b, b_off, ldb, k, d, d_
         return builder.gep(ptr, [total])
 
     def vector(ptr, h):  # the h-th 16 floats from ptr
-        return builder.bitcast(at(ptr, ir.Constant(_I64, 16 * h)), vec)
+        return builder.bitcast(at(ptr, _const(16 * h)), vec)
 
-    rows = [at(a, a_off, builder.mul(ir.Constant(_I64, r), sa_i)) for r in range(mr)]
+    rows = [at(a, a_off, builder.mul(_const(r), sa_i)) for r in range(mr)]
     acc = [[cgutils.alloca_once_value(builder, zero) for _ in masks]
            for _ in range(mr)]  # (mr, nv) vectors, in registers after mem2reg
     with cgutils.for_range(builder, k) as loop:
@@ -182,7 +180,7 @@ def _tile_body(builder, mr, masks, a, a_off, sa_i, sa_p, b, b_off, ldb, k, d, d_
         for branch, plus in ((adding, True), (putting, False)):
             with branch:
                 for r in range(mr):
-                    d_row = at(d, d_off, builder.mul(ir.Constant(_I64, r), ldd))
+                    d_row = at(d, d_off, builder.mul(_const(r), ldd))
                     for h, m in enumerate(masks):
                         q, v = vector(d_row, h), builder.load(acc[r][h])
                         if plus:
