@@ -84,9 +84,9 @@ def test_the_own_products_bits_do_not_depend_on_the_threads(monkeypatch):
 
 
 def test_numpys_products_run_on_one_blas_thread_beside_the_own_gemm(monkeypatch):
-    """Where the own gemm runs the large products, the small and narrow ones NumPy runs
-    go on one BLAS thread (OpenBLAS's idle workers spin on the core the own gemm's other
-    block needs); elsewhere BLAS keeps its threads."""
+    """Where the own gemm runs the large products, the small and narrow float32 ones
+    NumPy runs go on one BLAS thread (OpenBLAS's idle workers spin on the core the own
+    gemm's other block needs); float64 ones, and all elsewhere, keep BLAS's threads."""
     from contextlib import contextmanager
 
     from rnnlab import _linalg
@@ -107,6 +107,7 @@ def test_numpys_products_run_on_one_blas_thread_beside_the_own_gemm(monkeypatch)
         np.testing.assert_array_equal(_linalg.matmul(a, b), a @ b)
         np.testing.assert_array_equal(_linalg.outer_sum(a, np.ones((300, 3), np.float32)),
                                       a.T @ np.ones((300, 3), np.float32))
+        _linalg.matmul(a.astype(np.float64), b.astype(np.float64))
         assert asked == want
 
 

@@ -6,8 +6,8 @@ on a CPU with AVX-512: rnnlab.kernels._blas) and NumPy's BLAS runs narrower vect
 (`numpy_blas_has_avx512` there), these products do too, their rows split over the
 threads a layer may use (each row's bits the same however they are split):
 on the Zen 5 machine whose OpenBLAS runs AVX2 kernels, one thread, T·B = 2,500,
-H = 512, GFLOP/s against NumPy's: dX = D W_ih 259/133, ∂L/∂W_hh = Dᵀ U 220/131,
-X W_ihᵀ 156/133 (`benchmarks/README.md`, issue 16, sixth session). Otherwise NumPy's.
+H = 512, GFLOP/s against NumPy's: dX = D W_ih 260/129, ∂L/∂W_hh = Dᵀ U 214/129,
+X W_ihᵀ 171/131 (`benchmarks/README.md`, issue 16, sixth session). Otherwise NumPy's.
 
 A layer's weight gradients are sums of outer products over every step and sequence:
 ∂L/∂W_hh = Σ_{t,b} δ_{t,b} h_{t-1,b}ᵀ = Dᵀ U with D (T·B, G·H) and U (T·B, H), a
@@ -79,11 +79,12 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _numpy_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a @ b; where the own gemm runs (_own_sgemm), on one BLAS thread. OpenBLAS's workers
-    keep spinning for a while after a threaded call, on the core the own gemm's second
-    block needs: training a char-LM, every large product ran at half speed on two
-    threads (185 against 390 GFLOP/s) after the readout's products had woken them."""
-    if _own_sgemm() is None:
+    """a @ b; in float32 where the own gemm runs (_own_sgemm), on one BLAS thread.
+    OpenBLAS's workers keep spinning for a while after a threaded call, on the core the
+    own gemm's second block needs: training a char-LM, every large product ran at half
+    speed on two threads (185 against 390 GFLOP/s) after the readout's products had
+    woken them. float64 work never meets the own gemm and keeps BLAS's threads."""
+    if a.dtype != np.float32 or _own_sgemm() is None:
         return a @ b
     from rnnlab.kernels._threads import blas_threads
 
