@@ -96,10 +96,14 @@ def outer_sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a (..., m), b (..., n) with the same leading axes -> Σ over them of a_rᵀ b_r (m, n)."""
     a2, b2 = a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1])  # (R, m), (R, n)
     R, (m, n) = len(a2), (a2.shape[1], b2.shape[1])
-    if a2.dtype == b2.dtype == np.float32 and _own_sgemm() is not None and min(m, n) >= MIN_COLS:
+    if a2.dtype == b2.dtype == np.float32 and _own_sgemm() is not None and max(m, n) >= MIN_COLS:
         from rnnlab.kernels._gemm import column_fill
 
-        if column_fill(m) > column_fill(n):  # the side that fills the tiles' columns
+        # the wide side as the columns where one is narrow (its few row tiles reuse every
+        # panel: ∂L/∂W_ih with 2-8 inputs 1.4-1.9x NumPy's), else the side that fills the
+        # tiles' 32 columns better
+        narrow = min(m, n) < MIN_COLS
+        if (m > n) if narrow else (column_fill(m) > column_fill(n)):
             return np.ascontiguousarray(matmul(b2.T, a2).T)
         return matmul(a2.T, b2)
     if a2.dtype != np.float32 or b2.dtype != np.float32 or R < MIN_ROWS or min(m, n) < MIN_COLS:
