@@ -89,3 +89,16 @@ def test_fortran_sgemm_is_blas_sgemm_with_64_bit_integers():
                  ref(fa.shape[0], ctypes.c_int64), fb.ctypes.data, ref(fb.shape[0], ctypes.c_int64),
                  ref(beta, ctypes.c_float), c.ctypes.data, ref(M, ctypes.c_int64), 1, 1)
             np.testing.assert_allclose(c, want, rtol=0, atol=1e-4, err_msg=ta + tb)
+
+
+def test_no_avx512_where_llvm_cannot_tell(monkeypatch):
+    """A host whose features LLVM cannot read gets the BLAS, not the own gemm."""
+    from rnnlab.kernels import _gemm
+
+    def unreadable():
+        raise RuntimeError("failed to get host cpu features")
+
+    monkeypatch.setattr(_gemm.ll, "get_host_cpu_features", unreadable)
+    assert _gemm.has_avx512() is False
+    monkeypatch.setattr(_gemm.ll, "get_host_cpu_features", lambda: {"avx512f": True})
+    assert _gemm.has_avx512() is True

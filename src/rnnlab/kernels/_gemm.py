@@ -86,8 +86,12 @@ def column_fill(n: int) -> float:
 
 
 def has_avx512() -> bool:
-    """Whether this CPU runs 512-bit float vectors (AVX-512F)."""
-    return ll.get_host_cpu_features().get("avx512f", False)
+    """Whether this CPU runs 512-bit float vectors (AVX-512F); False where LLVM cannot
+    tell (it raises RuntimeError on some hosts)."""
+    try:
+        return bool(ll.get_host_cpu_features().get("avx512f", False))
+    except RuntimeError:
+        return False
 
 
 @intrinsic
