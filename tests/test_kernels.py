@@ -603,3 +603,19 @@ def test_layers_restore_blas_threads_after_every_call(monkeypatch):
         assert [get() for get, _ in libs] == before
     choices = _threads._choices[layer]
     assert all(None not in c.mean for c in choices.values())  # both modes were run
+
+
+def test_an_own_gemm_that_does_not_compile_falls_back_or_is_refused(monkeypatch):
+    """Under auto, a Numba or LLVM the own gemm does not compile on leaves the loops on
+    the BLAS with a warning; asked for by name, one clear ImportError."""
+    from rnnlab.kernels import _blas, _gemm
+
+    def broken():
+        raise RuntimeError("LLVM ERROR: intrinsic not found")
+
+    monkeypatch.setattr(_gemm, "fortran_sgemm", broken)
+    with pytest.warns(RuntimeWarning, match="AVX-512 gemm did not compile here"):
+        assert _blas._own_sgemm_address("auto") is None
+    with pytest.raises(ImportError, match="RNNLAB_BLAS=avx512: rnnlab's AVX-512 gemm did not "
+                                          "compile here .RuntimeError: LLVM ERROR"):
+        _blas._own_sgemm_address("avx512")

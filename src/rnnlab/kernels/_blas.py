@@ -39,6 +39,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+import warnings
 from functools import cache
 from pathlib import Path
 
@@ -133,6 +134,22 @@ def numpy_blas_has_avx512() -> bool:
     return any(core in str(getattr(lib, "architecture", "")).lower() for core in _AVX512_CORES)
 
 
+def _own_sgemm_address(asked: str) -> int | None:
+    """The address of rnnlab's own sgemm (compiled or loaded from Numba's cache), or None
+    where it does not compile on this Numba and LLVM: for auto a RuntimeWarning and the
+    BLAS instead; asked for by name, an ImportError in one line."""
+    from rnnlab.kernels._gemm import fortran_sgemm
+
+    try:
+        return fortran_sgemm().address
+    except Exception as e:  # noqa: BLE001 - any failure of a compiler we do not control
+        why = f"rnnlab's AVX-512 gemm did not compile here ({type(e).__name__}: {e})"
+        if asked == "avx512":
+            raise ImportError(f"{BLAS_VAR}=avx512: {why}; use auto, openblas or mkl") from None
+        warnings.warn(f"{why}; the loops use the BLAS instead", RuntimeWarning, stacklevel=3)
+        return None
+
+
 def _bind() -> str:
     """Bind rnnlab_sgemm / rnnlab_dgemm to the backend RNNLAB_BLAS asks for; its name."""
     asked = os.environ.get(BLAS_VAR, "auto").strip().lower() or "auto"
@@ -146,8 +163,9 @@ def _bind() -> str:
     if asked == "avx512" and not has_avx512():
         raise ValueError(f"{BLAS_VAR}=avx512: this CPU has no AVX-512 (avx512f); "
                          "use auto, openblas or mkl")
-    own = asked == "avx512" or (asked == "auto" and has_avx512())
-    mkl = _load_mkl() if asked == "mkl" or (asked == "auto" and not own) else None
+    own = _own_sgemm_address(asked) if asked == "avx512" or (
+        asked == "auto" and has_avx512()) else None
+    mkl = _load_mkl() if asked == "mkl" or (asked == "auto" and own is None) else None
     if asked == "mkl" and mkl is None:
         raise ValueError(f"{BLAS_VAR}=mkl: MKL's runtime library (libmkl_rt) was not found; "
                          "install it with `pip install rnnlab[mkl]`")
@@ -156,13 +174,11 @@ def _bind() -> str:
     else:
         gemm = _numpy_gemm() or {kind: get_cython_function_address(
             "scipy.linalg.cython_blas", f"{kind}gemm") for kind in "sd"}
-    if own:
-        from rnnlab.kernels._gemm import fortran_sgemm
-
-        gemm["s"] = fortran_sgemm().address
+    if own is not None:
+        gemm["s"] = own
     for kind, address in gemm.items():
         ll.add_symbol(f"rnnlab_{kind}gemm", address)
-    return "avx512" if own else "mkl" if mkl is not None else "openblas"
+    return "avx512" if own is not None else "mkl" if mkl is not None else "openblas"
 
 
 BACKEND = _bind()  # the loops' float32 gemm: 'avx512', 'mkl' or 'openblas'
