@@ -63,7 +63,7 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     (m, k), n = a.shape, b.shape[1]
     sgemm = _own_sgemm() if a.dtype == b.dtype == np.float32 else None
     if sgemm is None or m * k * n < MIN_OWN_MACS or n < MIN_COLS:  # narrow: NumPy's is faster
-        return _numpy_product(a, b)
+        return _numpy_product(a, b, sgemm is not None)
     from rnnlab.kernels._gemm import padded
     from rnnlab.kernels._threads import run_parallel, workers
 
@@ -78,13 +78,14 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def _numpy_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a @ b; in float32 where the own gemm runs (_own_sgemm), on one BLAS thread.
-    OpenBLAS's workers keep spinning for a while after a threaded call, on the core the
-    own gemm's second block needs: training a char-LM, every large product ran at half
-    speed on two threads (185 against 390 GFLOP/s) after the readout's products had
-    woken them. float64 work never meets the own gemm and keeps BLAS's threads."""
-    if a.dtype != np.float32 or _own_sgemm() is None:
+def _numpy_product(a: np.ndarray, b: np.ndarray, beside_own: bool) -> np.ndarray:
+    """a @ b; on one BLAS thread when beside_own (a float32 product where the own gemm
+    runs the large ones). OpenBLAS's workers keep spinning for a while after a threaded
+    call, on the core the own gemm's second block needs: training a char-LM, every large
+    product ran at half speed on two threads (185 against 390 GFLOP/s) after the
+    readout's products had woken them. float64 work never meets the own gemm and keeps
+    BLAS's threads."""
+    if not beside_own:
         return a @ b
     from rnnlab.kernels._threads import blas_threads
 
@@ -96,7 +97,8 @@ def outer_sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a (..., m), b (..., n) with the same leading axes -> Σ over them of a_rᵀ b_r (m, n)."""
     a2, b2 = a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1])  # (R, m), (R, n)
     R, (m, n) = len(a2), (a2.shape[1], b2.shape[1])
-    if a2.dtype == b2.dtype == np.float32 and _own_sgemm() is not None and max(m, n) >= MIN_COLS:
+    own = a2.dtype == b2.dtype == np.float32 and _own_sgemm() is not None
+    if own and max(m, n) >= MIN_COLS:
         from rnnlab.kernels._gemm import column_fill
 
         # the wide side as the columns where one is narrow (its few row tiles reuse every
@@ -107,7 +109,7 @@ def outer_sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             return np.ascontiguousarray(matmul(b2.T, a2).T)
         return matmul(a2.T, b2)
     if a2.dtype != np.float32 or b2.dtype != np.float32 or R < MIN_ROWS or min(m, n) < MIN_COLS:
-        return _numpy_product(a2.T, b2)
+        return _numpy_product(a2.T, b2, own)
     out = a2[:BLOCK].T @ b2[:BLOCK]
     for r in range(BLOCK, R, BLOCK):
         out += a2[r : r + BLOCK].T @ b2[r : r + BLOCK]

@@ -333,6 +333,7 @@ def _fortran_sgemm(transa, transb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc,
 
 @cache
 def _ctypes_sgemm():
+    """fortran_sgemm as a ctypes function (CFUNCTYPE: the GIL is released in calls)."""
     i64, f32, ptr = ctypes.POINTER(ctypes.c_int64), ctypes.POINTER(ctypes.c_float), ctypes.c_void_p
     return ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_char_p, i64, i64, i64, f32, ptr, i64,
                             ptr, i64, f32, ptr, i64, ctypes.c_int64, ctypes.c_int64)(
@@ -343,8 +344,9 @@ def sgemm(m: int, n: int, k: int, alpha: float, A, sa_i: int, sa_p: int, B, sb_p
           sb_j: int, beta: float, C, ldc: int) -> None:
     """C[i, j] = alpha Σ_p A[i·sa_i + p·sa_p] B[p·sb_p + j·sb_j] + beta C[i·ldc + j] for
     i < m, j < n, from Python: A, B, C float32 arrays whose data start at the element
-    (0, 0) (C written in place), each operand with a unit stride on one side. Through the compiled sgemm, by ctypes, which
-    lets go of the GIL: calls on several threads run at once."""
+    (0, 0) (C written in place), each operand with a unit stride on one side. Through
+    the compiled sgemm, by ctypes, which lets go of the GIL: calls on several threads
+    run at once."""
     if 1 not in (sa_i, sa_p) or 1 not in (sb_p, sb_j):
         raise ValueError(f"sgemm: A and B each need a unit stride, got A {(sa_i, sa_p)}, "
                          f"B {(sb_p, sb_j)}")
