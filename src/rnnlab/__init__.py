@@ -1,5 +1,6 @@
 """rnnlab: Elman RNNs, LSTMs and GRUs with exact hand-written backpropagation through time."""
 
+from rnnlab._malloc import keep_freed_memory
 from rnnlab.activations import ACTIVATIONS, Activation
 from rnnlab.cells import Cell, GRUCell, LSTMCell, RNNCell
 from rnnlab.checkpoint import load
@@ -10,6 +11,8 @@ from rnnlab.optim import SGD, Adagrad, Adam, RMSprop, Schedule
 from rnnlab.readout import Embedding, OneHot, Readout
 from rnnlab.spec import LayerSpec, ModelSpec
 from rnnlab.stepper import Stepper
+
+keep_freed_memory()  # a step's freed temporaries reused by the next (rnnlab._malloc)
 
 __version__ = "0.1.0"
 
