@@ -299,10 +299,13 @@ def test_auto_splits_only_large_steps_and_only_with_cores_to_use(monkeypatch):
         _threads.row_blocks(128, T * big, T)
 
 
-def test_auto_runs_small_calls_on_one_blas_thread_and_restores_it(monkeypatch):
-    """Auto, with two workers: a call whose per-step product is under MIN_THREADS_FLOPS
-    runs serially with BLAS on one thread (restored after it, even on an error); a
-    larger one keeps BLAS's threads and may run its blocks at once."""
+@pytest.mark.parametrize("own", [False, True])
+def test_auto_runs_small_calls_on_one_blas_thread_and_restores_it(monkeypatch, own):
+    """Auto, with two workers, on a BLAS: a call whose per-step product is under
+    MIN_THREADS_FLOPS runs serially with BLAS on one thread (restored after it, even on
+    an error); a larger one keeps BLAS's threads and may run its blocks at once. On the
+    own gemm every call may: its loops and products split by their own sizes."""
+    monkeypatch.setattr(_threads, "_own_gemm", lambda: own)
     threads = [2]
     monkeypatch.setattr(_threads, "_switches", lambda: ((lambda: threads[0],
                                                          lambda k: threads.__setitem__(0, k)),))
@@ -313,7 +316,7 @@ def test_auto_runs_small_calls_on_one_blas_thread_and_restores_it(monkeypatch):
         with _threads.serial_or_parallel(_threads.Choice(), flops):
             seen.append((threads[0], _threads.workers()))
         assert threads == [2] and getattr(_threads._inside, "n", None) is None
-    assert seen == [(1, 1), (2, 2)]
+    assert seen == ([(2, 2)] if own else [(1, 1)]) + [(2, 2)]
     with pytest.raises(RuntimeError), _threads.serial_or_parallel(_threads.Choice(), 1.0):
         raise RuntimeError
     assert threads == [2]

@@ -70,6 +70,7 @@ def test_the_own_products_bits_do_not_depend_on_the_threads(monkeypatch):
     from rnnlab.kernels._gemm import sgemm
 
     monkeypatch.setattr(_linalg, "_own_sgemm", lambda: sgemm)
+    monkeypatch.setattr(_linalg, "MIN_SPLIT_MACS", 0)
 
     rng = np.random.default_rng(1)
     a = rng.standard_normal((1203, 300)).astype(np.float32)
@@ -82,6 +83,27 @@ def test_the_own_products_bits_do_not_depend_on_the_threads(monkeypatch):
     for other in results[1:]:
         for x, y in zip(results[0], other):
             np.testing.assert_array_equal(x, y)
+
+
+def test_only_large_products_are_split_over_the_threads(monkeypatch):
+    """A product of under MIN_SPLIT_MACS multiply-adds runs as one block: a hand-off to
+    another thread (~50 µs) costs more than it saves there."""
+    pytest.importorskip("numba")
+    from rnnlab import _linalg
+    from rnnlab.kernels import _threads
+    from rnnlab.kernels._gemm import sgemm
+
+    monkeypatch.setattr(_linalg, "_own_sgemm", lambda: sgemm)
+    monkeypatch.setattr(_threads, "workers", lambda: 2)
+    blocks = []
+    run = _threads.run_parallel
+    monkeypatch.setattr(_threads, "run_parallel", lambda jobs: blocks.append(len(jobs)) or run(jobs))
+    rng = np.random.default_rng(2)
+    a, b = (rng.standard_normal(s).astype(np.float32) for s in ((256, 128), (128, 64)))
+    for limit, want in ((a.size * b.shape[1] + 1, 1), (a.size * b.shape[1], 2)):
+        monkeypatch.setattr(_linalg, "MIN_SPLIT_MACS", limit)
+        np.testing.assert_allclose(_linalg.matmul(a, b), a @ b, rtol=1e-4, atol=1e-4)
+        assert blocks.pop() == want
 
 
 def test_numpys_products_run_on_one_blas_thread_beside_the_own_gemm(monkeypatch):

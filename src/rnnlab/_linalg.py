@@ -4,7 +4,9 @@ the input error) and `outer_sum`, Σ_r a_rᵀ b_r (the weight gradients).
 Where the kernels run on rnnlab's own float32 gemm (RNNLAB_BLAS=avx512, the default
 on a CPU with AVX-512: rnnlab.kernels._blas) and NumPy's BLAS runs narrower vectors
 (`numpy_blas_has_avx512` there), these products do too, their rows split over the
-threads a layer may use (each row's bits the same however they are split):
+threads a layer may use when they reach MIN_SPLIT_MACS (each row's bits the same
+however they are split; a hand-off to the thread pool costs ~50 µs, and products of
+13 million multiply-adds ran ~10 % slower split):
 on the Zen 5 machine whose OpenBLAS runs AVX2 kernels, one thread, T·B = 2,500,
 H = 512, GFLOP/s against NumPy's: dX = D W_ih 260/129, ∂L/∂W_hh = Dᵀ U 214/129,
 X W_ihᵀ 171/131 (`benchmarks/README.md`, issue 16, sixth session). Otherwise NumPy's.
@@ -29,6 +31,7 @@ BLOCK = 512  # rows per product of the summed form
 MIN_ROWS = 4 * BLOCK
 MIN_COLS = 32
 MIN_OWN_MACS = 1 << 20  # smaller products: NumPy's (a call into the own gemm costs ~µs)
+MIN_SPLIT_MACS = 1 << 25  # smaller products run on one thread (a hand-off costs ~50 µs)
 ROW_ALIGN = 8  # the own gemm's tile height: thread blocks start at its multiples
 
 
@@ -72,7 +75,8 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ldb = B.strides[0] // 4
     out = np.empty((m, n), np.float32)
     C = out.reshape(-1)
-    step = -(-m // (workers() * ROW_ALIGN)) * ROW_ALIGN
+    blocks = workers() if m * k * n >= MIN_SPLIT_MACS else 1
+    step = -(-m // (blocks * ROW_ALIGN)) * ROW_ALIGN
     run_parallel([partial(sgemm, min(step, m - i), n, k, 1.0, A[i * sa_i :], sa_i, sa_p, B, ldb,
                           1, 0.0, C[i * n :], n) for i in range(0, m, step)])
     return out

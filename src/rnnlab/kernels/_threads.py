@@ -37,11 +37,13 @@ one thread), and faster when the other core was free; on an idle Zen 1 one with
 OpenBLAS in the loops, two blocks at once made the steps whose per-step product is
 50-105 MFLOP 10-22 % faster and those of under 30 MFLOP 1-16 % slower. With the own
 gemm on a Zen 5 core (rnnlab.kernels._gemm), whose per-step products cost no packing,
-the steps of 4.9-17 MFLOP per step gained 53-76 % (charlm's LSTM and GRU, medium's
-RNN) and those of 0.4-1.6 MFLOP lost 11-20 % (adding, forecast) (benchmarks/README.md,
-issue 16). So by default (auto) a loop is split, and its blocks run at once, only when
-its per-step product reaches `min_step_flops()` (MIN_STEP_FLOPS, or MIN_STEP_FLOPS_OWN
-on the own gemm) and workers() >= 2; everything else runs as one block, serially.
+and with no page faults between the steps (rnnlab._malloc), the training steps of 12
+cases whose per-step product is 1.0-4.2 MFLOP ran 7-62 % faster at two threads, their
+loops as two blocks, and 15 cases under 1 MFLOP, run whole, at 0.95-1.08x one thread's
+speed (benchmarks/README.md, issue 16, seventh session). So by default (auto) a loop
+is split, and its blocks run at once, only when its per-step product reaches
+`min_step_flops()` (MIN_STEP_FLOPS, or MIN_STEP_FLOPS_OWN on the own gemm) and
+workers() >= 2; everything else runs as one block, serially.
 `RNNLAB_PARALLEL=1` splits every loop worth MIN_FLOPS and lets a layer's forward and
 backward (`adaptive_threads`) choose per layer between serial (blocks and directions
 one after the other) and parallel (at once) by the time each took per unit of work,
@@ -68,7 +70,7 @@ BLOCKS = 2  # row blocks of a split time loop (a constant, whatever the thread c
 MIN_ROWS = 8  # sequences per block of a split time loop
 MIN_FLOPS = 4e6  # the recurrent products of a time loop worth splitting (≈ 0.2 ms)
 MIN_STEP_FLOPS = 40e6  # auto: a per-step recurrent product worth a block per core (a BLAS)
-MIN_STEP_FLOPS_OWN = 4e6  # ... on the own gemm (RNNLAB_BLAS=avx512), which does not pack W_hh
+MIN_STEP_FLOPS_OWN = 1e6  # ... on the own gemm (RNNLAB_BLAS=avx512), which does not pack W_hh
 MIN_THREADS_FLOPS = 4e6  # auto: a call with a smaller per-step product runs on one BLAS thread
 EXPLORE = 8  # calls of a layer before it tries the choice that is not the best ...
 MAX_EXPLORE = 128  # ... and at most this many once that choice kept losing
@@ -193,8 +195,9 @@ def serial_or_parallel(choice: Choice, work: float):
     """Run the enclosed call, of `work` FLOPs per step's recurrent product, with its row
     blocks and directions one after the other (serial) or at once (parallel). With
     RNNLAB_PARALLEL=1 as `choice` picks, recording the time per unit of work; auto:
-    parallel, or, under MIN_THREADS_FLOPS, serial with every BLAS on one thread (small
-    products lose more to hand-offs between threads than they gain); 0: serial. Nested
+    parallel, or, on a BLAS under MIN_THREADS_FLOPS, serial with every BLAS on one
+    thread (small products lose more to hand-offs between threads than they gain; on
+    the own gemm each loop and product decides by its own size); 0: serial. Nested
     or with one worker: as it is. Either way the same blocks and the same BLAS threads
     in every job, so the clock never changes a run's numbers."""
     n = workers()
@@ -202,7 +205,7 @@ def serial_or_parallel(choice: Choice, work: float):
         yield
         return
     mode = parallel_mode()
-    small = mode == "auto" and work < MIN_THREADS_FLOPS
+    small = mode == "auto" and work < MIN_THREADS_FLOPS and not _own_gemm()
     parallel = choice.pick() if mode == "1" else mode == "auto" and not small
     _inside.n = n if parallel else 1
     t0 = time.perf_counter()
@@ -293,11 +296,16 @@ def parallel_enabled() -> bool:
     return parallel_mode() == "1"
 
 
-def min_step_flops() -> float:
-    """The per-step product from which auto splits a loop, for the loops' backend."""
+def _own_gemm() -> bool:
+    """Whether the loops' float32 products run on rnnlab's own gemm (RNNLAB_BLAS=avx512)."""
     from rnnlab.kernels._blas import BACKEND
 
-    return MIN_STEP_FLOPS_OWN if BACKEND == "avx512" else MIN_STEP_FLOPS
+    return BACKEND == "avx512"
+
+
+def min_step_flops() -> float:
+    """The per-step product from which auto splits a loop, for the loops' backend."""
+    return MIN_STEP_FLOPS_OWN if _own_gemm() else MIN_STEP_FLOPS
 
 
 def row_blocks(B: int, flops: float, steps: int = 1) -> list[tuple[int, int]]:
