@@ -5,7 +5,10 @@ one training step (forward over the sequence + full BPTT + all weight gradients 
 the input gradient, the loss gradient given) in rnnlab and in torch, float32, same
 weights, at one thread and at the machine's default thread count (all the CPUs this
 process may use), the same count for torch (set_num_threads) and every BLAS
-(threadpoolctl), timed alternately (A B A B ...) in one run: the medians of each and
+(threadpoolctl), timed alternately (A B A B ...) in one run, each timed call after
+50 ms of untimed calls of its own (--settle: a training loop's steady state; for
+15-35 ms after torch's turn its OpenMP threads kept spinning, and rnnlab's steps at
+two threads took up to 1.6x as long): the medians of each and
 the median of the per-pair ratios torch/rnnlab, in wall-clock time and (one thread)
 in CPU time, which other tenants of a shared machine disturb much less; and rnnlab's
 own speed-up over one thread, from rounds of rnnlab alone at both counts (torch's
@@ -53,6 +56,9 @@ def parse_args(argv=None):
                    help="comma-separated thread counts for torch and BLAS; all: every CPU")
     p.add_argument("--reps", type=int, default=7, help="timed A/B pairs after the warm-up")
     p.add_argument("--warmup", type=int, default=2, help="untimed pairs first")
+    p.add_argument("--settle", type=float, default=0.05,
+                   help="seconds of untimed calls of the same step before each timed one (0: "
+                        "strict A B A B, where the other's still-spinning threads slow a call)")
     p.add_argument("--shapes", default=",".join(SHAPES), help="comma-separated shape names")
     p.add_argument("--cells", default=",".join(CELLS), help="comma-separated cells")
     p.add_argument("--sample-chars", type=int, default=300, help="characters per sampling rep")
@@ -116,12 +122,18 @@ def flops(cell: str, shape: tuple) -> float:
     return sum(6.0 * T * B * G * H * ((I if k == 0 else H) + H) for k in range(L))
 
 
-def time_rounds(fns, reps: int, warmup: int, cpu: list | None = None) -> list[list[float]]:
+def time_rounds(fns, reps: int, warmup: int, cpu: list | None = None,
+                settle: float = 0.0) -> list[list[float]]:
     """Run fns in turn (A B A B ...); each one's wall-clock times (s) over `reps` rounds
-    after `warmup` rounds. cpu: a list that receives each one's process CPU times."""
+    after `warmup` rounds, each timed call after `settle` seconds of untimed calls of
+    the same fn (its steady state, as in a training loop, once the other's threads
+    have stopped spinning). cpu: a list that receives each one's process CPU times."""
     times, cpus = [[] for _ in fns], [[] for _ in fns]
     for r in range(warmup + reps):
         for f, ts, cs in zip(fns, times, cpus):
+            start = time.perf_counter()
+            while time.perf_counter() - start < settle:
+                f()
             c0, t0 = time.process_time(), time.perf_counter()
             f()
             if r >= warmup:
@@ -413,7 +425,7 @@ def measure(cell: str, shape_name: str, n: int, gemm: float, args) -> dict:
     a, b = make_steps(cell, shape)
     fns = [a, b] + ([make_steps(cell, shape, fast=False)[0]] if args.with_reference else [])
     cpu: list = []
-    ta, tb, *tr = time_rounds(fns, args.reps, args.warmup, cpu)
+    ta, tb, *tr = time_rounds(fns, args.reps, args.warmup, cpu, args.settle)
     ratio = float(np.median([y / x for x, y in zip(ta, tb)]))
     F = flops(cell, shape)
     row = {"cell": cell, "shape": shape_name, "dims": list(shape), "threads": n,
@@ -434,7 +446,7 @@ def measure(cell: str, shape_name: str, n: int, gemm: float, args) -> dict:
             with blas_threads(1):
                 a()
 
-        t1, tn = time_rounds([one_thread, a], args.reps, args.warmup)
+        t1, tn = time_rounds([one_thread, a], args.reps, args.warmup, settle=args.settle)
         row["own_speedup_median_of_pairs"] = float(np.median([x / y for x, y in zip(t1, tn)]))
     print(f"  {cell} {shape_name} ×{n}: rnnlab {row['rnnlab_ms']:.2f} ms, torch "
           f"{row['torch_ms']:.2f} ms, ratio {ratio:.2f} (CPU time "
