@@ -8,8 +8,14 @@ import pytest
 from core_utils import CELL_IDS, CELLS, as_tuple, from_tuple, random_problem
 
 
+@pytest.mark.parametrize("stacked", [True, False], ids=["stacked", "apart"])
 @pytest.mark.parametrize("cls,opts,_id", CELLS, ids=CELL_IDS)
-def test_layer_equals_loop_over_cell(cls, opts, _id):
+def test_layer_equals_loop_over_cell(cls, opts, _id, stacked, monkeypatch):
+    """Both ways of the weight gradients (rnnlab.layers.weight_grads): x_t, 1 and
+    h_{t-1} in one product, or a product each."""
+    import rnnlab.layers
+
+    monkeypatch.setattr(rnnlab.layers, "STACK_BELOW", 10**9 if stacked else 0)
     rng = np.random.default_rng(0)
     T, B, I, H = 7, 3, 4, 5
     layer = cls(I, H, dtype=np.float64, seed=1, **opts)

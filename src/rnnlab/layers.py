@@ -38,6 +38,9 @@ from rnnlab.kernels import supports, use_fast
 from rnnlab.kernels._threads import adaptive_threads
 
 
+STACK_BELOW = 128  # inputs this narrow join h_{t-1} in one weight-gradient product
+
+
 class DirectionCache(NamedTuple):
     """What one direction of one layer keeps for its backward."""
 
@@ -136,13 +139,36 @@ def backprop_direction(cell: Cell, cache: DirectionCache, dh_out, dstate_T: tupl
     else:
         dXP, dHP, dH, dstate = _backprop_loop(cell, cache, dh_out, dstate_T, W_hh, keep_deltas)
     (T, B, _), (G_H, I) = dXP.shape, W_ih.shape
-    dXP2 = dXP.reshape(T * B, G_H)
-    dx = matmul(dXP2, W_ih).reshape(T, B, I)
-    dW_ih = outer_sum(dXP2, x)  # (G·H, I): all steps at once
-    dW_hh = cell.grad_W_hh(dHP, aux, states[0][:-1])  # (G·H, H)
-    db_ih = dXP.sum((0, 1))
-    grads = (dW_ih, dW_hh, db_ih, db_ih.copy() if dHP is dXP else dHP.sum((0, 1)))
+    dx = matmul(dXP.reshape(T * B, G_H), W_ih).reshape(T, B, I)
+    grads = weight_grads(cell, dXP, dHP, x, aux, states[0][:-1])
     return (dx, dstate, grads, StepDeltas(dXP, dHP, dH)) if keep_deltas else (dx, dstate, grads)
+
+
+def weight_grads(cell: Cell, dXP, dHP, x, aux, h_prev) -> tuple:
+    """(∂L/∂W_ih, ∂L/∂W_hh, ∂L/∂b_ih, ∂L/∂b_hh), each summed over all steps and
+    sequences, from the errors dXP, dHP (T, B, G·H), the input x (T, B, I) and h_prev
+    (T, B, H) = h_{t-1}. A product with a few columns costs a pass over D all the same
+    (forecast's LSTM, T·B = 3,200, G·H = 128: ∂L/∂W_ih 75 µs, ∂L/∂b_ih's sum 58 µs), so
+    an input narrower than STACK_BELOW joins the others in as few products as the cell
+    allows: Dᵀ [x_t, 1, h_{t-1}] where both pre-activations share D = dXP = dHP and W_hh
+    reads h_{t-1} (RNN, LSTM), else Dᵀ [x_t, 1] and the cell's grad_W_hh (a training
+    step 4-5 % shorter at forecast's shape, 6.5 % at medium's, I = 64). A wide input
+    keeps its own product: at I = H = 512 one 1,025 columns wide ran at 160 GFLOP/s,
+    two of 512 at 186."""
+    I = x.shape[-1]
+    if I >= STACK_BELOW:
+        dW_ih, db_ih = outer_sum(dXP, x), dXP.sum((0, 1))
+        dW_hh = cell.grad_W_hh(dHP, aux, h_prev)
+        return dW_ih, dW_hh, db_ih, db_ih.copy() if dHP is dXP else dHP.sum((0, 1))
+    whole = dHP is dXP and type(cell).grad_W_hh is Cell.grad_W_hh
+    U = np.empty(x.shape[:-1] + (I + 1 + (h_prev.shape[-1] if whole else 0),), dXP.dtype)
+    U[..., :I], U[..., I] = x, 1.0
+    if whole:
+        U[..., I + 1 :] = h_prev
+    G = outer_sum(dXP, U)  # (G·H, I + 1 [+ H])
+    dW_hh = G[:, I + 1 :] if whole else cell.grad_W_hh(dHP, aux, h_prev)
+    db_hh = G[:, I] if dHP is dXP else dHP.sum((0, 1))
+    return tuple(np.ascontiguousarray(g) for g in (G[:, :I], dW_hh, G[:, I], db_hh))
 
 
 def _backprop_loop(cell: Cell, cache: DirectionCache, dh_out, dstate_T: tuple, W_hh,
