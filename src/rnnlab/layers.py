@@ -37,7 +37,6 @@ from rnnlab.cells import Cell, GRUCell, LSTMCell, RNNCell
 from rnnlab.kernels import supports, use_fast
 from rnnlab.kernels._threads import adaptive_threads
 
-
 STACK_BELOW = 128  # inputs this narrow join h_{t-1} in one weight-gradient product
 
 
