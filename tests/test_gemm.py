@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("numba")
 
-from rnnlab.kernels._gemm import KC, MR, NR, fortran_sgemm, sgemm
+from rnnlab.kernels._gemm import KC, MR, NR, fortran_sgemm, narrow_matmul, sgemm
 
 SHAPES = [(1, 1, 1), (7, 13, 52), (8, 32, 32), (9, 31, 33), (20, 100, 400), (50, 16, 17),
           (13, 77, 301), (3, KC + 5, 48), (64, 2 * KC + 1, 15), (5, 0, 40)]
@@ -89,6 +89,20 @@ def test_fortran_sgemm_is_blas_sgemm_with_64_bit_integers():
                  ref(fa.shape[0], ctypes.c_int64), fb.ctypes.data, ref(fb.shape[0], ctypes.c_int64),
                  ref(beta, ctypes.c_float), c.ctypes.data, ref(M, ctypes.c_int64), 1, 1)
             np.testing.assert_allclose(c, want, rtol=0, atol=1e-4, err_msg=ta + tb)
+
+
+@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (37, 5, 2), (200, 128, 3), (64, 333, 4)])
+def test_narrow_matmul_is_the_product(m, k, n):
+    """The dot-product kernel for a few columns: each element within float32's rounding
+    of the float64 product, whatever k's remainder past the vectors."""
+    rng = np.random.default_rng(m + k + n)
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    out = np.full((m, n), np.nan, np.float32)
+    narrow_matmul(a, np.ascontiguousarray(b.T), out)
+    ref = a.astype(np.float64) @ b.astype(np.float64)
+    bound = 4 * np.finfo(np.float32).eps * k * (np.abs(a) @ np.abs(b))
+    assert np.all(np.abs(out - ref) <= bound)
 
 
 def test_no_avx512_where_llvm_cannot_tell(monkeypatch):

@@ -44,11 +44,11 @@ def test_outer_sum_equals_the_product(gemm, dtype, shape):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_matmul_is_the_product_in_every_layout(gemm, dtype):
     """C- and F-ordered operands and a strided view, narrow and wide, as the layers pass
-    them (x W_ihᵀ, D W_ih, Dᵀ U)."""
+    them (x W_ihᵀ, D W_ih, Dᵀ U); (3200, 128, 3) on the own path: a dot product each."""
     from rnnlab._linalg import matmul
 
     rng = np.random.default_rng(0)
-    for m, k, n in [(2000, 3, 400), (300, 130, 520), (1000, 200, 2), (77, 2100, 33),
+    for m, k, n in [(2000, 3, 400), (300, 130, 520), (1000, 200, 2), (3200, 128, 3), (77, 2100, 33),
                     (100, 64, 512)]:  # the last: B's rows padded (rnnlab.kernels._gemm.padded)
         x = rng.standard_normal((m, k)).astype(dtype)
         y = rng.standard_normal((n, k)).astype(dtype)

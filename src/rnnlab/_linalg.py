@@ -9,7 +9,10 @@ however they are split; a hand-off to the thread pool costs ~50 µs, and product
 13 million multiply-adds ran ~10 % slower split):
 on the Zen 5 machine whose OpenBLAS runs AVX2 kernels, one thread, T·B = 2,500,
 H = 512, GFLOP/s against NumPy's: dX = D W_ih 260/129, ∂L/∂W_hh = Dᵀ U 214/129,
-X W_ihᵀ 171/131 (`benchmarks/README.md`, issue 16, sixth session). Otherwise NumPy's.
+X W_ihᵀ 171/131 (`benchmarks/README.md`, issue 16, sixth session); a product with at
+most MAX_DOT_COLS columns (the input error of a layer with a few inputs) as a dot
+product per element (`narrow_matmul` there: half NumPy's time at 2-3 columns).
+Otherwise NumPy's.
 
 A layer's weight gradients are sums of outer products over every step and sequence:
 ∂L/∂W_hh = Σ_{t,b} δ_{t,b} h_{t-1,b}ᵀ = Dᵀ U with D (T·B, G·H) and U (T·B, H), a
@@ -30,6 +33,7 @@ import numpy as np
 BLOCK = 512  # rows per product of the summed form
 MIN_ROWS = 4 * BLOCK
 MIN_COLS = 32
+MAX_DOT_COLS = 4  # products this narrow: rnnlab.kernels._gemm.narrow_matmul
 MIN_OWN_MACS = 1 << 20  # smaller products: NumPy's (a call into the own gemm costs ~µs)
 MIN_SPLIT_MACS = 1 << 25  # smaller products run on one thread (a hand-off costs ~50 µs)
 ROW_ALIGN = 8  # the own gemm's tile height: thread blocks start at its multiples
@@ -65,8 +69,16 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     the threads of rnnlab.kernels._threads.workers(), else NumPy's."""
     (m, k), n = a.shape, b.shape[1]
     sgemm = _own_sgemm() if a.dtype == b.dtype == np.float32 else None
-    if sgemm is None or m * k * n < MIN_OWN_MACS or n < MIN_COLS:  # narrow: NumPy's is faster
+    if sgemm is None or m * k * n < MIN_OWN_MACS:
         return _numpy_product(a, b, sgemm is not None)
+    if n <= MAX_DOT_COLS:  # a few columns: a dot product each
+        from rnnlab.kernels._gemm import narrow_matmul
+
+        out = np.empty((m, n), np.float32)
+        narrow_matmul(np.ascontiguousarray(a), np.ascontiguousarray(b.T), out)
+        return out
+    if n < MIN_COLS:  # narrow: NumPy's is faster than the tiles' 16 columns
+        return _numpy_product(a, b, True)
     from rnnlab.kernels._gemm import padded
     from rnnlab.kernels._threads import run_parallel, workers
 
