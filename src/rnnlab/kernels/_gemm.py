@@ -302,12 +302,22 @@ def _pack_a(A, off, sa_i, sa_p, m, kc, out):
     """out: the rows 0..m-1, columns off.. off+kc of A as tiles of MR rows, each column
     of a tile contiguous: A[i, p] at (i // MR)·MR·kc + p·MR + i % MR. Compiled on its
     own: inlined into the caller, LLVM made it ~40 % slower (medium's ∂L/∂W: 153 against
-    95 GFLOP/s for the whole product)."""
+    95 GFLOP/s for the whole product). The full tiles' loops have a constant trip count,
+    which LLVM turns into vector moves: packing a (2,500, 512) Dᵀ took 0.47 ms, 1.09
+    with one loop to min(MR, m - t)."""
+    full = m - m % MR
     for p in range(kc):  # along A's rows in memory where it is transposed (sa_i = 1)
-        for t in range(0, m, MR):
-            src, dst = off + t * sa_i + p * sa_p, t * kc + p * MR
-            for r in range(min(MR, m - t)):
-                out[dst + r] = A[src + r * sa_i]
+        row = off + p * sa_p
+        if sa_i == 1:  # full tiles: 8 contiguous values, one vector move
+            for t in range(0, full, MR):
+                for r in range(MR):
+                    out[t * kc + p * MR + r] = A[row + t + r]
+        else:
+            for t in range(0, full, MR):
+                for r in range(MR):
+                    out[t * kc + p * MR + r] = A[row + (t + r) * sa_i]
+        for r in range(m - full):  # the last tile's rows
+            out[full * kc + p * MR + r] = A[row + (full + r) * sa_i]
 
 
 _INT, _REAL = types.CPointer(types.int64), types.CPointer(types.float32)
