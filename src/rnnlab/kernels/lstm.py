@@ -21,7 +21,12 @@ offset + scale · tanh(scale · x) (`gate_scales`), rather than over H units wit
 statements: at H = 32 the loop over H ran ~5.7 ns a unit (LLVM's vector loop, 16 lanes
 times its interleaving, is longer than such a row, which then runs in the remainder),
 the loop over 4H 0.33 against 0.69 ms a forward (T 50, B 64); in float32 the same bits
-(σ was already 1/2 + tanh(x/2)/2), in float64 σ now goes through tanh too."""
+(σ was already 1/2 + tanh(x/2)/2), in float64 σ now goes through tanh too.
+
+STEP VIEWS: the forward indexes each step's (B, ·) arrays by row and unit rather than
+taking a 1-D view of each row of each array (six views a row): forecast's forward
+(T 50, B 64, H 32) 362 -> 272 µs, T 100, B 20, H 100 1,063 -> 1,008, the same bits.
+The BPTT loop measured no different and keeps its row views."""
 
 from __future__ import annotations
 
@@ -53,16 +58,16 @@ def forward(a, bias, scale, offset, W_hhT, lengths, h, c, hw, b0, b1):
     T, H = a.shape[0], c.shape[2]
     for t in range(T):
         matmul_into(h[t, b0:b1], W_hhT, hw[b0:b1])  # (b1-b0, 4H)
+        a_t, c_p, c_t, h_t = a[t], c[t], c[t + 1], h[t + 1]  # (B, 4H), (B, H) ×3 (STEP VIEWS)
         for b in range(b0, b1):
             if t < lengths[b]:  # one row, in two passes (LOOPS above)
-                a_tb, hw_b = a[t, b], hw[b]
                 for j in range(4 * H):  # the gates (i, f, g, o), over a, in one loop (GATES)
-                    a_tb[j] = offset[j] + scale[j] * tanh(a, scale[j] * (a_tb[j] + hw_b[j] + bias[j]))
-                c_prev, c_t, h_t = c[t, b], c[t + 1, b], h[t + 1, b]
+                    a_t[b, j] = offset[j] + scale[j] * tanh(
+                        a, scale[j] * (a_t[b, j] + hw[b, j] + bias[j]))
                 for j in range(H):  # the state
-                    c_j = a_tb[H + j] * c_prev[j] + a_tb[j] * a_tb[2 * H + j]
-                    c_t[j] = c_j
-                    h_t[j] = a_tb[3 * H + j] * tanh(a, c_j)
+                    c_j = a_t[b, H + j] * c_p[b, j] + a_t[b, j] * a_t[b, 2 * H + j]
+                    c_t[b, j] = c_j
+                    h_t[b, j] = a_t[b, 3 * H + j] * tanh(a, c_j)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
