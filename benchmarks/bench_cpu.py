@@ -371,9 +371,10 @@ def print_table(rows: list[dict], gemm: dict, sample: dict | None, compile_: dic
               f"{r['target']:4.1f}{ok:>4} {r['ratio_at_gemm_rate']:6.2f} "
               f"{r['rnnlab_gflops']:8.1f} {100 * r['rnnlab_gflops'] / r['gemm_gflops']:5.0f}% "
               f"{up:7.2f} {mem:>13}{r.get('reference_ms', float('nan')):9.2f}")
-    print(f"large float32 GEMM (2048³, {gemm_name()}): " + ", ".join(
-        f"{v:.1f} GFLOP/s at {n} thread(s)" for n, v in gemm.items()) + "; bound: the ratio "
-        "rnnlab would reach running all its FLOPs at that rate; cpu: the ratio in CPU time "
+    print(f"large float32 GEMM (2048³, {gemm_name()}, measured before each case; the best "
+          "here): " + ", ".join(f"{v:.1f} GFLOP/s at {n} thread(s)" for n, v in gemm.items())
+          + "; bound: the ratio rnnlab would reach running all its FLOPs at the case's rate; "
+          "cpu: the ratio in CPU time "
         "(one thread); vs 1thr: rnnlab's time at one thread / at this count, from rounds "
         "of rnnlab alone at both counts")
     if sample:
@@ -480,15 +481,14 @@ def main(argv=None):
     make_steps("LSTM", (2, 1, 3, 4, 1))[0]()  # load Numba's BLAS before limiting it
     info = machine_info(counts)
     gemm, rows = {}, []
-    for n in counts:
-        with threadpool_limits(n):
-            gemm[n] = gemm_rate()
     for shape_name in shapes:  # both thread counts of a case close together in time
         for cell in cells:
             for n in counts:
                 torch.set_num_threads(n)
                 with threadpool_limits(n):
-                    rows.append(measure(cell, shape_name, n, gemm[n], args))
+                    rate = gemm_rate()  # just before the case: the machine's pace drifts
+                    gemm[n] = max(gemm.get(n, 0.0), rate)
+                    rows.append(measure(cell, shape_name, n, rate, args))
     torch.set_num_threads(counts[0])
     with threadpool_limits(counts[0]):
         sample = sampling(args.sample_chars, args.reps, 1) if "LSTM" in cells else None
