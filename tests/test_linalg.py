@@ -28,7 +28,7 @@ def gemm(request, monkeypatch):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(MIN_ROWS + 37, 50, 50), (3 * BLOCK, 50, 50), (5000, 4, 50),
                                    (MIN_ROWS * 2, 64, 40), (MIN_ROWS, 40, 64),
-                                   (3200, 128, 3), (2000, 2, 400)])
+                                   (3200, 128, 3), (2000, 2, 400), (2000, 512, 194)])
 def test_outer_sum_equals_the_product(gemm, dtype, shape):
     R, m, n = shape
     rng = np.random.default_rng(0)

@@ -71,7 +71,7 @@ MIN_ROWS = 8  # sequences per block of a split time loop
 MIN_FLOPS = 4e6  # the recurrent products of a time loop worth splitting (≈ 0.2 ms)
 MIN_STEP_FLOPS = 40e6  # auto: a per-step recurrent product worth a block per core (a BLAS)
 MIN_STEP_FLOPS_OWN = 1e6  # ... on the own gemm (RNNLAB_BLAS=avx512), which does not pack W_hh
-MIN_THREADS_FLOPS = 4e6  # auto: a call with a smaller per-step product runs on one BLAS thread
+MIN_THREADS_FLOPS = 4e6  # auto, on a BLAS: a call with a smaller per-step product runs on one thread
 EXPLORE = 8  # calls of a layer before it tries the choice that is not the best ...
 MAX_EXPLORE = 128  # ... and at most this many once that choice kept losing
 SMOOTH = 0.3  # weight of the newest time in the running mean of each choice
