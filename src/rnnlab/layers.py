@@ -337,9 +337,17 @@ class _RecurrentLayer:
                 raise ValueError(f"state: expected ({', '.join(names)}), got {len(state)} arrays")
             state = tuple(check_array(f"state {n}", s, shape, self.dtype)
                           for n, s in zip(names, state))
-        for n, p in self.params.items():
-            check_finite(f"parameter {n}", p)
         return x, state, lengths
+
+    def _checked_stamp(self) -> tuple:
+        """The weights' `_stamp`, each parameter checked finite on the way: its float64
+        sum is finite unless an element is not (no float32 array overflows it; a
+        float64 one that does gets the element-wise check), so one pass does both."""
+        stamp = self._stamp()
+        for (n, p), (_, total) in zip(self.params.items(), stamp[1]):
+            if not np.isfinite(total):
+                check_finite(f"parameter {n}", p)
+        return stamp
 
     def forward(self, x, state=None, lengths=None, *, training: bool = False):
         """Run the stack over x. Return (output, final state, cache).
@@ -360,6 +368,7 @@ class _RecurrentLayer:
         np.shape(x)[0 if self.batch_first else 1]))
     def _forward(self, x, state, lengths, training, keep):
         x, state, lengths = self._check_inputs(x, state, lengths)
+        stamp = self._checked_stamp()
         T, B, _ = x.shape
         mask = None if lengths is None else (np.arange(T)[:, None] < lengths)[..., None]  # (T,B,1)
         rev = reverse_index(lengths, T, B) if self.bidirectional else None
@@ -386,7 +395,7 @@ class _RecurrentLayer:
             layer_caches.append(LayerCache(drop, tuple(dir_caches)))
         final_state = tuple(np.stack(s) for s in zip(*finals))  # each (L·D, B, H)
         out = inp.transpose(1, 0, 2) if self.batch_first else inp
-        cache = Cache(tuple(layer_caches), rev, self.batch_first, self._stamp()) if keep else None
+        cache = Cache(tuple(layer_caches), rev, self.batch_first, stamp) if keep else None
         return out, (final_state[0] if len(final_state) == 1 else final_state), cache
 
     def stepper(self, batch_size: int = 1, state=None):

@@ -115,15 +115,18 @@ def _switches() -> tuple:
 
 @contextmanager
 def blas_threads(n: int):
-    """Run the enclosed code with every BLAS on n threads (0: as it is), then restore."""
-    switches = _switches() if n else ()
-    before = [get() for get, _ in switches]
-    for _, put in switches:
-        put(n)
+    """Run the enclosed code with every BLAS on n threads (0: as it is), then restore
+    those that had another count."""
+    changed = []
+    for get, put in _switches() if n else ():
+        k = get()
+        if k != n:
+            put(n)
+            changed.append((put, k))
     try:
         yield
     finally:
-        for (_, put), k in zip(switches, before):
+        for put, k in changed:
             put(k)
 
 

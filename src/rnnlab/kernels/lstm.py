@@ -30,6 +30,8 @@ The BPTT loop measured no different and keeps its row views."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from numba import njit
 
@@ -37,10 +39,11 @@ from rnnlab.kernels._blas import matmul_into
 from rnnlab.kernels._math import copy_row, tanh
 
 
+@lru_cache(maxsize=64)
 def gate_scales(H: int, dtype) -> tuple:
     """(scale, offset), (4H,) each, for `forward`'s one pass over the gates: a gate is
     offset + scale · tanh(scale · x), σ(x) = 1/2 + tanh(x/2)/2 for i, f, o and tanh(x)
-    for g."""
+    for g. Made once per (H, dtype): the kernels only read them."""
     scale = np.full(4 * H, 0.5, dtype)
     scale[2 * H : 3 * H] = 1.0
     return scale, np.where(scale == 0.5, 0.5, 0.0).astype(dtype)
