@@ -25,7 +25,7 @@ the loop over 4H 0.33 against 0.69 ms a forward (T 50, B 64); in float32 the sam
 
 STEP VIEWS: the forward indexes each step's (B, ·) arrays by row and unit rather than
 taking a 1-D view of each row of each array (six views a row): forecast's forward
-(T 50, B 64, H 32) 362 -> 272 µs, T 100, B 20, H 100 1,063 -> 1,008, the same bits.
+(T 50, B 64, H 32) 362 -> 254-272 µs, T 100, B 20, H 100 1,063 -> 1,008, the same bits.
 The BPTT loop measured no different and keeps its row views."""
 
 from __future__ import annotations
