@@ -208,8 +208,8 @@ def race(sides, budget: float, eval_every: float, turn: float = 0.0) -> dict:
     print(f"{'side':7} {'seconds':>8} {'updates':>8} {'val nats/char':>14}", flush=True)
     while running:
         for s in list(running):
-            start, done = clock[s.name], False
-            while not done and (clock[s.name] == start or clock[s.name] - start < turn):
+            start = clock[s.name]
+            while True:  # at least one update a turn
                 t0 = time.perf_counter()
                 s.update()
                 clock[s.name] += time.perf_counter() - t0
@@ -221,6 +221,8 @@ def race(sides, budget: float, eval_every: float, turn: float = 0.0) -> dict:
                     c = curves[s.name][-1]
                     print(f"{s.name:7} {c[0]:8.1f} {c[1]:8d} {c[2]:14.4f}  load "
                           f"{os.getloadavg()[0]:.1f}", flush=True)
+                if done or clock[s.name] - start >= turn:
+                    break
             if done:
                 running.remove(s)
     return curves

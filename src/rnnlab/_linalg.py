@@ -116,7 +116,7 @@ def outer_sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     R, (m, n) = len(a2), (a2.shape[1], b2.shape[1])
     own = a2.dtype == b2.dtype == np.float32 and _own_sgemm() is not None
     if own and max(m, n) >= MIN_COLS:
-        from rnnlab.kernels._gemm import PAD_EVERY, column_fill
+        from rnnlab.kernels._gemm import column_fill, pads
 
         # the wide side as the columns where one is narrow (its few row tiles reuse every
         # panel: ∂L/∂W_ih with 2-8 inputs 1.4-1.9x NumPy's), else the side that fills the
@@ -128,7 +128,7 @@ def outer_sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             swap = m > n
         else:
             swap = column_fill(m) > column_fill(n) and not (
-                m * a2.itemsize % PAD_EVERY == 0 and column_fill(n) >= CLOSE_FILL)
+                pads(m * a2.itemsize) and column_fill(n) >= CLOSE_FILL)
         if swap:
             return np.ascontiguousarray(matmul(b2.T, a2).T)
         return matmul(a2.T, b2)

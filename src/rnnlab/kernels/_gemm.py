@@ -62,6 +62,11 @@ _V = ir.VectorType(ir.FloatType(), 16)
 _I64 = ir.IntType(64)
 
 
+def pads(row_bytes: int) -> bool:
+    """Whether `padded` spaces out rows of this many bytes (a multiple of 2 KiB)."""
+    return row_bytes > 0 and row_bytes % PAD_EVERY == 0
+
+
 def padded(a: np.ndarray, dtype=None) -> np.ndarray:
     """A copy of the 2-D `a` (in `dtype`) with contiguous rows, for a B read in place
     (DIRECT): where a row is a multiple of 2 KiB, the rows lie 64 bytes further apart.
@@ -70,8 +75,7 @@ def padded(a: np.ndarray, dtype=None) -> np.ndarray:
     222 and 250 (one thread, Zen 5)."""
     dtype = np.dtype(a.dtype if dtype is None else dtype)
     rows, n = a.shape
-    row = n * dtype.itemsize
-    if row == 0 or row % PAD_EVERY:
+    if not pads(n * dtype.itemsize):
         return np.ascontiguousarray(a, dtype)
     out = np.empty((rows, n + PAD // dtype.itemsize), dtype)[:, :n]
     out[...] = a
@@ -388,4 +392,4 @@ def sgemm(m: int, n: int, k: int, alpha: float, A, sa_i: int, sa_p: int, B, sb_p
 
 
 __all__ = ["FORTRAN_SGEMM", "column_fill", "fortran_sgemm", "has_avx512", "narrow_matmul", "padded",
-           "sgemm"]
+           "pads", "sgemm"]
