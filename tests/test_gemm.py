@@ -1,5 +1,5 @@
 """rnnlab's own float32 GEMM (rnnlab.kernels._gemm): the product to rounding on every
-edge (rows, columns, k across packed blocks), transposes, alpha and beta, nothing
+edge (rows, columns, k across packed blocks, row blocks), transposes, alpha and beta, nothing
 written outside C, and a row's bits independent of the rows around it. It runs on any
 CPU (slower without AVX-512), so these run everywhere."""
 
@@ -12,10 +12,11 @@ import pytest
 
 pytest.importorskip("numba")
 
-from rnnlab.kernels._gemm import KC, MR, NR, fortran_sgemm, narrow_matmul, sgemm
+from rnnlab.kernels._gemm import KC, MC, MR, NR, fortran_sgemm, narrow_matmul, sgemm
 
 SHAPES = [(1, 1, 1), (7, 13, 52), (8, 32, 32), (9, 31, 33), (20, 100, 400), (50, 16, 17),
-          (13, 77, 301), (3, KC + 5, 48), (64, 2 * KC + 1, 15), (5, 0, 40)]
+          (13, 77, 301), (3, KC + 5, 48), (64, 2 * KC + 1, 15), (5, 0, 40),
+          (2 * MC + 11, KC + 9, 70)]
 
 
 def _operands(rng, m, k, n, trans_a, trans_b):

@@ -27,7 +27,7 @@ describe), in blocks of MC rows and KC steps of k, and column panels of NR = 32:
               stack buffer (alpha folded in), the tile reading it.
     PACKED A  an A with strided rows (Dᵀ in a weight gradient) and more than one panel:
               the block's MC × KC copied into tiles of MR rows, each step's MR values
-              side by side, once for all panels.
+              side by side (the tiles 64 bytes apart: `_pack_a`), once for all panels.
 
 Each element of C is one chain of fused multiply-adds per KC block, the blocks added
 in order, whatever the rows around it: a row's bits do not depend on m or on where the
@@ -58,6 +58,7 @@ MR = 8  # rows of the largest tile: 16 accumulators
 KC = 256  # rows of B per packed block: 32 KiB on the stack
 MC = 128  # rows of A per block
 PAD_EVERY, PAD = 2048, 64  # bytes: row strides that are multiples of PAD_EVERY get PAD more
+TILE_PAD = 16  # floats between PACKED A's tiles (64 bytes)
 _V = ir.VectorType(ir.FloatType(), 16)
 _I64 = ir.IntType(64)
 
@@ -196,6 +197,24 @@ def _tile_body(builder, mr, masks, a, a_off, sa_i, sa_p, b, b_off, ldb, k, d, d_
                         store(v, q, m)
 
 
+@intrinsic
+def _move8(typingctx, src, s_off, dst, d_off):
+    """dst[d_off : d_off + 8] = src[s_off : s_off + 8] as one vector load and store (two
+    float32 arrays: LLVM, unable to prove them apart, kept such copies scalar)."""
+    n = types.intp
+    sig = types.void(src, n, dst, n)
+
+    def codegen(context, builder, sig, args):
+        src_, s_off, dst_, d_off = args
+        vec = ir.VectorType(ir.FloatType(), MR).as_pointer()
+        s, d = (make_array(sig.args[i])(context, builder, v).data for i, v in ((0, src_), (2, dst_)))
+        value = builder.load(builder.bitcast(builder.gep(s, [s_off]), vec), align=4)
+        builder.store(value, builder.bitcast(builder.gep(d, [d_off]), vec), align=4)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 def _stack_floats(size: int):
     """The intrinsic (): a 1-D float32 array of `size` elements on the caller's stack."""
     array = types.Array(types.float32, 1, "C")
@@ -217,7 +236,7 @@ def _stack_floats(size: int):
 
 
 _pack_buffer = _stack_floats(KC * NR)
-_a_buffer = _stack_floats(MC * KC)  # 128 KiB
+_a_buffer = _stack_floats(MC * KC + MC // MR * TILE_PAD)  # 129 KiB
 
 
 @njit(inline="always")
@@ -271,8 +290,8 @@ def _block(m, n, k, alpha, A, sa_i, sa_p, B, sb_p, sb_j, beta, C, ldc):
         kc = min(KC, k - k0)
         add = beta != 0.0 or k0 > 0
         if packs_a:
-            _pack_a(A, k0 * sa_p, sa_i, sa_p, m, kc, a_pack)
-            a, a_off, a_tile, si, sp = a_pack, 0, MR * kc, 1, MR
+            _pack_a(A, k0 * sa_p, sa_p, m, kc, a_pack)
+            a, a_off, a_tile, si, sp = a_pack, 0, MR * kc + TILE_PAD, 1, MR
         else:
             a, a_off, a_tile, si, sp = A, k0 * sa_p, MR * sa_i, sa_i, sa_p
         for j0 in range(0, n, NR):
@@ -302,26 +321,23 @@ def narrow_matmul(a, bT, out):
 
 
 @njit(nogil=True)
-def _pack_a(A, off, sa_i, sa_p, m, kc, out):
-    """out: the rows 0..m-1, columns off.. off+kc of A as tiles of MR rows, each column
-    of a tile contiguous: A[i, p] at (i // MR)·MR·kc + p·MR + i % MR. Compiled on its
-    own: inlined into the caller, LLVM made it ~40 % slower (medium's ∂L/∂W: 153 against
-    95 GFLOP/s for the whole product). The full tiles' loops have a constant trip count,
-    which LLVM turns into vector moves: packing a (2,500, 512) Dᵀ took 0.47 ms, 1.09
-    with one loop to min(MR, m - t)."""
-    full = m - m % MR
-    for p in range(kc):  # along A's rows in memory where it is transposed (sa_i = 1)
+def _pack_a(A, off, sa_p, m, kc, out):
+    """out: the rows 0..m-1, columns off.. off+kc of an A stored transposed (unit row
+    stride, the only A packed) as tiles of MR rows, each column of a tile contiguous:
+    A[i, p] at (i // MR)·(MR·kc + TILE_PAD) + p·MR + i % MR. A full tile's column is
+    one 8-float vector move (`_move8`), and the tiles lie TILE_PAD floats further apart
+    than their size: at MR·kc floats (8 KiB) the 16 stores of one column fell in the
+    same cache sets, and packing a (2,500, 512) Dᵀ took 0.37 ms, 0.10 spaced out (Zen 5,
+    one thread; Dᵀ U 1.61 -> 1.34 ms at U's 128 columns). Compiled on its own: inlined
+    into the caller, LLVM made it ~40 % slower (medium's ∂L/∂W: 153 against 95 GFLOP/s
+    for the whole product)."""
+    full, tile = m - m % MR, MR * kc + TILE_PAD
+    for p in range(kc):  # along A's rows in memory
         row = off + p * sa_p
-        if sa_i == 1:  # full tiles: 8 contiguous values, one vector move
-            for t in range(0, full, MR):
-                for r in range(MR):
-                    out[t * kc + p * MR + r] = A[row + t + r]
-        else:
-            for t in range(0, full, MR):
-                for r in range(MR):
-                    out[t * kc + p * MR + r] = A[row + (t + r) * sa_i]
+        for t in range(0, full, MR):
+            _move8(A, row + t, out, t // MR * tile + p * MR)
         for r in range(m - full):  # the last tile's rows
-            out[full * kc + p * MR + r] = A[row + (full + r) * sa_i]
+            out[full // MR * tile + p * MR + r] = A[row + full + r]
 
 
 _INT, _REAL = types.CPointer(types.int64), types.CPointer(types.float32)
