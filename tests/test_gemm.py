@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("numba")
 
-from rnnlab.kernels._gemm import KC, MC, MR, NR, fortran_sgemm, narrow_matmul, sgemm
+from rnnlab.kernels._gemm import KC, MC, MR, NR, fortran_sgemm, narrow_matmul, panels, sgemm
 
 SHAPES = [(1, 1, 1), (7, 13, 52), (8, 32, 32), (9, 31, 33), (20, 100, 400), (50, 16, 17),
           (13, 77, 301), (3, KC + 5, 48), (64, 2 * KC + 1, 15), (5, 0, 40),
@@ -66,11 +66,7 @@ def test_a_rows_bits_do_not_depend_on_the_rows_around_it():
 def test_fortran_sgemm_is_blas_sgemm_with_64_bit_integers():
     """The symbol the loops call: column-major C = alpha op(A) op(B) + beta C, with each
     transpose flag, as BLAS defines it."""
-    i64, f32 = ctypes.POINTER(ctypes.c_int64), ctypes.POINTER(ctypes.c_float)
-    ptr = ctypes.c_void_p
-    call = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_char_p, i64, i64, i64, f32, ptr,
-                            i64, ptr, i64, f32, ptr, i64, ctypes.c_int64, ctypes.c_int64)(
-        fortran_sgemm().address)
+    call = _fortran_call()
 
     def ref(v, kind):
         return ctypes.byref(kind(v))
@@ -90,6 +86,48 @@ def test_fortran_sgemm_is_blas_sgemm_with_64_bit_integers():
                  ref(fa.shape[0], ctypes.c_int64), fb.ctypes.data, ref(fb.shape[0], ctypes.c_int64),
                  ref(beta, ctypes.c_float), c.ctypes.data, ref(M, ctypes.c_int64), 1, 1)
             np.testing.assert_allclose(c, want, rtol=0, atol=1e-4, err_msg=ta + tb)
+
+
+def _fortran_call():
+    i64, f32 = ctypes.POINTER(ctypes.c_int64), ctypes.POINTER(ctypes.c_float)
+    ptr = ctypes.c_void_p
+    return ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_char_p, i64, i64, i64, f32, ptr,
+                            i64, ptr, i64, f32, ptr, i64, ctypes.c_int64, ctypes.c_int64)(
+        fortran_sgemm().address)
+
+
+def test_panels_lay_out_the_columns_in_panels():
+    rng = np.random.default_rng(3)
+    for k, n in [(1, 1), (5, 31), (7, NR), (40, 2 * NR + 3)]:
+        y = rng.standard_normal((k, n)).astype(np.float32)
+        for source in (y, np.asfortranarray(y), np.ascontiguousarray(y.T).T):
+            got = panels(source)
+            assert got.shape == (-(-n // NR), k, NR) and got.dtype == np.float32
+            flat = got.transpose(1, 0, 2).reshape(k, -1)  # (k, panels · NR)
+            np.testing.assert_array_equal(flat[:, :n], y)
+            assert not flat[:, n:].any()
+
+
+def test_a_product_with_b_in_panels_has_the_bits_of_b_in_rows():
+    """The loops' W_hh in panels ('P' in the Fortran call): every element the same bits
+    as the product reading B's rows in place, on every edge."""
+    call = _fortran_call()
+    rng = np.random.default_rng(4)
+    for m, k, n in SHAPES:
+        x = rng.standard_normal((m, k)).astype(np.float32)
+        y = rng.standard_normal((k, n)).astype(np.float32)
+        want = np.empty((m, n), np.float32)
+        sgemm(m, n, k, 1.0, x.reshape(-1), k, 1, y.reshape(-1), n, 1, 0.0, want.reshape(-1), n)
+        got = np.full((m, n), np.nan, np.float32)
+        yp = panels(y)
+
+        def ref(v, kind=ctypes.c_int64):
+            return ctypes.byref(kind(v))
+
+        call(b"P", b"N", ref(n), ref(m), ref(k), ref(1.0, ctypes.c_float), yp.ctypes.data,
+             ref(k), x.ctypes.data, ref(max(k, 1)), ref(0.0, ctypes.c_float), got.ctypes.data,
+             ref(n), 1, 1)
+        np.testing.assert_array_equal(got, want, err_msg=str((m, k, n)))
 
 
 @pytest.mark.parametrize("m,k,n", [(1, 1, 1), (37, 5, 2), (200, 128, 3), (64, 333, 4)])

@@ -184,11 +184,12 @@ def _bind() -> str:
 BACKEND = _bind()  # the loops' float32 gemm: 'avx512', 'mkl' or 'openblas'
 
 
-def _call_gemm(context, builder, dtype, m, n, k, x, y, ldy, out):
+def _call_gemm(context, builder, dtype, m, n, k, x, y, ldy, out, y_flag="N"):
     """out (m, n) = x (m, k) @ y (k, n), x and out C-contiguous, y's rows contiguous and
     ldy apart, as the column-major out^T = y^T x^T: Fortran gemm('N', 'N', n, m, k, 1,
     y, ldy, x, k, 0, out, n, 1, 1) (the last two: the lengths of the strings 'N', which
-    Fortran passes hidden). The integers are 64-bit (see the module docstring)."""
+    Fortran passes hidden). The integers are 64-bit (see the module docstring). y_flag
+    'P': y in the own gemm's panels (rnnlab.kernels._gemm.panels), ldy unused."""
     real = context.get_value_type(dtype)
     ptr, i64 = real.as_pointer(), ir.IntType(64)
     i64p, charp = i64.as_pointer(), ir.IntType(8).as_pointer()
@@ -200,12 +201,12 @@ def _call_gemm(context, builder, dtype, m, n, k, x, y, ldy, out):
     def slot(value):
         return cgutils.alloca_once_value(builder, value)
 
-    no = slot(ir.Constant(ir.IntType(8), ord("N")))
+    no, flag = (slot(ir.Constant(ir.IntType(8), ord(c))) for c in ("N", y_flag))
     m64, n64, k64, ldy64 = (slot(builder.sext(v, i64) if v.type.width < 64 else v)
                             for v in (m, n, k, ldy))
     one, zero = slot(ir.Constant(real, 1.0)), slot(ir.Constant(real, 0.0))
     length = ir.Constant(i64, 1)
-    builder.call(fn, [no, no, n64, m64, k64, one, builder.bitcast(y, ptr), ldy64,
+    builder.call(fn, [flag, no, n64, m64, k64, one, builder.bitcast(y, ptr), ldy64,
                       builder.bitcast(x, ptr), k64, zero, builder.bitcast(out, ptr), n64,
                       length, length])
 
@@ -214,12 +215,18 @@ def _matrix(a, layouts: str = "C") -> bool:
     return isinstance(a, types.Array) and a.ndim == 2 and a.layout in layouts
 
 
+def _panels(a) -> bool:
+    return (isinstance(a, types.Array) and a.ndim == 3 and a.layout == "C"
+            and a.dtype == types.float32)
+
+
 @intrinsic
 def matmul_into(typingctx, x, y, out):
     """out (m, n) = x (m, k) @ y (k, n), BLAS as Numba's np.dot(x, y, out). y may be a
     view whose rows are contiguous but further apart (rnnlab.kernels._gemm.padded; its
-    layout 'A'): then gemm whatever the shapes."""
-    if not (_matrix(x) and _matrix(y, "CA") and _matrix(out) and
+    layout 'A'): then gemm whatever the shapes; or, on the own gemm (RNNLAB_BLAS=avx512)
+    only, float32 column panels (rnnlab.kernels._gemm.panels, 3-D), n = out's columns."""
+    if not (_matrix(x) and (_matrix(y, "CA") or _panels(y)) and _matrix(out) and
             x.dtype == y.dtype == out.dtype):
         return None
 
@@ -228,7 +235,11 @@ def matmul_into(typingctx, x, y, out):
         x_ty, y_ty, _ = sig.args
         xa, ya, oa = (make_array(t)(context, builder, a) for t, a in zip(sig.args, args))
         x_shape, y_shape = (cgutils.unpack_tuple(builder, a.shape) for a in (xa, ya))
-        (m, k), n = x_shape, y_shape[1]
+        (m, k), n = x_shape, y_shape[-1]
+        if y_ty.ndim == 3:
+            n = cgutils.unpack_tuple(builder, oa.shape)[1]
+            _call_gemm(context, builder, x_ty.dtype, m, n, k, xa.data, ya.data, k, oa.data, "P")
+            return context.get_dummy_value()
         if y_ty.layout == "A":
             ldy = builder.sdiv(cgutils.unpack_tuple(builder, ya.strides)[0], ya.itemsize)
             _call_gemm(context, builder, x_ty.dtype, m, n, k, xa.data, ya.data, ldy, oa.data)

@@ -25,6 +25,12 @@ describe), in blocks of MC rows and KC steps of k, and column panels of NR = 32:
               OpenBLAS most at small m.
     PACKED B  a B with strided columns, or alpha != 1: each panel's KC rows copied to a
               stack buffer (alpha folded in), the tile reading it.
+    PANELS    a B laid out by `panels` (W_hhᵀ in the loops): each panel's k rows of NR
+              floats one after the other, so a tile streams it from memory in order.
+              A panel of a row-major B walks down rows a row stride apart, each a
+              new page when the rows are long: with 8 rows of h_t and H = 1,024,
+              (8 × 1,024) @ (1,024 × 4,096) ran at 193 GFLOP/s read in place, 247
+              in panels; (50 × 512) @ (512 × 2,048) 235 and 254 (one thread, Zen 5).
     PACKED A  an A with strided rows (Dᵀ in a weight gradient) and more than one panel:
               the block's MC × KC copied into tiles of MR rows, each step's MR values
               side by side (the tiles 64 bytes apart: `_pack_a`), once for all panels.
@@ -59,6 +65,7 @@ KC = 256  # rows of B per packed block: 32 KiB on the stack
 MC = 128  # rows of A per block
 PAD_EVERY, PAD = 2048, 64  # bytes: row strides that are multiples of PAD_EVERY get PAD more
 TILE_PAD = 16  # floats between PACKED A's tiles (64 bytes)
+TB, MIN_TRANSPOSE = 16, 1 << 16  # `contiguous`: block side, and the elements from which it blocks
 _V = ir.VectorType(ir.FloatType(), 16)
 _I64 = ir.IntType(64)
 
@@ -77,10 +84,74 @@ def padded(a: np.ndarray, dtype=None) -> np.ndarray:
     dtype = np.dtype(a.dtype if dtype is None else dtype)
     rows, n = a.shape
     if not pads(n * dtype.itemsize):
-        return np.ascontiguousarray(a, dtype)
+        return contiguous(a, dtype)
     out = np.empty((rows, n + PAD // dtype.itemsize), dtype)[:, :n]
-    out[...] = a
+    _copy(a, out)
     return out
+
+
+def contiguous(a: np.ndarray, dtype=None) -> np.ndarray:
+    """np.ascontiguousarray(a, dtype) for a 2-D `a`, a large transposed one (W_hhᵀ of
+    a layer's forward) copied by `_transpose_into`."""
+    dtype = np.dtype(a.dtype if dtype is None else dtype)
+    if a.flags.c_contiguous and a.dtype == dtype:
+        return a
+    out = np.empty(a.shape, dtype)
+    _copy(a, out)
+    return out
+
+
+def _copy(a: np.ndarray, out: np.ndarray) -> None:
+    """out[...] = a; by blocks where `a` is a large transposed array of out's dtype."""
+    if a.size >= MIN_TRANSPOSE and a.flags.f_contiguous and a.dtype == out.dtype:
+        _transpose_into(a.T, out)
+    else:
+        out[...] = a
+
+
+@njit(cache=True, nogil=True)
+def _transpose_into(a, out):
+    """out[j, i] = a[i, j], in blocks of TB × TB. NumPy copies a transposed array one
+    column of the source at a time: a (4,096, 1,024) float32 W_hh took 25.5 ms, 4.2 by
+    blocks; (2,048, 512) 2.7 and 0.6 ms (one thread, Zen 5)."""
+    rows, cols = a.shape
+    for i0 in range(0, rows, TB):
+        i1 = min(i0 + TB, rows)
+        for j0 in range(0, cols, TB):
+            j1 = min(j0 + TB, cols)
+            for i in range(i0, i1):
+                for j in range(j0, j1):
+                    out[j, i] = a[i, j]
+
+
+def panels(a: np.ndarray) -> np.ndarray:
+    """The 2-D `a` (k, n) as float32 column panels (PANELS): (⌈n / NR⌉, k, NR), panel q
+    holding columns q·NR .. q·NR + NR - 1 row after row, zeros past n."""
+    k, n = a.shape
+    out = np.empty((-(-n // NR), k, NR), np.float32)
+    _to_panels(a.astype(np.float32, copy=False), out)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _to_panels(a, out):
+    """out[q, p, j] = a[p, q·NR + j] (0 past a's columns), reading a along its unit
+    stride: a row of a panel at a time, or, for a transposed a, a column."""
+    k, n = a.shape
+    for q in range(out.shape[0]):
+        j0 = q * NR
+        nc = min(NR, n - j0)
+        if a.strides[0] < a.strides[1]:  # transposed: a column of a is contiguous
+            for j in range(nc):
+                for p in range(k):
+                    out[q, p, j] = a[p, j0 + j]
+        else:
+            for p in range(k):
+                for j in range(nc):
+                    out[q, p, j] = a[p, j0 + j]
+        for p in range(k):
+            for j in range(nc, NR):
+                out[q, p, j] = 0.0
 
 
 def column_fill(n: int) -> float:
@@ -262,9 +333,10 @@ def _pack(B, off, sb_p, sb_j, kc, nc, alpha, out):
 
 
 @njit(inline="always")
-def _sgemm(m, n, k, alpha, A, sa_i, sa_p, B, sb_p, sb_j, beta, C, ldc):
+def _sgemm(m, n, k, alpha, A, sa_i, sa_p, B, sb_p, sb_j, beta, C, ldc, in_panels):
     """C[i, j] = alpha Σ_p A[i·sa_i + p·sa_p] B[p·sb_p + j·sb_j] + beta C[i·ldc + j], for
-    i < m, j < n; A, B, C flat float32 arrays (beta = 0: C is not read)."""
+    i < m, j < n; A, B, C flat float32 arrays (beta = 0: C is not read); in_panels: B
+    as `panels` lays it out instead (PANELS)."""
     if beta != 0.0 and beta != 1.0:
         for i in range(m):
             for j in range(n):
@@ -277,15 +349,15 @@ def _sgemm(m, n, k, alpha, A, sa_i, sa_p, B, sb_p, sb_j, beta, C, ldc):
         return
     for i0 in range(0, m, MC):  # row blocks: A's rows stay in cache across the panels
         _block(min(MC, m - i0), n, k, alpha, A[i0 * sa_i :], sa_i, sa_p, B, sb_p, sb_j, beta,
-               C[i0 * ldc :], ldc)
+               C[i0 * ldc :], ldc, in_panels)
 
 
 @njit(inline="always")
-def _block(m, n, k, alpha, A, sa_i, sa_p, B, sb_p, sb_j, beta, C, ldc):
+def _block(m, n, k, alpha, A, sa_i, sa_p, B, sb_p, sb_j, beta, C, ldc, in_panels):
     """sgemm on at most MC rows, C already scaled by beta: KC rows of B at a time, A's
     block packed first where its rows are strided (PACKED A), then every panel."""
     pack, a_pack = _pack_buffer(), _a_buffer()
-    packs_a, packs_b = sa_p != 1 and n > NR, sb_j != 1 or alpha != 1.0
+    packs_a, packs_b = sa_p != 1 and n > NR, (sb_j != 1 or alpha != 1.0) and not in_panels
     for k0 in range(0, k, KC):
         kc = min(KC, k - k0)
         add = beta != 0.0 or k0 > 0
@@ -299,6 +371,8 @@ def _block(m, n, k, alpha, A, sa_i, sa_p, B, sb_p, sb_j, beta, C, ldc):
             if packs_b:
                 _pack(B, k0 * sb_p + j0 * sb_j, sb_p, sb_j, kc, nc, alpha, pack)
                 b, b_off, ldb = pack, 0, NR
+            elif in_panels:
+                b, b_off, ldb = B, j0 * k + k0 * NR, NR
             else:  # DIRECT
                 b, b_off, ldb = B, k0 * sb_p + j0, sb_p
             _rows(nc, m, a, a_off, a_tile, si, sp, b, b_off, ldb, kc, C, j0, ldc, add)
@@ -371,10 +445,12 @@ def _fortran_sgemm(transa, transb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc,
         return
     sa_i, sa_p = (1, ldb[0]) if _transposed(transb) else (ldb[0], 1)
     sb_p, sb_j = (1, lda[0]) if _transposed(transa) else (lda[0], 1)
+    in_panels = transa[0] == 80  # 'P': op(A) = Aᵀ as `panels` lays it out (PANELS)
     A = carray(b, ((m - 1) * sa_i + max(k - 1, 0) * sa_p + 1,))
-    B = carray(a, (max(k - 1, 0) * sb_p + (n - 1) * sb_j + 1,))
+    B = carray(a, (-(-n // NR) * NR * k if in_panels else
+                   max(k - 1, 0) * sb_p + (n - 1) * sb_j + 1,))
     C = carray(c, ((m - 1) * ldc[0] + n,))
-    _sgemm(m, n, k, alpha[0], A, sa_i, sa_p, B, sb_p, sb_j, beta[0], C, ldc[0])
+    _sgemm(m, n, k, alpha[0], A, sa_i, sa_p, B, sb_p, sb_j, beta[0], C, ldc[0], in_panels)
 
 
 @cache
@@ -407,5 +483,5 @@ def sgemm(m: int, n: int, k: int, alpha: float, A, sa_i: int, sa_p: int, B, sb_p
                     ref(beta, ctypes.c_float), C.ctypes.data, ref(ldc), 1, 1)
 
 
-__all__ = ["FORTRAN_SGEMM", "column_fill", "fortran_sgemm", "has_avx512", "narrow_matmul", "padded",
-           "pads", "sgemm"]
+__all__ = ["FORTRAN_SGEMM", "column_fill", "contiguous", "fortran_sgemm", "has_avx512",
+           "narrow_matmul", "padded", "pads", "panels", "sgemm"]
