@@ -276,7 +276,8 @@ def test_row_blocks_depend_on_the_shapes_only(monkeypatch):
         assert _threads.row_blocks(20, big) == [(0, 10), (10, 20)]
         assert _threads.row_blocks(21, big) == [(0, 10), (10, 21)]
         assert _threads.row_blocks(640, big) == [(0, 320), (320, 640)]  # BLOCKS at most
-        assert _threads.row_blocks(15, big) == [(0, 15)]  # too few rows
+        few = 2 * _threads.MIN_ROWS - 1
+        assert _threads.row_blocks(few, big) == [(0, few)]  # too few rows
         assert _threads.row_blocks(1, big) == [(0, 1)]
         assert _threads.row_blocks(64, big / 2) == [(0, 64)]  # too little work
 
@@ -295,7 +296,8 @@ def test_auto_splits_only_large_steps_and_only_with_cores_to_use(monkeypatch):
         want = [(0, 128)] if n == 1 else [(0, 64), (64, 128)]
         assert _threads.row_blocks(128, T * big, T) == want
         assert _threads.row_blocks(128, T * big * 0.99, T) == [(0, 128)]  # a smaller step
-        assert _threads.row_blocks(15, T * big * 10, T) == [(0, 15)]  # too few rows
+        few = 2 * _threads.MIN_ROWS - 1
+        assert _threads.row_blocks(few, T * big * 10, T) == [(0, few)]  # too few rows
     monkeypatch.setenv(_threads.PARALLEL_VAR, "0")
     assert _threads.row_blocks(128, T * big * 10, T) == [(0, 128)]
     monkeypatch.setenv(_threads.PARALLEL_VAR, "yes")
