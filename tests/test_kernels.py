@@ -10,8 +10,10 @@ import pytest
 from core_utils import CELL_IDS, CELLS, as_tuple, from_tuple, random_problem
 from rnnlab import LSTM, RNN, Stepper
 from rnnlab.kernels import _threads, gru, loops, lstm, rnn
+from rnnlab.kernels._blas import BACKEND
 
 TOL = {np.float32: 1e-5, np.float64: 1e-12}
+OWN_GEMM = BACKEND == "avx512"  # rnnlab's own float32 gemm runs the loops' products
 # (num_layers, bidirectional, lengths): one plain layer; a deep bidirectional padded batch
 CONFIGS = [(1, False, None), (2, True, [6, 2, 4])]
 CONFIG_IDS = ["1-layer", "2-layer-bidir-lengths"]
@@ -628,3 +630,114 @@ def test_an_own_gemm_that_does_not_compile_falls_back_or_is_refused(monkeypatch)
     with pytest.raises(ImportError, match="RNNLAB_BLAS=avx512: rnnlab's AVX-512 gemm did not "
                                           "compile here .RuntimeError: LLVM ERROR"):
         _blas._own_sgemm_address("avx512")
+
+
+def _lstm_problem(rng, T, B, H, lengths):
+    """Buffers of one LSTM direction's forward and BPTT kernels (zero past the ends)."""
+    a = rng.standard_normal((T, B, 4 * H)).astype(np.float32)
+    bias = rng.standard_normal(4 * H).astype(np.float32)
+    W = (rng.standard_normal((4 * H, H)) / np.sqrt(H)).astype(np.float32)  # W_hh
+    h, c = np.zeros((T + 1, B, H), np.float32), np.zeros((T + 1, B, H), np.float32)
+    h[0], c[0] = rng.standard_normal((2, B, H))
+    grads = rng.standard_normal((2, B, H)).astype(np.float32)  # ∂L/∂h_T, ∂L/∂c_T
+    return a, bias, W, h, c, rng.standard_normal((T, B, H)).astype(np.float32), grads
+
+
+def _run_threads(fn, args, threads: int) -> None:
+    import threading
+
+    others = [threading.Thread(target=fn, args=args) for _ in range(threads - 1)]
+    for t in others:
+        t.start()
+    fn(*args)
+    for t in others:
+        t.join()
+
+
+@pytest.mark.skipif(not OWN_GEMM, reason="the units loops read W_hh in the own gemm's panels")
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("chunks", [2, 4])
+def test_lstm_units_loops_have_the_bits_of_the_whole_loops(chunks, threads):
+    """forward_units / backward_units (UNITS in rnnlab.kernels.lstm): every state, gate,
+    error and gradient the same bits as the whole loops, on ragged lengths, whether one
+    thread claims every task or several share them (more threads than chunks too)."""
+    from rnnlab.kernels._gemm import panels
+
+    T, B, H = 7, 3, 128
+    lengths = np.array([7, 3, 5], np.int64)
+    a, bias, W, h, c, dh_out, (dh_T, dc_T) = _lstm_problem(np.random.default_rng(5), T, B, H,
+                                                           lengths)
+    sc, of = lstm.gate_scales(H, np.float32)
+    runs = []
+    for split in (False, True):
+        a_, h_, c_ = a.copy(), h.copy(), c.copy()
+        if split:
+            _run_threads(lstm.forward_units, (a_, bias, sc, of, panels(W.T), lengths, h_, c_,
+                                              np.empty((chunks, 4, B, H // chunks), np.float32),
+                                              np.zeros(2, np.int64)), threads)
+        else:
+            lstm.forward(a_, bias, sc, of, panels(W.T), lengths, h_, c_,
+                         np.empty((B, 4 * H), np.float32), 0, B)
+        dh, dc, dA, dH = (np.full((B, H), np.nan, np.float32), dc_T.copy(),
+                          np.full((T, B, 4 * H), np.nan, np.float32),
+                          np.full((T, B, H), np.nan, np.float32))
+        if split:
+            _run_threads(lstm.backward_units, (
+                dh_out, a_, c_, panels(W), lengths, dh_T, dh, dc, dA, dH,
+                np.empty((chunks, B, H // chunks), np.float32),
+                np.empty((chunks, 4 * H // chunks), np.float32), np.zeros(2, np.int64)), threads)
+        else:
+            lstm.backward(dh_out, a_, c_, panels(W), lengths, dh_T, dh, dc, dA, dH, 0, B)
+        runs.append((a_, h_, c_, dh, dc, dA, dH))
+    for name, whole, split in zip(("gates", "h", "c", "dh_0", "dc_0", "dA", "dH"), *runs):
+        assert not np.isnan(whole).any(), name
+        np.testing.assert_array_equal(split, whole, err_msg=name)
+
+
+def test_unit_chunks_only_for_small_batches_and_large_weights(monkeypatch):
+    """Auto with two or more workers: a batch under UNITS_BELOW_ROWS with a W_hh of
+    UNITS_FROM_BYTES or more, in chunks of a whole number of panels; else rows."""
+    monkeypatch.delenv(_threads.PARALLEL_VAR, raising=False)
+    monkeypatch.setattr(_threads, "workers", lambda: 2)
+    big, rows = _threads.UNITS_FROM_BYTES, _threads.UNITS_BELOW_ROWS
+    assert _threads.unit_chunks(rows - 1, 512, big, 32) == 2
+    assert _threads.unit_chunks(rows, 512, big, 32) == 0  # enough rows for row blocks
+    assert _threads.unit_chunks(4, 512, big - 1, 32) == 0  # W_hh in the cache
+    assert _threads.unit_chunks(4, 512 + 32, big, 32) == 0  # 272 units: not 2 whole panels
+    monkeypatch.setattr(_threads, "workers", lambda: 4)
+    assert _threads.unit_chunks(4, 512, big, 32) == 4
+    monkeypatch.setattr(_threads, "workers", lambda: 1)
+    assert _threads.unit_chunks(4, 512, big, 32) == 0
+    monkeypatch.setattr(_threads, "workers", lambda: 2)
+    for mode in ("0", "1"):
+        monkeypatch.setenv(_threads.PARALLEL_VAR, mode)
+        assert _threads.unit_chunks(4, 512, big, 32) == 0
+
+
+@pytest.mark.skipif(not OWN_GEMM, reason="the units loops read W_hh in the own gemm's panels")
+def test_lstm_layer_with_units_equals_reference_and_rows(monkeypatch):
+    """A deep bidirectional padded float32 LSTM run by units (forced for a small W_hh):
+    the reference loop's numbers, and the whole loops' bits."""
+    calls = []
+    for name in ("forward_units", "backward_units"):
+        kernel = getattr(lstm, name)
+        monkeypatch.setattr(lstm, name, lambda *a, k=kernel: calls.append(k) or k(*a))
+    monkeypatch.delenv(_threads.PARALLEL_VAR, raising=False)
+    monkeypatch.setattr(_threads, "workers", lambda: 1 if getattr(_threads._inside, "job", False)
+                        else 2)
+    rng = np.random.default_rng(6)
+    layer = LSTM(5, 64, 2, bidirectional=True, dtype=np.float32, seed=3)
+    lengths = [6, 2, 4]
+    x, s0, g_out, g_state = random_problem(layer, 6, 3, rng, lengths, np.float32)
+    runs = []
+    for units_from in (0, _threads.UNITS_FROM_BYTES):
+        monkeypatch.setattr(_threads, "UNITS_FROM_BYTES", units_from)
+        (out0, _, back0), (out1, st1, back1) = run_both(layer, x, s0, g_out, g_state, lengths)
+        if not runs:
+            assert calls  # the units loops ran
+            assert_close(out0, out1, TOL[np.float32], "output")
+            for name in back0[2]:
+                assert_close(back0[2][name], back1[2][name], TOL[np.float32], name)
+        runs.append([out1, *st1, back1[0], *as_tuple(back1[1]), *back1[2].values()])
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)

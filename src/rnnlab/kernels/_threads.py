@@ -44,7 +44,9 @@ speed (benchmarks/README.md, issue 16, seventh session). So by default (auto) a 
 is split, and its blocks run at once, only when its per-step product reaches
 `min_step_flops()` (MIN_STEP_FLOPS, or MIN_STEP_FLOPS_OWN on the own gemm) and
 workers() >= 2; everything else runs as one block, serially.
-`RNNLAB_PARALLEL=1` splits every loop worth MIN_FLOPS and lets a layer's forward and
+A float32 LSTM on the own gemm with few sequences and a large W_hh splits each step's
+units instead (`unit_chunks`; UNITS in rnnlab.kernels.lstm), its threads meeting once
+a step. `RNNLAB_PARALLEL=1` splits every loop worth MIN_FLOPS and lets a layer's forward and
 backward (`adaptive_threads`) choose per layer between serial (blocks and directions
 one after the other) and parallel (at once) by the time each took per unit of work,
 trying the other choice now and then (Choice); `RNNLAB_PARALLEL=0` never splits. A
@@ -71,6 +73,8 @@ MIN_ROWS = 4  # sequences per block of a split time loop (Zen 5, B = 8, H = 1,02
 MIN_FLOPS = 4e6  # the recurrent products of a time loop worth splitting (≈ 0.2 ms)
 MIN_STEP_FLOPS = 40e6  # auto: a per-step recurrent product worth a block per core (a BLAS)
 MIN_STEP_FLOPS_OWN = 1e6  # ... on the own gemm (RNNLAB_BLAS=avx512), which does not pack W_hh
+UNITS_BELOW_ROWS = 16  # auto: a batch this small may split its units instead (unit_chunks) ...
+UNITS_FROM_BYTES = 4 << 20  # ... when W_hh is this large (float32 LSTM H = 512)
 MIN_THREADS_FLOPS = 4e6  # auto, on a BLAS: a call with a smaller per-step product runs on one thread
 EXPLORE = 8  # calls of a layer before it tries the choice that is not the best ...
 MAX_EXPLORE = 128  # ... and at most this many once that choice kept losing
@@ -327,3 +331,20 @@ def row_blocks(B: int, flops: float, steps: int = 1) -> list[tuple[int, int]]:
     n = max(1, min(BLOCKS, B // MIN_ROWS)) if split else 1
     edges = [B * k // n for k in range(n + 1)]
     return list(pairwise(edges))
+
+
+def unit_chunks(B: int, H: int, weight_bytes: int, width: int) -> int:
+    """Chunks of units that each step of a loop over B sequences is split into, one per
+    worker, or 0 (row_blocks instead): auto, with workers() >= 2, for fewer than
+    UNITS_BELOW_ROWS sequences and a recurrent weight of at least UNITS_FROM_BYTES,
+    when the chunks are whole multiples of `width` units. A step's product then
+    streams W_hh from memory, and split by rows each thread reads all of it: at two
+    threads (Zen 5, LSTM T 50, I 64, a training step) B 4, H 512 and 1,024 ran 1.25
+    and 1.35x faster by units than by rows (whole), B 8 1.09 and 1.07 (rows of 4), but
+    B 16-128 0.51-1.00x, and B 4-8 with H 128-256 0.84-1.03x. The same bits as the
+    loop run whole, either way."""
+    n = workers()
+    if (parallel_mode() != "auto" or n < 2 or B >= UNITS_BELOW_ROWS
+            or weight_bytes < UNITS_FROM_BYTES or H % (n * width)):
+        return 0
+    return n

@@ -13,9 +13,9 @@ import numpy as np
 
 from rnnlab.activations import ACTIVATIONS
 from rnnlab.cells import GRUCell, LSTMCell, RNNCell
-from rnnlab.kernels import gru, lstm, rnn
+from rnnlab.kernels import _threads, gru, lstm, rnn
 from rnnlab.kernels._blas import BACKEND
-from rnnlab.kernels._gemm import contiguous, padded, panels
+from rnnlab.kernels._gemm import NR, contiguous, padded, panels
 from rnnlab.kernels._threads import row_blocks, run_parallel
 
 _scratch = threading.local()  # per thread: dtype -> a flat work array, grown as needed
@@ -128,10 +128,28 @@ def forward(cell, xp, state0: tuple, W_hh, b_ih, b_hh, mask):
     T, B, GH = xp.shape
     states = _states(state0, T, mask is not None)
     lengths = lengths_of(mask, T, B)
-    run, aux = bind_forward(cell, xp, input_bias(cell, b_ih, b_hh), states, W_hh, b_hh, lengths)
-    _run_rows(run, B, T, B * GH * W_hh.shape[1])
+    bias = input_bias(cell, b_ih, b_hh)
+    chunks = unit_chunks(cell, B, W_hh, xp.dtype)
+    if chunks:
+        H, dt = W_hh.shape[1], xp.dtype
+        _run_units(partial(lstm.forward_units, xp, bias.astype(dt), *lstm.gate_scales(H, dt),
+                           panels(W_hh.T), lengths, *states,
+                           np.empty((chunks, 4, B, H // chunks), dt)), chunks)
+        aux = (xp,)
+    else:
+        run, aux = bind_forward(cell, xp, bias, states, W_hh, b_hh, lengths)
+        _run_rows(run, B, T, B * GH * W_hh.shape[1])
     hold_past_ends(states, lengths)
     return states, aux
+
+
+def unit_chunks(cell, B: int, W_hh, dt) -> int:
+    """Chunks of units each step of this loop is split into (UNITS in
+    rnnlab.kernels.lstm; rnnlab.kernels._threads.unit_chunks), or 0: row blocks. A float32
+    LSTM on the own gemm only (the W_hh it reads in panels)."""
+    if not (isinstance(cell, LSTMCell) and np.dtype(dt) == np.float32 and BACKEND == "avx512"):
+        return 0
+    return _threads.unit_chunks(B, W_hh.shape[1], W_hh.size * 4, NR)
 
 
 def backward(cell, cache, dh_out, dstate_T: tuple, W_hh, keep_dH: bool = False,
@@ -163,6 +181,13 @@ def backward(cell, cache, dh_out, dstate_T: tuple, W_hh, keep_dH: bool = False,
                       lengths, dstate[0], dXP, dH, np.zeros((B, H), dt),
                       np.zeros((B, 2 * H), dt), np.empty((B, H), dt), work)
     elif isinstance(cell, LSTMCell):
+        chunks = unit_chunks(cell, B, W_hh, dt)
+        if chunks:
+            _run_units(partial(lstm.backward_units, dh_out, aux[0], states[1], panels(W_hh),
+                               lengths, dstate[0], work, dstate[1], dXP, dH,
+                               np.empty((chunks, B, H // chunks), dt),
+                               np.empty((chunks, 4 * H // chunks), dt)), chunks)
+            return dXP, dHP, dH, (work, dstate[1])
         run = partial(lstm.backward, dh_out, aux[0], states[1], _weight(W_hh, dt, B), lengths,
                       dstate[0], work, dstate[1], dXP, dH)
         dstate = (work, dstate[1])  # the loop leaves ∂L/∂h_0 in work
@@ -173,6 +198,13 @@ def backward(cell, cache, dh_out, dstate_T: tuple, W_hh, keep_dH: bool = False,
         raise TypeError(f"cell: no compiled kernel for {type(cell).__name__}")
     _run_rows(run, B, T, B * GH * H)
     return dXP, dHP, dH, dstate
+
+
+def _run_units(run, chunks: int) -> None:
+    """run(sync) on `chunks` threads at once, sharing one task counter (rnnlab.kernels.
+    _sync): the loop's tasks are done once, whichever threads come."""
+    sync = np.zeros(2, np.int64)
+    run_parallel([partial(run, sync)] * chunks)
 
 
 def _run_rows(run, B: int, T: int, step_macs: float) -> None:
