@@ -741,3 +741,32 @@ def test_lstm_layer_with_units_equals_reference_and_rows(monkeypatch):
         runs.append([out1, *st1, back1[0], *as_tuple(back1[1]), *back1[2].values()])
     for a, b in zip(*runs):
         np.testing.assert_array_equal(a, b)
+
+
+def test_auto_runs_the_directions_at_once_from_enough_work(monkeypatch):
+    """Auto with two workers: a bidirectional layer's directions as jobs at once when
+    each is MIN_DIRECTION_MACS or more; RNNLAB_PARALLEL=1 always, 0 never."""
+    monkeypatch.delenv(_threads.PARALLEL_VAR, raising=False)
+    monkeypatch.setattr(_threads, "workers", lambda: 2)
+    big = _threads.MIN_DIRECTION_MACS
+    assert _threads.directions_at_once(big) and not _threads.directions_at_once(big - 1)
+    monkeypatch.setattr(_threads, "workers", lambda: 1)
+    assert not _threads.directions_at_once(big)
+    monkeypatch.setenv(_threads.PARALLEL_VAR, "1")
+    assert _threads.directions_at_once(0)
+    monkeypatch.setenv(_threads.PARALLEL_VAR, "0")
+    assert not _threads.directions_at_once(big)
+    monkeypatch.delenv(_threads.PARALLEL_VAR)
+    monkeypatch.setattr(_threads, "workers", lambda: 1 if getattr(_threads._inside, "job", False)
+                        else 2)
+    rounds = []
+    real = _threads.run_parallel
+    monkeypatch.setattr(_threads, "run_parallel", lambda jobs, *a: rounds.append(len(jobs))
+                        or real(jobs, *a))
+    layer = LSTM(3, 8, bidirectional=True, seed=0, fast=True)
+    x = np.ones((5, 2, 3), np.float32)
+    for threshold, want in ((0, [2]), (big, [])):
+        monkeypatch.setattr(_threads, "MIN_DIRECTION_MACS", threshold)
+        rounds.clear()
+        layer.forward(x)
+        assert rounds == want  # the layer's two directions in one round of jobs, or none

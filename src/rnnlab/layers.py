@@ -199,15 +199,16 @@ def _backprop_loop(cell: Cell, cache: DirectionCache, dh_out, dstate_T: tuple, W
     return dXP, dHP, dH, dstate
 
 
-def _run_directions(jobs: list, fast: bool) -> list:
-    """The directions of a layer (independent). With RNNLAB_PARALLEL=1 on the compiled
-    path: jobs of rnnlab.kernels._threads.run_parallel, at once when threads are
-    allowed, with the same BLAS threads either way (so the same numbers). Otherwise one
-    after the other, their products outside the loops on BLAS's own threads."""
+def _run_directions(jobs: list, fast: bool, work: float) -> list:
+    """The directions of a layer (independent), each `work` multiply-adds. On the compiled
+    path where rnnlab.kernels._threads.directions_at_once: jobs of run_parallel, at once
+    when threads are allowed, with the same BLAS threads either way (so the same
+    numbers). Otherwise one after the other, their products outside the loops on BLAS's
+    own threads."""
     if fast and len(jobs) > 1:
-        from rnnlab.kernels._threads import parallel_enabled, run_parallel
+        from rnnlab.kernels._threads import directions_at_once, run_parallel
 
-        if parallel_enabled():
+        if directions_at_once(work):
             return run_parallel(jobs)
     return [job() for job in jobs]
 
@@ -388,7 +389,8 @@ class _RecurrentLayer:
                 jobs.append(partial(
                     run_direction, self.cell, xin, tuple(s[k] for s in state),
                     *self._layer_params(layer, suffix), mask, keep, fast))
-            for d, (h, final, dc) in enumerate(_run_directions(jobs, fast)):
+            work = T * B * self.cell.num_gates * self.hidden_size * (inp.shape[-1] + self.hidden_size)
+            for d, (h, final, dc) in enumerate(_run_directions(jobs, fast, work)):
                 outs.append(h if d == 0 else _gather(h, rev))
                 finals.append(final)
                 dir_caches.append(dc)
@@ -472,7 +474,8 @@ class _RecurrentLayer:
                 jobs.append(partial(
                     backprop_direction, self.cell, lc.directions[d], dh,
                     tuple(s[k] for s in d_state), W_ih, W_hh, keep_deltas=return_deltas, fast=fast))
-            results = _run_directions(jobs, fast)
+            T, B, _ = dh.shape
+            results = _run_directions(jobs, fast, T * B * W_ih.shape[0] * (W_ih.shape[1] + H))
             for d, suffix in enumerate(self.suffixes(layer)):
                 dx, d_init[layer * D + d], g, *delta = results[d]
                 if return_deltas:
