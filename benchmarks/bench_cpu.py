@@ -179,9 +179,17 @@ def _status_kib(field: str) -> int:
 def child_memory(framework: str, cell: str, shape_name: str) -> dict:
     """Peak memory (MiB) of one training step: the peak RSS during the step (Linux
     VmHWM, reset just before it) less the RSS before it, after the set-up (imports,
-    weights, data, and one tiny step that loads the kernels)."""
-    tiny_a, tiny_b = make_steps(cell, (2, 1, 3, 4, 1))
-    (tiny_a if framework == "rnnlab" else tiny_b)()
+    weights, data, and tiny steps that load the kernels: one sequence and two, and a
+    large transposed copy, so that no compiled code is loaded inside the step)."""
+    for batch in (1, 2):
+        tiny_a, tiny_b = make_steps(cell, (2, batch, 3, 4, 1))
+        (tiny_a if framework == "rnnlab" else tiny_b)()
+    if framework == "rnnlab":
+        import numpy as np
+
+        from rnnlab.kernels._gemm import contiguous
+
+        contiguous(np.zeros((256, 256), np.float32).T)
     step_a, step_b = make_steps(cell, SHAPES[shape_name])
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")  # reset the peak RSS to the current RSS

@@ -129,22 +129,25 @@ def panels(a: np.ndarray) -> np.ndarray:
     holding columns q·NR .. q·NR + NR - 1 row after row, zeros past n."""
     k, n = a.shape
     out = np.empty((-(-n // NR), k, NR), np.float32)
-    _to_panels(a.astype(np.float32, copy=False), out)
+    transposed = a.flags.f_contiguous and not a.flags.c_contiguous  # W_hhᵀ of a forward
+    source = np.ascontiguousarray(a.T if transposed else a, np.float32)
+    _to_panels(source, transposed, out)
     return out
 
 
 @njit(cache=True, nogil=True)
-def _to_panels(a, out):
-    """out[q, p, j] = a[p, q·NR + j] (0 past a's columns), reading a along its unit
-    stride: a row of a panel at a time, or, for a transposed a, a column."""
-    k, n = a.shape
+def _to_panels(a, transposed, out):
+    """out[q, p, j] = A[p, q·NR + j] (0 past A's columns) for A = aᵀ if transposed else
+    a (a C-contiguous: one compiled version), reading a along its rows."""
+    k = out.shape[1]
+    n = a.shape[0] if transposed else a.shape[1]
     for q in range(out.shape[0]):
         j0 = q * NR
         nc = min(NR, n - j0)
-        if a.strides[0] < a.strides[1]:  # transposed: a column of a is contiguous
+        if transposed:
             for j in range(nc):
                 for p in range(k):
-                    out[q, p, j] = a[p, j0 + j]
+                    out[q, p, j] = a[j0 + j, p]
         else:
             for p in range(k):
                 for j in range(nc):
