@@ -389,7 +389,8 @@ class _RecurrentLayer:
                 jobs.append(partial(
                     run_direction, self.cell, xin, tuple(s[k] for s in state),
                     *self._layer_params(layer, suffix), mask, keep, fast))
-            work = T * B * self.cell.num_gates * self.hidden_size * (inp.shape[-1] + self.hidden_size)
+            G_H = self.cell.num_gates * self.hidden_size
+            work = T * B * G_H * (inp.shape[-1] + self.hidden_size)  # each direction's
             for d, (h, final, dc) in enumerate(_run_directions(jobs, fast, work)):
                 outs.append(h if d == 0 else _gather(h, rev))
                 finals.append(final)
@@ -474,7 +475,6 @@ class _RecurrentLayer:
                 jobs.append(partial(
                     backprop_direction, self.cell, lc.directions[d], dh,
                     tuple(s[k] for s in d_state), W_ih, W_hh, keep_deltas=return_deltas, fast=fast))
-            T, B, _ = dh.shape
             results = _run_directions(jobs, fast, T * B * W_ih.shape[0] * (W_ih.shape[1] + H))
             for d, suffix in enumerate(self.suffixes(layer)):
                 dx, d_init[layer * D + d], g, *delta = results[d]

@@ -45,13 +45,13 @@ is split, and its blocks run at once, only when its per-step product reaches
 `min_step_flops()` (MIN_STEP_FLOPS, or MIN_STEP_FLOPS_OWN on the own gemm) and
 workers() >= 2, and a bidirectional layer's two directions run at once from
 MIN_DIRECTION_MACS each (`directions_at_once`); everything else runs as one block,
-serially.
-A float32 LSTM on the own gemm with few sequences and a large W_hh splits each step's
-units instead (`unit_chunks`; UNITS in rnnlab.kernels.lstm), its threads meeting once
-a step. `RNNLAB_PARALLEL=1` splits every loop worth MIN_FLOPS and lets a layer's forward and
-backward (`adaptive_threads`) choose per layer between serial (blocks and directions
-one after the other) and parallel (at once) by the time each took per unit of work,
-trying the other choice now and then (Choice); `RNNLAB_PARALLEL=0` never splits. A
+serially. A float32 LSTM on the own gemm with few sequences and a large W_hh splits
+each step's units instead (`unit_chunks`; UNITS in rnnlab.kernels.lstm), its threads
+meeting once a step. `RNNLAB_PARALLEL=1` splits every loop worth MIN_FLOPS and lets a
+layer's forward and backward (`adaptive_threads`) choose per layer between serial
+(blocks and directions one after the other) and parallel (at once) by the time each
+took per unit of work, trying the other choice now and then (Choice);
+`RNNLAB_PARALLEL=0` never splits. A
 run's numbers depend on its inputs, that setting and (auto) the thread count only,
 never on the clock.
 """
@@ -71,11 +71,11 @@ from itertools import pairwise
 ENV_VAR = "RNNLAB_STEP_THREADS"
 PARALLEL_VAR = "RNNLAB_PARALLEL"  # unset: auto; "1": split and the clock's choice; "0": never
 BLOCKS = 2  # row blocks of a split time loop (a constant, whatever the thread count)
-MIN_ROWS = 4  # sequences per block of a split time loop (Zen 5, B = 8, H = 1,024, LSTM: 96 -> 84 ms at 8 -> 4)
+MIN_ROWS = 4  # sequences per block of a split time loop (B 8, H 1,024 LSTM: 96 -> 84 ms at 8 -> 4)
 MIN_FLOPS = 4e6  # the recurrent products of a time loop worth splitting (≈ 0.2 ms)
 MIN_STEP_FLOPS = 40e6  # auto: a per-step recurrent product worth a block per core (a BLAS)
 MIN_STEP_FLOPS_OWN = 1e6  # ... on the own gemm (RNNLAB_BLAS=avx512), which does not pack W_hh
-MIN_DIRECTION_MACS = 1 << 24  # auto: a direction's work worth a thread of its own (directions_at_once)
+MIN_DIRECTION_MACS = 1 << 24  # auto: a direction's work worth a thread (directions_at_once)
 UNITS_BELOW_ROWS = 16  # auto: a batch this small may split its units instead (unit_chunks) ...
 UNITS_FROM_BYTES = 4 << 20  # ... when W_hh is this large (float32 LSTM H = 512)
 MIN_THREADS_FLOPS = 4e6  # auto, on a BLAS: a call with a smaller per-step product runs on one thread
