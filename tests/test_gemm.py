@@ -12,6 +12,7 @@ import pytest
 
 pytest.importorskip("numba")
 
+from rnnlab.kernels import _gemm
 from rnnlab.kernels._gemm import KC, MC, MR, NR, fortran_sgemm, narrow_matmul, panels, sgemm
 
 SHAPES = [(1, 1, 1), (7, 13, 52), (8, 32, 32), (9, 31, 33), (20, 100, 400), (50, 16, 17),
@@ -86,6 +87,21 @@ def test_fortran_sgemm_is_blas_sgemm_with_64_bit_integers():
                  ref(fa.shape[0], ctypes.c_int64), fb.ctypes.data, ref(fb.shape[0], ctypes.c_int64),
                  ref(beta, ctypes.c_float), c.ctypes.data, ref(M, ctypes.c_int64), 1, 1)
             np.testing.assert_allclose(c, want, rtol=0, atol=1e-4, err_msg=ta + tb)
+
+
+def test_large_transposed_arrays_are_copied_exactly():
+    """contiguous() and padded() copy a large transposed array by blocks (and convert
+    or copy anything else as NumPy does): the same values, C-ordered rows."""
+    rng = np.random.default_rng(7)
+    for dtype in (np.float32, np.float64):
+        a = rng.standard_normal((300, 700)).astype(dtype).T  # (700, 300), F-ordered
+        for out in (_gemm.contiguous(a), _gemm.contiguous(a, np.float32), _gemm.padded(a)):
+            assert out.strides[1] == out.itemsize
+            np.testing.assert_array_equal(out, a.astype(out.dtype))
+        a512 = rng.standard_normal((512, 700)).astype(dtype).T  # rows of 2 KiB or 4 KiB
+        got = _gemm.padded(a512)
+        assert not got.flags.c_contiguous  # padded rows
+        np.testing.assert_array_equal(got, a512)
 
 
 def _fortran_call():
