@@ -124,24 +124,25 @@ def test_panels_lay_out_the_columns_in_panels():
             assert not flat[:, n:].any()
 
 
-def test_a_product_with_b_in_panels_has_the_bits_of_b_in_rows():
+@pytest.mark.parametrize("alpha, beta", [(1.0, 0.0), (0.5, -0.5)])
+def test_a_product_with_b_in_panels_has_the_bits_of_b_in_rows(alpha, beta):
     """The loops' W_hh in panels ('P' in the Fortran call): every element the same bits
-    as the product reading B's rows in place, on every edge."""
+    as the product reading B's rows in place, on every edge, alpha and beta too."""
     call = _fortran_call()
     rng = np.random.default_rng(4)
+
+    def ref(v, kind=ctypes.c_int64):
+        return ctypes.byref(kind(v))
+
     for m, k, n in SHAPES:
         x = rng.standard_normal((m, k)).astype(np.float32)
         y = rng.standard_normal((k, n)).astype(np.float32)
-        want = np.empty((m, n), np.float32)
-        sgemm(m, n, k, 1.0, x.reshape(-1), k, 1, y.reshape(-1), n, 1, 0.0, want.reshape(-1), n)
-        got = np.full((m, n), np.nan, np.float32)
-        yp = panels(y)
-
-        def ref(v, kind=ctypes.c_int64):
-            return ctypes.byref(kind(v))
-
-        call(b"P", b"N", ref(n), ref(m), ref(k), ref(1.0, ctypes.c_float), yp.ctypes.data,
-             ref(k), x.ctypes.data, ref(max(k, 1)), ref(0.0, ctypes.c_float), got.ctypes.data,
+        c0 = rng.standard_normal((m, n)).astype(np.float32)
+        want, got, yp = c0.copy(), c0.copy(), panels(y)  # yp held: the call reads it
+        sgemm(m, n, k, alpha, x.reshape(-1), k, 1, y.reshape(-1), n, 1, beta, want.reshape(-1),
+              n)
+        call(b"P", b"N", ref(n), ref(m), ref(k), ref(alpha, ctypes.c_float), yp.ctypes.data,
+             ref(k), x.ctypes.data, ref(max(k, 1)), ref(beta, ctypes.c_float), got.ctypes.data,
              ref(n), 1, 1)
         np.testing.assert_array_equal(got, want, err_msg=str((m, k, n)))
 

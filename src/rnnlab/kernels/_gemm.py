@@ -91,8 +91,8 @@ def padded(a: np.ndarray, dtype=None) -> np.ndarray:
 
 
 def contiguous(a: np.ndarray, dtype=None) -> np.ndarray:
-    """np.ascontiguousarray(a, dtype) for a 2-D `a`, a large transposed one (W_hhᵀ of
-    a layer's forward) copied by `_transpose_into`."""
+    """np.ascontiguousarray(a, dtype) for a 2-D `a`, a large transposed one (W_ihᵀ of an
+    input projection, W_hhᵀ of a loop over one sequence) copied by `_transpose_into`."""
     dtype = np.dtype(a.dtype if dtype is None else dtype)
     if a.flags.c_contiguous and a.dtype == dtype:
         return a
@@ -360,7 +360,7 @@ def _block(m, n, k, alpha, A, sa_i, sa_p, B, sb_p, sb_j, beta, C, ldc, in_panels
     """sgemm on at most MC rows, C already scaled by beta: KC rows of B at a time, A's
     block packed first where its rows are strided (PACKED A), then every panel."""
     pack, a_pack = _pack_buffer(), _a_buffer()
-    packs_a, packs_b = sa_p != 1 and n > NR, (sb_j != 1 or alpha != 1.0) and not in_panels
+    packs_a, packs_b = sa_p != 1 and n > NR, sb_j != 1 or alpha != 1.0
     for k0 in range(0, k, KC):
         kc = min(KC, k - k0)
         add = beta != 0.0 or k0 > 0
@@ -371,13 +371,12 @@ def _block(m, n, k, alpha, A, sa_i, sa_p, B, sb_p, sb_j, beta, C, ldc, in_panels
             a, a_off, a_tile, si, sp = A, k0 * sa_p, MR * sa_i, sa_i, sa_p
         for j0 in range(0, n, NR):
             nc = min(NR, n - j0)
+            b_off = j0 * k + k0 * NR if in_panels else k0 * sb_p + j0 * sb_j  # B[k0, j0]
             if packs_b:
-                _pack(B, k0 * sb_p + j0 * sb_j, sb_p, sb_j, kc, nc, alpha, pack)
+                _pack(B, b_off, sb_p, sb_j, kc, nc, alpha, pack)
                 b, b_off, ldb = pack, 0, NR
-            elif in_panels:
-                b, b_off, ldb = B, j0 * k + k0 * NR, NR
-            else:  # DIRECT
-                b, b_off, ldb = B, k0 * sb_p + j0, sb_p
+            else:  # DIRECT, or PANELS (sb_p = NR)
+                b, ldb = B, sb_p
             _rows(nc, m, a, a_off, a_tile, si, sp, b, b_off, ldb, kc, C, j0, ldc, add)
 
 
@@ -447,8 +446,8 @@ def _fortran_sgemm(transa, transb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc,
     if m <= 0 or n <= 0:
         return
     sa_i, sa_p = (1, ldb[0]) if _transposed(transb) else (ldb[0], 1)
-    sb_p, sb_j = (1, lda[0]) if _transposed(transa) else (lda[0], 1)
     in_panels = transa[0] == 80  # 'P': op(A) = Aᵀ as `panels` lays it out (PANELS)
+    sb_p, sb_j = (NR, 1) if in_panels else (1, lda[0]) if _transposed(transa) else (lda[0], 1)
     A = carray(b, ((m - 1) * sa_i + max(k - 1, 0) * sa_p + 1,))
     B = carray(a, (-(-n // NR) * NR * k if in_panels else
                    max(k - 1, 0) * sb_p + (n - 1) * sb_j + 1,))
