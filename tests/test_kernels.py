@@ -286,8 +286,9 @@ def test_row_blocks_depend_on_the_shapes_only(monkeypatch):
 
 def test_auto_splits_only_large_steps_and_only_with_cores_to_use(monkeypatch):
     """Unset, RNNLAB_PARALLEL splits a loop whose per-step product reaches
-    min_step_flops() (lower on the own gemm, which does not pack W_hh) when two or more
-    workers may run; '0' never splits; anything else is refused."""
+    min_step_flops() (lower on the own gemm, which does not pack W_hh), or, on the own
+    gemm, that makes MIN_LOOP_GATES_OWN gate values, when two or more workers may run;
+    '0' never splits; anything else is refused."""
     from rnnlab.kernels._blas import BACKEND
 
     big, T = _threads.min_step_flops(), 100
@@ -300,6 +301,13 @@ def test_auto_splits_only_large_steps_and_only_with_cores_to_use(monkeypatch):
         assert _threads.row_blocks(128, T * big * 0.99, T) == [(0, 128)]  # a smaller step
         few = 2 * _threads.MIN_ROWS - 1
         assert _threads.row_blocks(few, T * big * 10, T) == [(0, few)]  # too few rows
+    monkeypatch.setattr(_threads, "workers", lambda: 2)
+    gates = _threads.MIN_LOOP_GATES_OWN  # a loop of small steps with long element-wise passes
+    for own in (True, False):
+        monkeypatch.setattr(_threads, "_own_gemm", lambda own=own: own)
+        want = [(0, 32), (32, 64)] if own else [(0, 64)]
+        assert _threads.row_blocks(64, T * big * 0.1, T, gates) == want
+        assert _threads.row_blocks(64, T * big * 0.1, T, gates - 1) == [(0, 64)]
     monkeypatch.setenv(_threads.PARALLEL_VAR, "0")
     assert _threads.row_blocks(128, T * big * 10, T) == [(0, 128)]
     monkeypatch.setenv(_threads.PARALLEL_VAR, "yes")

@@ -42,8 +42,8 @@ cases whose per-step product is 1.0-4.2 MFLOP ran 7-62 % faster at two threads, 
 loops as two blocks, and 15 cases under 1 MFLOP, run whole, at 0.95-1.08x one thread's
 speed (benchmarks/README.md, issue 16, seventh session). So by default (auto) a loop
 is split, and its blocks run at once, only when its per-step product reaches
-`min_step_flops()` (MIN_STEP_FLOPS, or MIN_STEP_FLOPS_OWN on the own gemm) and
-workers() >= 2, and a bidirectional layer's two directions run at once from
+`min_step_flops()` (MIN_STEP_FLOPS, or MIN_STEP_FLOPS_OWN on the own gemm), or on the
+own gemm it makes MIN_LOOP_GATES_OWN gate values in all, and workers() >= 2, and a bidirectional layer's two directions run at once from
 MIN_DIRECTION_MACS each (`directions_at_once`); everything else runs as one block,
 serially. A float32 LSTM on the own gemm with few sequences and a large W_hh splits
 each step's units instead (`unit_chunks`; UNITS in rnnlab.kernels.lstm), its threads
@@ -75,6 +75,7 @@ MIN_ROWS = 4  # sequences per block of a split time loop (B 8, H 1,024 LSTM: 96 
 MIN_FLOPS = 4e6  # the recurrent products of a time loop worth splitting (≈ 0.2 ms)
 MIN_STEP_FLOPS = 40e6  # auto: a per-step recurrent product worth a block per core (a BLAS)
 MIN_STEP_FLOPS_OWN = 1e6  # ... on the own gemm (RNNLAB_BLAS=avx512), which does not pack W_hh
+MIN_LOOP_GATES_OWN = 1 << 18  # ... or, on the own gemm, a loop of this many gate values (T·B·G·H)
 MIN_DIRECTION_MACS = 1 << 24  # auto: a direction's work worth a thread (directions_at_once)
 UNITS_BELOW_ROWS = 16  # auto: a batch this small may split its units instead (unit_chunks) ...
 UNITS_FROM_BYTES = 4 << 20  # ... when W_hh is this large (float32 LSTM H = 512)
@@ -318,19 +319,22 @@ def min_step_flops() -> float:
     return MIN_STEP_FLOPS_OWN if _own_gemm() else MIN_STEP_FLOPS
 
 
-def row_blocks(B: int, flops: float, steps: int = 1) -> list[tuple[int, int]]:
+def row_blocks(B: int, flops: float, steps: int = 1, gates: float = 0.0) -> list[tuple[int, int]]:
     """Split the B sequences of a time loop of `steps` steps whose recurrent products
-    cost `flops` into ranges (b0, b1): BLOCKS of at least MIN_ROWS sequences each, or
-    one. RNNLAB_PARALLEL=1: split unless the loop is too small to pay for a hand-off
-    (MIN_FLOPS), a function of the shapes only; auto: split when workers() >= 2 and a
-    step's product reaches min_step_flops(), a function of the shapes, the thread count
-    and the backend;
-    0: never. Never a function of the clock: a block's per-step product sums in its own
+    cost `flops` and whose element-wise passes make `gates` values into ranges (b0, b1):
+    BLOCKS of at least MIN_ROWS sequences each, or one. RNNLAB_PARALLEL=1: split unless
+    the loop is too small to pay for a hand-off (MIN_FLOPS), a function of the shapes
+    only; auto: split when workers() >= 2 and a step's product reaches min_step_flops()
+    or, on the own gemm, the loop makes MIN_LOOP_GATES_OWN gate values (a loop of small
+    steps, with a long element-wise pass each: two threads, a training step, whole
+    against split, LSTM and GRU 1.11-1.36x from 2^18 values (LSTM T 50, B 64, H 32:
+    1.14x), 0.90-1.07x under it; RNN, whose loops all fell under it, 0.69-1.15x; Zen 5),
+    a function of the shapes, the thread count and the backend; 0: never. Never a function of the clock: a block's per-step product sums in its own
     order (BLAS kernels for a few rows differ from those for the whole batch), so the
     same blocks, run at once or one after the other, give the same bits."""
     mode = parallel_mode()
-    split = flops >= MIN_FLOPS if mode == "1" else \
-        mode == "auto" and workers() >= 2 and flops / steps >= min_step_flops()
+    split = flops >= MIN_FLOPS if mode == "1" else mode == "auto" and workers() >= 2 and (
+        flops / steps >= min_step_flops() or _own_gemm() and gates >= MIN_LOOP_GATES_OWN)
     n = max(1, min(BLOCKS, B // MIN_ROWS)) if split else 1
     edges = [B * k // n for k in range(n + 1)]
     return list(pairwise(edges))

@@ -138,7 +138,7 @@ def forward(cell, xp, state0: tuple, W_hh, b_ih, b_hh, mask):
         aux = (xp,)
     else:
         run, aux = bind_forward(cell, xp, bias, states, W_hh, b_hh, lengths)
-        _run_rows(run, B, T, B * GH * W_hh.shape[1])
+        _run_rows(run, T, B, GH, W_hh.shape[1])
     hold_past_ends(states, lengths)
     return states, aux
 
@@ -196,7 +196,7 @@ def backward(cell, cache, dh_out, dstate_T: tuple, W_hh, keep_dH: bool = False,
                       dstate[0], dXP, dH, work)
     else:
         raise TypeError(f"cell: no compiled kernel for {type(cell).__name__}")
-    _run_rows(run, B, T, B * GH * H)
+    _run_rows(run, T, B, GH, H)
     return dXP, dHP, dH, dstate
 
 
@@ -207,10 +207,11 @@ def _run_units(run, chunks: int) -> None:
     run_parallel([partial(run, sync)] * chunks)
 
 
-def _run_rows(run, B: int, T: int, step_macs: float) -> None:
+def _run_rows(run, T: int, B: int, GH: int, H: int) -> None:
     """run(b0, b1) over the batch as its row blocks, on threads at once when several may
-    run; step_macs: multiply-adds of one step's recurrent product."""
-    run_parallel([partial(run, b0, b1) for b0, b1 in row_blocks(B, 2 * T * step_macs, T)])
+    run: a loop of T steps whose recurrent product is (B, H) by (H, GH)."""
+    blocks = row_blocks(B, 2.0 * T * B * GH * H, T, T * B * GH)
+    run_parallel([partial(run, b0, b1) for b0, b1 in blocks])
 
 
 def has_rforward(cell) -> bool:
@@ -230,6 +231,6 @@ def rforward(cell, ra, states, W_hh, mask):
     rh, lengths = np.zeros((T + 1, B, H), dt), lengths_of(mask, T, B)
     run = partial(rnn.rforward, np.ascontiguousarray(ra), _weight(W_hh.T, dt, B), h,
                   lengths, *_act(cell), rh, np.empty((B, H), dt))
-    _run_rows(run, B, T, B * H * H)
+    _run_rows(run, T, B, H, H)
     hold_past_ends((rh,), lengths)
     return rh
