@@ -333,8 +333,9 @@ def row_blocks(B: int, flops: float, steps: int = 1, gates: float = 0.0) -> list
     order (BLAS kernels for a few rows differ from those for the whole batch), so the
     same blocks, run at once or one after the other, give the same bits."""
     mode = parallel_mode()
-    split = flops >= MIN_FLOPS if mode == "1" else mode == "auto" and workers() >= 2 and (
-        flops / steps >= min_step_flops() or _own_gemm() and gates >= MIN_LOOP_GATES_OWN)
+    split = flops >= MIN_FLOPS if mode == "1" else mode == "auto" and (
+        flops / steps >= min_step_flops() or _own_gemm() and gates >= MIN_LOOP_GATES_OWN
+    ) and workers() >= 2
     n = max(1, min(BLOCKS, B // MIN_ROWS)) if split else 1
     edges = [B * k // n for k in range(n + 1)]
     return list(pairwise(edges))
@@ -350,11 +351,10 @@ def unit_chunks(B: int, H: int, weight_bytes: int, width: int) -> int:
     and 1.35x faster by units than by rows (whole), B 8 1.09 and 1.07 (rows of 4), but
     B 16-128 0.51-1.00x, and B 4-8 with H 128-256 0.84-1.03x. The same bits as the
     loop run whole, either way."""
+    if B >= UNITS_BELOW_ROWS or weight_bytes < UNITS_FROM_BYTES or parallel_mode() != "auto":
+        return 0  # the shapes first: workers() asks every BLAS
     n = workers()
-    if (parallel_mode() != "auto" or n < 2 or B >= UNITS_BELOW_ROWS
-            or weight_bytes < UNITS_FROM_BYTES or H % (n * width)):
-        return 0
-    return n
+    return n if n >= 2 and H % (n * width) == 0 else 0
 
 
 def directions_at_once(work: float) -> bool:
@@ -370,4 +370,4 @@ def directions_at_once(work: float) -> bool:
     mode = parallel_mode()
     if mode != "auto":
         return mode == "1"
-    return workers() >= 2 and work >= MIN_DIRECTION_MACS
+    return work >= MIN_DIRECTION_MACS and workers() >= 2
