@@ -317,6 +317,11 @@ class _RecurrentLayer:
 
     # ---- forward ----------------------------------------------------------------
 
+    def _direction_macs(self, T: int, B: int, I: int) -> float:
+        """Multiply-adds of one direction's products over T steps of B sequences with I
+        inputs: T·B·(G·H)·(I + H)."""
+        return T * B * self.cell.num_gates * self.hidden_size * (I + self.hidden_size)
+
     def _step_flops(self, B: int) -> float:
         """FLOPs of one step's recurrent product for B sequences: 2 B (G·H) H."""
         return 2.0 * B * self.cell.num_gates * self.hidden_size ** 2
@@ -389,8 +394,7 @@ class _RecurrentLayer:
                 jobs.append(partial(
                     run_direction, self.cell, xin, tuple(s[k] for s in state),
                     *self._layer_params(layer, suffix), mask, keep, fast))
-            G_H = self.cell.num_gates * self.hidden_size
-            work = T * B * G_H * (inp.shape[-1] + self.hidden_size)  # each direction's
+            work = self._direction_macs(T, B, inp.shape[-1])
             for d, (h, final, dc) in enumerate(_run_directions(jobs, fast, work)):
                 outs.append(h if d == 0 else _gather(h, rev))
                 finals.append(final)
@@ -475,7 +479,7 @@ class _RecurrentLayer:
                 jobs.append(partial(
                     backprop_direction, self.cell, lc.directions[d], dh,
                     tuple(s[k] for s in d_state), W_ih, W_hh, keep_deltas=return_deltas, fast=fast))
-            results = _run_directions(jobs, fast, T * B * W_ih.shape[0] * (W_ih.shape[1] + H))
+            results = _run_directions(jobs, fast, self._direction_macs(T, B, W_ih.shape[1]))
             for d, suffix in enumerate(self.suffixes(layer)):
                 dx, d_init[layer * D + d], g, *delta = results[d]
                 if return_deltas:

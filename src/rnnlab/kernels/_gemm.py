@@ -281,7 +281,8 @@ def _move8(typingctx, src, s_off, dst, d_off):
     def codegen(context, builder, sig, args):
         src_, s_off, dst_, d_off = args
         vec = ir.VectorType(ir.FloatType(), MR).as_pointer()
-        s, d = (make_array(sig.args[i])(context, builder, v).data for i, v in ((0, src_), (2, dst_)))
+        s, d = (make_array(sig.args[i])(context, builder, v).data
+                for i, v in ((0, src_), (2, dst_)))
         value = builder.load(builder.bitcast(builder.gep(s, [s_off]), vec), align=4)
         builder.store(value, builder.bitcast(builder.gep(d, [d_off]), vec), align=4)
         return context.get_dummy_value()

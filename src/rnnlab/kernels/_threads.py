@@ -43,17 +43,17 @@ loops as two blocks, and 15 cases under 1 MFLOP, run whole, at 0.95-1.08x one th
 speed (benchmarks/README.md, issue 16, seventh session). So by default (auto) a loop
 is split, and its blocks run at once, only when its per-step product reaches
 `min_step_flops()` (MIN_STEP_FLOPS, or MIN_STEP_FLOPS_OWN on the own gemm), or on the
-own gemm it makes MIN_LOOP_GATES_OWN gate values in all, and workers() >= 2, and a bidirectional layer's two directions run at once from
-MIN_DIRECTION_MACS each (`directions_at_once`); everything else runs as one block,
-serially. A float32 LSTM on the own gemm with few sequences and a large W_hh splits
-each step's units instead (`unit_chunks`; UNITS in rnnlab.kernels.lstm), its threads
-meeting once a step. `RNNLAB_PARALLEL=1` splits every loop worth MIN_FLOPS and lets a
+own gemm it makes MIN_LOOP_GATES_OWN gate values in all, and workers() >= 2, and a
+bidirectional layer's two directions run at once from MIN_DIRECTION_MACS each
+(`directions_at_once`); everything else runs as one block, serially. A float32 LSTM
+on the own gemm with few sequences and a large W_hh splits each step's units instead
+(`unit_chunks`; UNITS in rnnlab.kernels.lstm), its threads meeting once a step.
+`RNNLAB_PARALLEL=1` splits every loop worth MIN_FLOPS and lets a
 layer's forward and backward (`adaptive_threads`) choose per layer between serial
 (blocks and directions one after the other) and parallel (at once) by the time each
 took per unit of work, trying the other choice now and then (Choice);
-`RNNLAB_PARALLEL=0` never splits. A
-run's numbers depend on its inputs, that setting and (auto) the thread count only,
-never on the clock.
+`RNNLAB_PARALLEL=0` never splits. A run's numbers depend on its inputs, that setting
+and (auto) the thread count only, never on the clock.
 """
 
 from __future__ import annotations
@@ -71,15 +71,15 @@ from itertools import pairwise
 ENV_VAR = "RNNLAB_STEP_THREADS"
 PARALLEL_VAR = "RNNLAB_PARALLEL"  # unset: auto; "1": split and the clock's choice; "0": never
 BLOCKS = 2  # row blocks of a split time loop (a constant, whatever the thread count)
-MIN_ROWS = 4  # sequences per block of a split time loop (B 8, H 1,024 LSTM: 96 -> 84 ms at 8 -> 4)
+MIN_ROWS = 4  # sequences per block of a split loop (B 8, H 1,024 LSTM: 96 -> 84 ms at 8 -> 4)
 MIN_FLOPS = 4e6  # the recurrent products of a time loop worth splitting (≈ 0.2 ms)
 MIN_STEP_FLOPS = 40e6  # auto: a per-step recurrent product worth a block per core (a BLAS)
 MIN_STEP_FLOPS_OWN = 1e6  # ... on the own gemm (RNNLAB_BLAS=avx512), which does not pack W_hh
-MIN_LOOP_GATES_OWN = 1 << 18  # ... or, on the own gemm, a loop of this many gate values (T·B·G·H)
+MIN_LOOP_GATES_OWN = 1 << 18  # ... or, on the own gemm, a loop making this many gate values
 MIN_DIRECTION_MACS = 1 << 24  # auto: a direction's work worth a thread (directions_at_once)
 UNITS_BELOW_ROWS = 16  # auto: a batch this small may split its units instead (unit_chunks) ...
 UNITS_FROM_BYTES = 4 << 20  # ... when W_hh is this large (float32 LSTM H = 512)
-MIN_THREADS_FLOPS = 4e6  # auto, on a BLAS: a call with a smaller per-step product runs on one thread
+MIN_THREADS_FLOPS = 4e6  # auto, on a BLAS: a smaller per-step product runs on one thread
 EXPLORE = 8  # calls of a layer before it tries the choice that is not the best ...
 MAX_EXPLORE = 128  # ... and at most this many once that choice kept losing
 SMOOTH = 0.3  # weight of the newest time in the running mean of each choice
@@ -329,9 +329,10 @@ def row_blocks(B: int, flops: float, steps: int = 1, gates: float = 0.0) -> list
     steps, with a long element-wise pass each: two threads, a training step, whole
     against split, LSTM and GRU 1.11-1.36x from 2^18 values (LSTM T 50, B 64, H 32:
     1.14x), 0.90-1.07x under it; RNN, whose loops all fell under it, 0.69-1.15x; Zen 5),
-    a function of the shapes, the thread count and the backend; 0: never. Never a function of the clock: a block's per-step product sums in its own
-    order (BLAS kernels for a few rows differ from those for the whole batch), so the
-    same blocks, run at once or one after the other, give the same bits."""
+    a function of the shapes, the thread count and the backend; 0: never. Never a
+    function of the clock: a block's per-step product sums in its own order (BLAS
+    kernels for a few rows differ from those for the whole batch), so the same blocks,
+    run at once or one after the other, give the same bits."""
     mode = parallel_mode()
     split = flops >= MIN_FLOPS if mode == "1" else mode == "auto" and (
         flops / steps >= min_step_flops() or _own_gemm() and gates >= MIN_LOOP_GATES_OWN

@@ -68,7 +68,12 @@ def _weight(W, dt, B: int) -> np.ndarray:
     tile, 7,100 with gemv)."""
     if B == 1:
         return contiguous(W, dt)
-    return panels(W) if np.dtype(dt) == np.float32 and BACKEND == "avx512" else padded(W, dt)
+    return panels(W) if _in_panels(dt) else padded(W, dt)
+
+
+def _in_panels(dt) -> bool:
+    """Whether the loops read their weights of dtype dt in panels: float32 on the own gemm."""
+    return np.dtype(dt) == np.float32 and BACKEND == "avx512"
 
 
 def _act(cell: RNNCell) -> tuple:
@@ -128,17 +133,16 @@ def forward(cell, xp, state0: tuple, W_hh, b_ih, b_hh, mask):
     T, B, GH = xp.shape
     states = _states(state0, T, mask is not None)
     lengths = lengths_of(mask, T, B)
-    bias = input_bias(cell, b_ih, b_hh)
-    chunks = unit_chunks(cell, B, W_hh, xp.dtype)
+    bias, (H, dt) = input_bias(cell, b_ih, b_hh), (W_hh.shape[1], xp.dtype)
+    chunks = unit_chunks(cell, B, W_hh, dt)
     if chunks:
-        H, dt = W_hh.shape[1], xp.dtype
         _run_units(partial(lstm.forward_units, xp, bias.astype(dt), *lstm.gate_scales(H, dt),
                            panels(W_hh.T), lengths, *states,
                            np.empty((chunks, 4, B, H // chunks), dt)), chunks)
         aux = (xp,)
     else:
         run, aux = bind_forward(cell, xp, bias, states, W_hh, b_hh, lengths)
-        _run_rows(run, T, B, GH, W_hh.shape[1])
+        _run_rows(run, T, B, GH, H)
     hold_past_ends(states, lengths)
     return states, aux
 
@@ -147,7 +151,7 @@ def unit_chunks(cell, B: int, W_hh, dt) -> int:
     """Chunks of units each step of this loop is split into (UNITS in
     rnnlab.kernels.lstm; rnnlab.kernels._threads.unit_chunks), or 0: row blocks. A float32
     LSTM on the own gemm only (the W_hh it reads in panels)."""
-    if not (isinstance(cell, LSTMCell) and np.dtype(dt) == np.float32 and BACKEND == "avx512"):
+    if not (isinstance(cell, LSTMCell) and _in_panels(dt)):
         return 0
     return _threads.unit_chunks(B, W_hh.shape[1], W_hh.size * 4, NR)
 
@@ -170,6 +174,7 @@ def backward(cell, cache, dh_out, dstate_T: tuple, W_hh, keep_dH: bool = False,
     dXP = scratch((T, B, GH), dt) if reuse else np.empty((T, B, GH), dt)
     dH = np.empty((T, B, H), dt) if keep_dH else None  # None: not compiled in (KEEP)
     work = np.empty((B, H), dt)
+    chunks = unit_chunks(cell, B, W_hh, dt)
     reset_after = isinstance(cell, GRUCell) and cell.reset_after
     dHP = np.empty_like(dXP) if reset_after else dXP  # the other cells share the errors
     if reset_after:
@@ -181,22 +186,24 @@ def backward(cell, cache, dh_out, dstate_T: tuple, W_hh, keep_dH: bool = False,
                       lengths, dstate[0], dXP, dH, np.zeros((B, H), dt),
                       np.zeros((B, 2 * H), dt), np.empty((B, H), dt), work)
     elif isinstance(cell, LSTMCell):
-        chunks = unit_chunks(cell, B, W_hh, dt)
         if chunks:
-            _run_units(partial(lstm.backward_units, dh_out, aux[0], states[1], panels(W_hh),
-                               lengths, dstate[0], work, dstate[1], dXP, dH,
-                               np.empty((chunks, B, H // chunks), dt),
-                               np.empty((chunks, 4 * H // chunks), dt)), chunks)
-            return dXP, dHP, dH, (work, dstate[1])
-        run = partial(lstm.backward, dh_out, aux[0], states[1], _weight(W_hh, dt, B), lengths,
-                      dstate[0], work, dstate[1], dXP, dH)
+            run = partial(lstm.backward_units, dh_out, aux[0], states[1], panels(W_hh), lengths,
+                          dstate[0], work, dstate[1], dXP, dH,
+                          np.empty((chunks, B, H // chunks), dt),
+                          np.empty((chunks, 4 * H // chunks), dt))
+        else:
+            run = partial(lstm.backward, dh_out, aux[0], states[1], _weight(W_hh, dt, B),
+                          lengths, dstate[0], work, dstate[1], dXP, dH)
         dstate = (work, dstate[1])  # the loop leaves ∂L/∂h_0 in work
     elif isinstance(cell, RNNCell):
         run = partial(rnn.backward, dh_out, states[0], _weight(W_hh, dt, B), lengths, *_act(cell),
                       dstate[0], dXP, dH, work)
     else:
         raise TypeError(f"cell: no compiled kernel for {type(cell).__name__}")
-    _run_rows(run, T, B, GH, H)
+    if chunks:
+        _run_units(run, chunks)
+    else:
+        _run_rows(run, T, B, GH, H)
     return dXP, dHP, dH, dstate
 
 
